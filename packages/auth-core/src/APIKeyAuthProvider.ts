@@ -1,0 +1,42 @@
+/**
+ * The API-key provider for code that does not use Effect, with the reference's name and
+ * option names.
+ *
+ * @since 0.1.0
+ */
+import type * as ApiKey from "./ApiKey.js"
+import * as internal from "./internal/apiKey.js"
+import { orThrow, PromiseProvider, runSyncOrThrow } from "./internal/promiseProvider.js"
+
+export type { AuthResult } from "./internal/promiseProvider.js"
+
+/**
+ * API-key authentication: `new APIKeyAuthProvider({ keys, headerName })` plus every option
+ * of `ApiKey.Options`. The constructor throws a `ConfigurationError` on bad options;
+ * `authenticate(headers)` resolves to `{ ok: true, principal }` or to the exact answer
+ * `{ ok: false, status, headers, body }`, and never rejects for a bad credential.
+ *
+ * @example
+ * ```ts
+ * import { APIKeyAuthProvider } from "@mcpgate/auth-core"
+ *
+ * const provider = new APIKeyAuthProvider({ keys: process.env.MCP_API_KEYS!.split(",") })
+ * const result = await provider.authenticate(req) // a Node request, a header record or Headers
+ * if (!result.ok) res.writeHead(result.status, result.headers).end(result.body)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class APIKeyAuthProvider extends PromiseProvider {
+  declare readonly service: ApiKey.Service
+
+  constructor(options: ApiKey.Options) {
+    const { keys, options: decoded } = orThrow(internal.parseOptions(options))
+    super(runSyncOrThrow(internal.makeProvider(decoded, keys)), "api-key")
+  }
+
+  /** Replaces the key set atomically; a removed key fails on its next request. Throws on bad keys. */
+  updateKeys(keys: ReadonlyArray<ApiKey.KeySpec>): void {
+    runSyncOrThrow(this.service.updateKeys(keys))
+  }
+}

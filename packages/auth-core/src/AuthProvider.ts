@@ -1,0 +1,110 @@
+/**
+ * The service every adapter asks: request headers in, a `Principal` or an `AuthFailure` out.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type { AuthFailure, ProviderKind, SingleFailure } from "./AuthFailure.js"
+import { failuresOf, NoProviderAccepted } from "./AuthFailure.js"
+import type { RequestHeaders } from "./Credentials.js"
+import { headerLines } from "./Credentials.js"
+import type { Principal } from "./Principal.js"
+
+/**
+ * What a provider offers.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The kinds of credential this provider accepts, in the order it tries them. */
+  readonly kinds: ReadonlyArray<ProviderKind>
+  /** Checks one request's credentials. Never dies for bad input: every refusal is a typed failure. */
+  readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+  /**
+   * Whether a principal authenticated earlier would still be accepted by the current keys:
+   * false once its key was revoked by a rotation (or its API key expired). Adapters call it
+   * on `changes` to close the streams of revoked callers.
+   */
+  readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
+  /** Emits once after every rotation of the keys. */
+  readonly changes: Stream.Stream<void>
+}
+
+/**
+ * The authentication provider in context.
+ *
+ * @example
+ * ```ts
+ * import { ApiKey, AuthProvider } from "@mcpgate/auth-core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const provider = yield* AuthProvider.AuthProvider
+ *   return yield* provider.authenticate({ "x-api-key": "..." })
+ * }).pipe(Effect.provide(ApiKey.layer({ keys: [process.env.MY_KEY!] })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class AuthProvider extends Context.Tag("@mcpgate/auth-core/AuthProvider")<AuthProvider, Service>() {}
+
+/**
+ * A provider that tries several in order; the first success wins. When all refuse, the
+ * answer is the JWT one if and only if an `Authorization` header was present, else the
+ * API-key one, and the challenges of all are sent (contract section 1).
+ *
+ * @example
+ * ```ts
+ * const both = AuthProvider.firstOf(yield* ApiKey.make(keyOptions), yield* Jwt.make(jwtOptions))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
+  if (providers.length === 0) throw new TypeError("firstOf needs at least one provider")
+  if (providers.length === 1) return providers[0]!
+  const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
+    const attempt = (index: number, failures: ReadonlyArray<SingleFailure>): Effect.Effect<Principal, AuthFailure> =>
+      index === providers.length
+        ? Effect.fail(choose(request, failures))
+        : Effect.catchAll(
+          providers[index]!.authenticate(request),
+          (failure) => attempt(index + 1, [...failures, ...failuresOf(failure)])
+        )
+    return attempt(0, [])
+  }
+  return {
+    kinds: providers.flatMap((provider) => provider.kinds),
+    authenticate,
+    stillValid: (principal) =>
+      Effect.map(
+        Effect.forEach(providers.filter((p) => p.kinds.includes(principal.provider)), (p) => p.stillValid(principal)),
+        (answers) => answers.some(Boolean)
+      ),
+    changes: Stream.mergeAll(providers.map((provider) => provider.changes), { concurrency: "unbounded" })
+  }
+}
+
+const choose = (request: RequestHeaders, failures: ReadonlyArray<SingleFailure>): NoProviderAccepted => {
+  const wanted: ProviderKind = headerLines(request, "authorization").length > 0 ? "jwt" : "api-key"
+  const primary = failures.find((failure) => failure.provider === wanted) ?? failures[0]!
+  return new NoProviderAccepted({ primary, failures })
+}
+
+/**
+ * A Layer of `firstOf` over providers built by their `make` effects.
+ *
+ * @example
+ * ```ts
+ * const AuthLive = AuthProvider.layerFirstOf(ApiKey.make(keyOptions), Jwt.make(jwtOptions))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerFirstOf = <E, R>(
+  ...makes: ReadonlyArray<Effect.Effect<Service, E, R>>
+): Layer.Layer<AuthProvider, E, R> =>
+  Layer.effect(AuthProvider, Effect.map(Effect.all(makes), (providers) => firstOf(...providers)))

@@ -1,0 +1,166 @@
+/**
+ * Reading credentials out of request headers, strictly (contract section 3, RFC 6750 2.1,
+ * RFC 9110 11.6.2). Nothing here touches a key: a request that is malformed as HTTP is
+ * told apart from a credential that is merely wrong before any cryptography runs.
+ *
+ * @since 0.1.0
+ */
+import type { ReasonCode } from "./AuthFailure.js"
+
+/**
+ * A header record as Node's `headers`/`headersDistinct` or a plain object gives it.
+ * Array values keep duplicate lines apart, which is how duplicates are caught.
+ *
+ * @since 0.1.0
+ */
+export type HeaderRecord = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+/**
+ * Anything shaped like Node's `IncomingMessage`: read through `headersDistinct`, because
+ * `headers` joins `x-api-key` lines with ", " and keeps only the first `authorization`.
+ *
+ * @since 0.1.0
+ */
+export interface NodeRequestLike {
+  readonly headersDistinct: HeaderRecord
+}
+
+/**
+ * The request headers a provider accepts: a Fetch `Headers`, a header record, or a Node request.
+ *
+ * @since 0.1.0
+ */
+export type RequestHeaders = Headers | HeaderRecord | NodeRequestLike
+
+/**
+ * What reading one credential found.
+ *
+ * @since 0.1.0
+ */
+export type CredentialRead =
+  | { readonly _tag: "Found"; readonly value: string }
+  | { readonly _tag: "Absent" }
+  | { readonly _tag: "Malformed"; readonly reason: ReasonCode }
+  | { readonly _tag: "TooLarge" }
+
+/**
+ * The longest token looked at; a longer one is refused before any parsing or crypto.
+ *
+ * @since 0.1.0
+ */
+export const MAX_TOKEN_LENGTH = 8192
+
+const absent: CredentialRead = { _tag: "Absent" }
+const tooLarge: CredentialRead = { _tag: "TooLarge" }
+const found = (value: string): CredentialRead => ({ _tag: "Found", value })
+const malformed = (reason: ReasonCode): CredentialRead => ({ _tag: "Malformed", reason })
+
+const isFetchHeaders = (input: RequestHeaders): input is Headers =>
+  typeof (input as Headers).get === "function" && typeof (input as Headers).forEach === "function"
+
+const isNodeRequest = (input: RequestHeaders): input is NodeRequestLike => {
+  const distinct = (input as Partial<NodeRequestLike>).headersDistinct
+  return typeof distinct === "object" && distinct !== null
+}
+
+/**
+ * Every line of one header, whatever the casing of its name (names are case-insensitive,
+ * RFC 9110 5.1). A Fetch `Headers` has already joined duplicate lines with ", ".
+ *
+ * @since 0.1.0
+ */
+export const headerLines = (input: RequestHeaders, name: string): ReadonlyArray<string> => {
+  if (isFetchHeaders(input)) {
+    const value = input.get(name)
+    return value === null ? [] : [value]
+  }
+  const record = isNodeRequest(input) ? input.headersDistinct : input
+  const wanted = name.toLowerCase()
+  const lines: Array<string> = []
+  for (const key of Object.keys(record)) {
+    if (key.length !== wanted.length || key.toLowerCase() !== wanted) continue
+    const value = record[key]
+    if (typeof value === "string") lines.push(value)
+    else if (Array.isArray(value)) for (const line of value) if (typeof line === "string") lines.push(line)
+  }
+  return lines
+}
+
+/**
+ * The single value of a header, or why there is none: more than one line is malformed,
+ * since a joined or repeated credential is ambiguous.
+ *
+ * @since 0.1.0
+ */
+export const readSingle = (input: RequestHeaders, name: string): CredentialRead => {
+  const lines = headerLines(input, name)
+  if (lines.length === 0) return absent
+  if (lines.length > 1) return malformed("duplicate_header")
+  const value = lines[0]!
+  return value.length === 0 ? malformed("empty_header") : found(value)
+}
+
+// RFC 9110 5.6.2 token: the auth-scheme.
+const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/
+// RFC 6750 2.1 b64token, anchored: one token and nothing after it.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+const BEARER_PREFIX = /^bearer +/i
+
+/**
+ * Reads `<scheme> <token>` strictly: the scheme `Bearer` in any casing, one or more
+ * spaces, one b64token and nothing else. Another scheme (say `Basic`) counts as absent,
+ * so the challenge carries no error code (RFC 6750 3.1); tabs, a second token or
+ * trailing junk are malformed.
+ *
+ * @since 0.1.0
+ */
+export const parseBearer = (value: string): CredentialRead => {
+  if (value.length === 0) return malformed("empty_header")
+  const scheme = SCHEME.exec(value)?.[0]
+  if (scheme === undefined) return malformed("malformed_header")
+  if (scheme.length !== 6 || scheme.toLowerCase() !== "bearer") return absent
+  let start = scheme.length
+  while (value.charCodeAt(start) === 0x20) start++
+  if (start === scheme.length || start === value.length) return malformed("malformed_header")
+  if (value.length - start > MAX_TOKEN_LENGTH) return tooLarge
+  const token = value.slice(start)
+  return B64TOKEN.test(token) ? found(token) : malformed("malformed_header")
+}
+
+/**
+ * The token of a header whose whole value is the token (`requireBearer: false`); a leading
+ * `Bearer ` is accepted too.
+ *
+ * @since 0.1.0
+ */
+export const parseBareToken = (value: string): CredentialRead => {
+  if (value.length === 0) return malformed("empty_header")
+  const token = value.replace(BEARER_PREFIX, "")
+  if (token.length === 0) return malformed("malformed_header")
+  return token.length > MAX_TOKEN_LENGTH ? tooLarge : found(token)
+}
+
+/**
+ * Reads a Bearer credential from a header: the header read once, then parsed.
+ *
+ * @since 0.1.0
+ */
+export const readBearer = (
+  input: RequestHeaders,
+  headerName: string,
+  requireBearer: boolean
+): CredentialRead => {
+  const line = readSingle(input, headerName)
+  if (line._tag !== "Found") return line
+  return requireBearer ? parseBearer(line.value) : parseBareToken(line.value)
+}
+
+// Compact JWS: three base64url segments, no padding, no whitespace (RFC 7515 7.1).
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+/**
+ * Whether a token has the shape of a compact JWS, checked before any decoding.
+ *
+ * @since 0.1.0
+ */
+export const isCompactJws = (token: string): boolean => COMPACT_JWS.test(token)

@@ -1,0 +1,82 @@
+/**
+ * Which endpoints require credentials. On the legacy SSE transport, as the reference
+ * documents: `sse` (the `GET` stream) defaults to `false`, `messages` (the `POST`s) to
+ * `true`. On Streamable HTTP every request is authenticated, as the MCP specification
+ * requires, and no option turns that off (contract section 7).
+ *
+ * @example
+ * ```ts
+ * import { EndpointPolicy } from "@mcpgate/auth-core"
+ *
+ * const policy = EndpointPolicy.make({ sse: true })
+ * EndpointPolicy.requiresAuth(policy, "sse") // true
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type { ConfigurationError } from "./ConfigurationError.js"
+import { decodeOptions } from "./internal/options.js"
+
+/**
+ * The `endpoints` option with its defaults.
+ *
+ * @since 0.1.0
+ */
+export const EndpointPolicySchema = Schema.Struct({
+  sse: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  messages: Schema.optionalWith(Schema.Boolean, { default: () => true })
+})
+
+/**
+ * The policy, defaults applied.
+ *
+ * @since 0.1.0
+ */
+export type EndpointPolicy = Schema.Schema.Type<typeof EndpointPolicySchema>
+
+/**
+ * The `endpoints` option as written by users.
+ *
+ * @since 0.1.0
+ */
+export type Options = Schema.Schema.Encoded<typeof EndpointPolicySchema>
+
+/**
+ * Which endpoint a request is for.
+ *
+ * @since 0.1.0
+ */
+export type Endpoint = "sse" | "messages" | "streamable-http"
+
+/**
+ * Decodes the option, refusing unknown keys (a misspelled `mesages: true` must not leave
+ * an endpoint open).
+ *
+ * @since 0.1.0
+ */
+export const decode = (options: unknown = {}): Either.Either<EndpointPolicy, ConfigurationError> =>
+  decodeOptions(EndpointPolicySchema, options, "endpoints")
+
+/**
+ * The policy from options, throwing a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): EndpointPolicy => Either.getOrThrowWith(decode(options), (error) => error)
+
+/**
+ * The reference's defaults: `{ sse: false, messages: true }`.
+ *
+ * @since 0.1.0
+ */
+export const defaults: EndpointPolicy = make()
+
+/**
+ * Whether requests to the endpoint must carry valid credentials.
+ *
+ * @since 0.1.0
+ */
+export const requiresAuth = (policy: EndpointPolicy, endpoint: Endpoint): boolean =>
+  endpoint === "streamable-http" ? true : policy[endpoint]

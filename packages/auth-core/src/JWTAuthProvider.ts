@@ -1,0 +1,40 @@
+/**
+ * The JWT provider for code that does not use Effect, with the reference's name and
+ * option names.
+ *
+ * @since 0.1.0
+ */
+import * as internal from "./internal/jwt.js"
+import { orThrow, PromiseProvider, runSyncOrThrow } from "./internal/promiseProvider.js"
+import type * as Jwt from "./Jwt.js"
+
+/**
+ * JWT authentication: `new JWTAuthProvider({ secret, algorithms, headerName, requireBearer })`
+ * plus every option of `Jwt.Options` (`publicKey`, `jwks`, `jwksUrl`, `issuer`, `audience`,
+ * `clockTolerance`, ...). The constructor throws a `ConfigurationError` on bad options;
+ * `authenticate(headers)` resolves to a result and never rejects for a bad token.
+ *
+ * @example
+ * ```ts
+ * import { JWTAuthProvider } from "@mcpgate/auth-core"
+ *
+ * const provider = new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET!, issuer: "https://issuer.example" })
+ * const result = await provider.authenticate({ authorization: `Bearer ${token}` })
+ * if (result.ok) console.log(result.principal.subject, result.principal.scopes)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class JWTAuthProvider extends PromiseProvider {
+  declare readonly service: Jwt.Service
+
+  constructor(options: Jwt.Options) {
+    const { keys, options: decoded } = orThrow(internal.parseOptions(options))
+    super(runSyncOrThrow(internal.makeProvider(decoded, keys)), "jwt")
+  }
+
+  /** Replaces the verification keys atomically; tokens of a removed key fail from the next request. */
+  updateKeys(keys: Jwt.KeyOptions): void {
+    runSyncOrThrow(this.service.updateKeys(keys))
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Who the caller is, once authenticated (contract section 5).
+ *
+ * @since 0.1.0
+ */
+import type { ProviderKind } from "./AuthFailure.js"
+
+/**
+ * The identity a successful check yields. Adapters map it onto the MCP SDK's `AuthInfo`.
+ *
+ * @since 0.1.0
+ */
+export interface Principal {
+  readonly provider: ProviderKind
+  /** JWT `sub` (else the client id); for an API key, its label or fingerprint. */
+  readonly subject: string
+  /** JWT `client_id`, else `azp`, else `sub`; for an API key, its label, else an 8-hex fingerprint. */
+  readonly clientId: string
+  readonly scopes: ReadonlyArray<string>
+  /** When the credential stops being valid, in seconds since the epoch. */
+  readonly expiresAt?: number | undefined
+  /** The verified JWT claims. */
+  readonly claims?: Readonly<Record<string, unknown>> | undefined
+  /** The configured label of the API key, when it has one. */
+  readonly keyLabel?: string | undefined
+  /**
+   * Two requests with equal `identity` are the same caller: (provider, `iss`, `sub`) for
+   * JWTs, so a refreshed token keeps its session; (provider, key entry) for API keys.
+   */
+  readonly identity: string
+  /**
+   * Names the key that proved the credential (an API-key entry, a JWT key), so a provider
+   * can tell after a rotation whether the credential is still good. Not a secret.
+   */
+  readonly keyId: string
+}
+
+/**
+ * Whether two principals are the same caller, for binding a session to its owner.
+ *
+ * @since 0.1.0
+ */
+export const sameIdentity = (self: Principal, that: Principal): boolean => self.identity === that.identity
+
+/**
+ * Scopes from JWT claims: `scope` (space-separated, RFC 8693) or `scp` (an array, or a
+ * space-separated string as some issuers send it).
+ *
+ * @since 0.1.0
+ */
+export const scopesFromClaims = (claims: Readonly<Record<string, unknown>>): ReadonlyArray<string> => {
+  const scope = claims["scope"] ?? claims["scp"]
+  if (typeof scope === "string") return scope.split(" ").filter((s) => s.length > 0)
+  if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === "string" && s.length > 0)
+  return []
+}

@@ -1,0 +1,218 @@
+import { createHash, timingSafeEqual } from "node:crypto"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import type { AuthFailure, ChallengeParams, ReasonCode, SingleFailureClass } from "../AuthFailure.js"
+import { ExpiredCredentials, InvalidCredentials, MalformedRequest, MissingCredentials } from "../AuthFailure.js"
+import type { ConfigurationError } from "../ConfigurationError.js"
+import type { CredentialRead, RequestHeaders } from "../Credentials.js"
+import { parseBearer, readSingle } from "../Credentials.js"
+import type { Principal } from "../Principal.js"
+import { configurationError, decodeOptions, HeaderName, Realm, SecretString, secretMessage } from "./options.js"
+
+const Label = Schema.String.pipe(
+  Schema.filter((label) => /^[\x20-\x7e]{1,128}$/.test(label) || "a key label must be 1 to 128 printable ASCII characters")
+)
+const Scopes = Schema.Array(
+  Schema.String.pipe(Schema.filter((s) => /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || "a scope is visible ASCII without spaces, quotes or backslashes (RFC 6749 3.3)"))
+)
+const EntryMeta = {
+  label: Schema.optional(Label),
+  scopes: Schema.optional(Scopes),
+  /** Seconds since the epoch after which the key is refused. */
+  expiresAt: Schema.optional(Schema.Number.pipe(Schema.finite()))
+}
+const KeySpec = Schema.Union(
+  SecretString,
+  Schema.Struct({ key: SecretString, ...EntryMeta }),
+  Schema.Struct({
+    sha256: Schema.String.pipe(
+      Schema.filter((hex) => /^[0-9a-f]{64}$/.test(hex) || "sha256 must be the 64-character lower-case hex SHA-256 digest of the key's UTF-8 bytes")
+    ),
+    ...EntryMeta
+  })
+)
+
+/** The options of the API-key provider, before defaults. */
+export const ApiKeyOptionsSchema = Schema.Struct({
+  keys: Schema.Array(KeySpec).annotations(
+    secretMessage(
+      "keys must be an array of keys: strings, Redacted strings, { key, label?, scopes?, expiresAt? } or { sha256, label?, scopes?, expiresAt? }"
+    )
+  ),
+  headerName: Schema.optionalWith(HeaderName, { default: () => "X-API-Key" }),
+  allowBearer: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  realm: Schema.optionalWith(Realm, { default: () => "mcp" })
+})
+
+export type ApiKeyOptionsInput = Schema.Schema.Encoded<typeof ApiKeyOptionsSchema>
+export type KeySpecInput = Schema.Schema.Encoded<typeof KeySpec>
+
+/** One configured key, held only as its digest. */
+export interface KeyEntry {
+  readonly digest: Buffer
+  /** Names the entry in logs and identities: the digest's first 8 hex digits. */
+  readonly fingerprint: string
+  readonly label: string | undefined
+  readonly scopes: ReadonlyArray<string>
+  readonly expiresAt: number | undefined
+}
+
+/** The key set: digests in hex to entries, so a lookup costs the same whatever the count. */
+export type KeySet = ReadonlyMap<string, KeyEntry>
+
+const MIN_KEY_LENGTH = 16
+const HOW_TO_MAKE_A_KEY =
+  "make one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\""
+
+const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
+
+const keyProblem = (key: string): string | undefined => {
+  if (key.length === 0) return "is empty"
+  if (/[,\s]/.test(key)) return "contains a comma or whitespace, which joined duplicate header lines would make ambiguous"
+  if (!/^[\x21-\x7e]+$/.test(key)) return "contains characters other than visible ASCII, which HTTP header values cannot carry reliably"
+  if (key.length < MIN_KEY_LENGTH) return `is shorter than ${MIN_KEY_LENGTH} characters`
+  return undefined
+}
+
+/** Builds the key set, refusing bad and duplicate keys; messages name keys by position only. */
+export const makeKeySet = (
+  specs: ReadonlyArray<Schema.Schema.Type<typeof KeySpec>>
+): Either.Either<KeySet, ConfigurationError> => {
+  if (specs.length === 0) {
+    return Either.left(configurationError(`Invalid API key options: keys is empty, so no request could pass; ${HOW_TO_MAKE_A_KEY}`))
+  }
+  const set = new Map<string, KeyEntry>()
+  for (const [index, spec] of specs.entries()) {
+    const entry = Redacted.isRedacted(spec) ? { key: spec } : spec
+    let digest: Buffer
+    if ("key" in entry) {
+      const problem = keyProblem(Redacted.value(entry.key))
+      if (problem !== undefined) {
+        return Either.left(configurationError(`Invalid API key options: keys[${index}] ${problem}; ${HOW_TO_MAKE_A_KEY}`))
+      }
+      digest = sha256(Redacted.value(entry.key))
+    } else {
+      digest = Buffer.from(entry.sha256, "hex")
+    }
+    const hex = digest.toString("hex")
+    if (set.has(hex)) {
+      return Either.left(configurationError(`Invalid API key options: keys[${index}] repeats an earlier key; each key must be distinct`))
+    }
+    set.set(hex, {
+      digest,
+      fingerprint: hex.slice(0, 8),
+      label: entry.label,
+      scopes: entry.scopes ?? [],
+      expiresAt: entry.expiresAt
+    })
+  }
+  return Either.right(set)
+}
+
+export type ApiKeyOptions = Schema.Schema.Type<typeof ApiKeyOptionsSchema>
+
+/** Decodes and checks the options synchronously: the Promise API throws from its constructor. */
+export const parseOptions = (
+  input: unknown
+): Either.Either<{ readonly options: ApiKeyOptions; readonly keys: KeySet }, ConfigurationError> =>
+  Either.flatMap(
+    decodeOptions(ApiKeyOptionsSchema, input, "API key"),
+    (options) => Either.map(makeKeySet(options.keys), (keys) => ({ options, keys }))
+  )
+
+/** The Effect-facing API-key provider; also the rotation handle. */
+export interface ApiKeyProvider {
+  readonly kinds: ReadonlyArray<"api-key">
+  readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+  readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
+  readonly changes: Stream.Stream<void>
+  readonly updateKeys: (keys: ReadonlyArray<KeySpecInput>) => Effect.Effect<void, ConfigurationError>
+}
+
+const principalOf = (entry: KeyEntry): Principal => {
+  const name = entry.label ?? entry.fingerprint
+  return {
+    provider: "api-key",
+    subject: name,
+    clientId: name,
+    scopes: entry.scopes,
+    expiresAt: entry.expiresAt,
+    keyLabel: entry.label,
+    identity: `api-key:${entry.digest.toString("hex", 0, 8)}`,
+    keyId: `api-key:${entry.digest.toString("hex", 0, 8)}`
+  }
+}
+
+export const makeProvider = (
+  options: ApiKeyOptions,
+  initialKeys: KeySet
+): Effect.Effect<ApiKeyProvider> =>
+  Effect.map(SubscriptionRef.make(initialKeys), (source) => {
+    const challenge: ChallengeParams = { scheme: "ApiKey", realm: options.realm, headerName: options.headerName }
+    const fail = (Failure: SingleFailureClass, reason: ReasonCode, keyLabel?: string) =>
+      Effect.fail(new Failure({ provider: "api-key", reason, challenge, keyLabel }))
+
+    const read = (request: RequestHeaders): CredentialRead => {
+      const line = readSingle(request, options.headerName)
+      if (line._tag !== "Absent" || !options.allowBearer) return line
+      // Opt-in for clients that cannot set custom headers; the configured header wins.
+      const authorization = readSingle(request, "authorization")
+      return authorization._tag === "Found" ? parseBearer(authorization.value) : authorization
+    }
+
+    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
+      const credential = read(request)
+      switch (credential._tag) {
+        case "Absent":
+          return fail(MissingCredentials, "missing")
+        case "Malformed":
+          return fail(MalformedRequest, credential.reason)
+        case "TooLarge":
+          return fail(InvalidCredentials, "token_too_large")
+      }
+      const digest = sha256(credential.value)
+      return Effect.flatMap(SubscriptionRef.get(source), (keys) => {
+        const entry = keys.get(digest.toString("hex"))
+        // The Map lookup already compared digests; this constant-time check makes the
+        // decision itself independent of where two digests first differ.
+        if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
+          return fail(InvalidCredentials, "unknown_key", digest.toString("hex", 0, 4))
+        }
+        const principal = principalOf(entry)
+        if (entry.expiresAt === undefined) return Effect.succeed(principal)
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          now / 1000 < entry.expiresAt!
+            ? Effect.succeed(principal)
+            : fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint))
+      })
+    }
+
+    const stillValid = (principal: Principal): Effect.Effect<boolean> =>
+      Effect.zipWith(SubscriptionRef.get(source), Clock.currentTimeMillis, (keys, now) => {
+        for (const entry of keys.values()) {
+          if (principalOf(entry).keyId === principal.keyId) {
+            return entry.expiresAt === undefined || now / 1000 < entry.expiresAt
+          }
+        }
+        return false
+      })
+
+    const updateKeys = (keys: ReadonlyArray<KeySpecInput>) =>
+      Effect.flatMap(
+        Either.flatMap(decodeOptions(ApiKeyOptionsSchema, { keys }, "API key"), (decoded) => makeKeySet(decoded.keys)),
+        (next) => SubscriptionRef.set(source, next)
+      )
+
+    return {
+      kinds: ["api-key"],
+      authenticate,
+      stillValid,
+      changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
+      updateKeys
+    }
+  })

@@ -1,0 +1,384 @@
+import { createHash } from "node:crypto"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import type { CryptoKey, JWSHeaderParameters, JWTPayload, KeyObject } from "jose"
+import { decodeProtectedHeader, errors, jwtVerify } from "jose"
+import type { AuthFailure, ChallengeParams, ReasonCode, SingleFailure, SingleFailureClass } from "../AuthFailure.js"
+import {
+  ClaimMismatch,
+  ExpiredCredentials,
+  InvalidCredentials,
+  KeySourceUnavailable,
+  MalformedRequest,
+  MissingCredentials,
+  PrematureCredentials
+} from "../AuthFailure.js"
+import type { ConfigurationError } from "../ConfigurationError.js"
+import type { RequestHeaders } from "../Credentials.js"
+import { isCompactJws, readBearer } from "../Credentials.js"
+import type { Principal } from "../Principal.js"
+import { scopesFromClaims } from "../Principal.js"
+import type { Algorithm, LocalKeys } from "./jwtKeys.js"
+import * as Keys from "./jwtKeys.js"
+import {
+  configurationError,
+  decodeOptions,
+  HeaderName,
+  HttpUrl,
+  Realm,
+  Seconds,
+  SecretString,
+  secretMessage
+} from "./options.js"
+import type { RemoteJwks } from "./remoteJwks.js"
+import * as RemoteJwksSet from "./remoteJwks.js"
+
+const StringOrStrings = Schema.Union(Schema.String, Schema.Array(Schema.String))
+const Jwk = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** The key material: exactly one of these is given. */
+const KeyFields = {
+  secret: Schema.optional(SecretString.annotations(secretMessage("secret must be a string or a Redacted string"))),
+  publicKey: Schema.optional(Schema.Union(Schema.String, Jwk)),
+  jwks: Schema.optional(Schema.Struct({ keys: Schema.Array(Jwk) })),
+  jwksUrl: Schema.optional(HttpUrl),
+  algorithms: Schema.optional(Schema.NonEmptyArray(Schema.Literal(...Keys.ALGORITHMS)))
+}
+
+export const JwtKeyOptionsSchema = Schema.Struct(KeyFields)
+
+export const JwtOptionsSchema = Schema.Struct({
+  ...KeyFields,
+  headerName: Schema.optionalWith(HeaderName, { default: () => "Authorization" }),
+  requireBearer: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  issuer: Schema.optional(StringOrStrings),
+  audience: Schema.optional(StringOrStrings),
+  clockTolerance: Schema.optionalWith(Seconds, { default: () => 30 }),
+  maxTokenAge: Schema.optional(Seconds),
+  requiredClaims: Schema.optional(Schema.Array(Schema.String)),
+  realm: Schema.optionalWith(Realm, { default: () => "mcp" }),
+  /** RFC 9728: the URL of the protected-resource metadata, announced in every challenge. */
+  resourceMetadata: Schema.optional(HttpUrl),
+  /** How long a remote JWKS fetch may take before the request is answered 503. */
+  jwksTimeout: Schema.optionalWith(Seconds, { default: () => 5 }),
+  /** How long fetched remote keys are trusted before they are fetched again. */
+  jwksCacheMaxAge: Schema.optionalWith(Seconds, { default: () => 600 })
+})
+
+export type JwtOptionsInput = Schema.Schema.Encoded<typeof JwtOptionsSchema>
+export type JwtKeyOptionsInput = Schema.Schema.Encoded<typeof JwtKeyOptionsSchema>
+export type JwtOptions = Schema.Schema.Type<typeof JwtOptionsSchema>
+
+const MAX_CLOCK_TOLERANCE = 300
+
+/** The keys a provider verifies with, and the algorithms it allows for them. */
+export type KeyMaterial =
+  | { readonly _tag: "Local"; readonly algorithms: ReadonlyArray<Algorithm>; readonly keys: LocalKeys }
+  | { readonly _tag: "Remote"; readonly algorithms: ReadonlyArray<Algorithm>; readonly jwks: RemoteJwks }
+
+const fail = (message: string) => Either.left(configurationError(`Invalid JWT options: ${message}`))
+
+const traverse = <A, B>(
+  items: ReadonlyArray<A>,
+  f: (a: A, index: number) => Either.Either<B, ConfigurationError>
+): Either.Either<ReadonlyArray<B>, ConfigurationError> => Either.all(items.map(f))
+
+/**
+ * Parses the key material synchronously with `node:crypto` and settles the algorithms:
+ * given ones must all be served by the keys; omitted ones follow the key.
+ */
+export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial, ConfigurationError> => {
+  const given = (["secret", "publicKey", "jwks", "jwksUrl"] as const).filter((name) => options[name] !== undefined)
+  if (given.length !== 1) {
+    return fail(
+      given.length === 0
+        ? "give the verification key as one of secret, publicKey, jwks or jwksUrl"
+        : `give only one of secret, publicKey, jwks or jwksUrl (got ${given.join(", ")})`
+    )
+  }
+  const algorithms = options.algorithms
+  if (algorithms !== undefined && algorithms.some(Keys.isHmac) && !algorithms.every(Keys.isHmac)) {
+    return fail(`algorithms mixes HMAC and public-key algorithms (${algorithms.join(", ")}); use one provider for each`)
+  }
+  if (options.secret !== undefined) {
+    const hmac = algorithms ?? ["HS256"]
+    if (!hmac.every(Keys.isHmac)) {
+      return fail(`a secret serves only HS256, HS384 or HS512, not ${hmac.join(", ")}; for public-key algorithms use publicKey, jwks or jwksUrl`)
+    }
+    return Either.map(Keys.secretKey(Redacted.value(options.secret), hmac), (key) => ({
+      _tag: "Local",
+      algorithms: hmac,
+      keys: Keys.indexKeys([key])
+    }))
+  }
+  if (algorithms?.some(Keys.isHmac)) {
+    return fail(`${algorithms.join(", ")} needs a secret, but a public key was given (algorithm confusion)`)
+  }
+  if (options.jwksUrl !== undefined) {
+    return Either.right({
+      _tag: "Remote",
+      // An issuer's key set is unknown at startup; RS256 is the OpenID Connect default.
+      algorithms: algorithms ?? ["RS256"],
+      jwks: RemoteJwksSet.make(options.jwksUrl, {
+        timeoutMillis: options.jwksTimeout * 1000,
+        cooldownMillis: 30_000,
+        cacheMaxAgeMillis: options.jwksCacheMaxAge * 1000
+      })
+    })
+  }
+  const parsed = options.publicKey !== undefined
+    ? Either.map(
+      typeof options.publicKey === "string"
+        ? Keys.publicKeyFromPem(options.publicKey)
+        : Keys.publicKeyFromJwk(options.publicKey, "publicKey"),
+      (key) => [key]
+    )
+    : traverse(
+      // Keys marked for encryption are not for us (RFC 7517 4.2).
+      options.jwks!.keys.filter((jwk) => jwk["use"] === undefined || jwk["use"] === "sig"),
+      (jwk, index) => Keys.publicKeyFromJwk(jwk, `jwks.keys[${index}]`)
+    )
+  return Either.flatMap(parsed, (keys) => {
+    if (keys.length === 0) return fail("jwks has no signing keys")
+    const allowed = algorithms ?? [...new Set(keys.map(Keys.defaultAlgorithm))]
+    if (allowed.some((alg) => alg === undefined)) {
+      return fail("a public key's algorithm cannot be told from the key; set algorithms")
+    }
+    const unserved = (allowed as ReadonlyArray<Algorithm>).filter((alg) => !keys.some((key) => Keys.keyServes(key, alg)))
+    if (unserved.length > 0) {
+      return fail(`no configured key can verify ${unserved.join(", ")}; set algorithms to match the key`)
+    }
+    return Either.right({ _tag: "Local", algorithms: allowed as ReadonlyArray<Algorithm>, keys: Keys.indexKeys(keys) })
+  })
+}
+
+export const parseOptions = (
+  input: unknown
+): Either.Either<{ readonly options: JwtOptions; readonly keys: KeyMaterial }, ConfigurationError> =>
+  Either.flatMap(decodeOptions(JwtOptionsSchema, input, "JWT"), (options) => {
+    if (options.clockTolerance > MAX_CLOCK_TOLERANCE) {
+      return fail(`clockTolerance is ${options.clockTolerance} s; at most ${MAX_CLOCK_TOLERANCE} s is allowed`)
+    }
+    return Either.map(makeKeyMaterial(options), (keys) => ({ options, keys }))
+  })
+
+/** The Effect-facing JWT provider; also the rotation handle. */
+export interface JwtProvider {
+  readonly kinds: ReadonlyArray<"jwt">
+  readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+  readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
+  readonly changes: Stream.Stream<void>
+  readonly updateKeys: (keys: JwtKeyOptionsInput) => Effect.Effect<void, ConfigurationError>
+}
+
+const TIME_CLAIMS = ["exp", "nbf", "iat"] as const
+
+type Verified = { readonly payload: JWTPayload; readonly keyId: string }
+
+export const makeProvider = (
+  options: JwtOptions,
+  initialKeys: KeyMaterial
+): Effect.Effect<JwtProvider> =>
+  Effect.map(SubscriptionRef.make(initialKeys), (source) => {
+    const challenge: ChallengeParams = {
+      scheme: "Bearer",
+      realm: options.realm,
+      resourceMetadata: options.resourceMetadata
+    }
+    const failure = (Failure: SingleFailureClass, reason: ReasonCode): SingleFailure =>
+      new Failure({ provider: "jwt", reason, challenge })
+    const fail = (Failure: SingleFailureClass, reason: ReasonCode) => Effect.fail(failure(Failure, reason))
+    const tolerance = options.clockTolerance
+    const requiredClaims = ["exp", ...(options.requiredClaims ?? [])]
+
+    const verifyWith = (
+      token: string,
+      key: CryptoKey | KeyObject | Uint8Array,
+      algorithms: ReadonlyArray<Algorithm>,
+      now: number
+    ) =>
+      Effect.tryPromise({
+        try: () =>
+          jwtVerify(token, key, {
+            algorithms: [...algorithms],
+            ...(options.issuer !== undefined ? { issuer: options.issuer as string | Array<string> } : {}),
+            ...(options.audience !== undefined ? { audience: options.audience as string | Array<string> } : {}),
+            ...(options.maxTokenAge !== undefined ? { maxTokenAge: options.maxTokenAge } : {}),
+            clockTolerance: tolerance,
+            requiredClaims,
+            currentDate: new Date(now)
+          }),
+        catch: classify
+      })
+
+    const classify = (error: unknown): SingleFailure => {
+      if (error instanceof errors.JWTExpired) return failure(ExpiredCredentials, "expired")
+      if (error instanceof errors.JWTClaimValidationFailed) {
+        if (error.reason === "missing") return failure(ClaimMismatch, "missing_claim")
+        switch (error.claim) {
+          case "nbf":
+            return failure(PrematureCredentials, "not_yet_valid")
+          case "iss":
+            return failure(ClaimMismatch, "issuer_mismatch")
+          case "aud":
+            return failure(ClaimMismatch, "audience_mismatch")
+          case "iat":
+            return error.reason === "check_failed" ? failure(ClaimMismatch, "token_too_old") : failure(InvalidCredentials, "claims_invalid")
+          default:
+            return failure(InvalidCredentials, "claims_invalid")
+        }
+      }
+      if (error instanceof errors.JWSSignatureVerificationFailed) return failure(InvalidCredentials, "bad_signature")
+      if (error instanceof errors.JOSEAlgNotAllowed) return failure(InvalidCredentials, "alg_not_allowed")
+      if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return failure(InvalidCredentials, "malformed_token")
+      // Anything else thrown while verifying (TypeError, DOMException) is still the token's fault.
+      return failure(InvalidCredentials, "verification_error")
+    }
+
+    /** Claim rules jose leaves to the caller (contract section 4). */
+    const checkClaims = (payload: JWTPayload, now: number): SingleFailure | undefined => {
+      for (const claim of TIME_CLAIMS) {
+        const value = payload[claim]
+        // JSON.parse("1e400") is Infinity: an `exp` that never comes.
+        if (value !== undefined && !Number.isFinite(value)) return failure(InvalidCredentials, "claims_invalid")
+      }
+      if (payload.iat !== undefined && payload.iat > now / 1000 + tolerance) {
+        return failure(PrematureCredentials, "issued_in_future")
+      }
+      // RFC 7519 4.1.3: a token meant for some audience is refused where none is configured.
+      if (payload.aud !== undefined && options.audience === undefined) {
+        return failure(ClaimMismatch, "unexpected_audience")
+      }
+      return undefined
+    }
+
+    /** Tries each candidate key in order; the first signature that holds wins. */
+    const verifyFirst = (
+      token: string,
+      keys: ReadonlyArray<{ readonly key: CryptoKey | KeyObject; readonly id: string }>,
+      algorithms: ReadonlyArray<Algorithm>,
+      now: number
+    ): Effect.Effect<Verified, SingleFailure> => {
+      const attempt = (index: number): Effect.Effect<Verified, SingleFailure> =>
+        Effect.catchAll(
+          Effect.map(verifyWith(token, keys[index]!.key, algorithms, now), ({ payload }) => ({ payload, keyId: keys[index]!.id })),
+          (error) => error.reason === "bad_signature" && index + 1 < keys.length ? attempt(index + 1) : Effect.fail(error)
+        )
+      return attempt(0)
+    }
+
+    const verify = (token: string, header: JWSHeaderParameters, material: KeyMaterial, now: number) => {
+      if (material._tag === "Local") {
+        const keys = Keys.candidates(material.keys, header.kid, header.alg!)
+        if (keys.length === 0) return fail(InvalidCredentials, header.kid !== undefined ? "unknown_kid" : "no_matching_key")
+        return verifyFirst(token, keys, material.algorithms, now)
+      }
+      return Effect.flatMap(material.jwks.resolve(header), (found) => {
+        switch (found._tag) {
+          case "NoMatchingKey":
+            return fail(InvalidCredentials, header.kid !== undefined ? "unknown_kid" : "no_matching_key")
+          case "Unavailable":
+            return fail(KeySourceUnavailable, "key_source_unavailable")
+          case "Keys":
+            return verifyFirst(
+              token,
+              found.keys.map((key) => ({ key, id: `jwt:remote:${typeof header.kid === "string" ? header.kid : ""}` })),
+              material.algorithms,
+              now
+            )
+        }
+      })
+    }
+
+    const principalOf = (token: string, { keyId, payload }: Verified): Principal => {
+      const sub = typeof payload.sub === "string" ? payload.sub : undefined
+      const clientId = [payload["client_id"], payload["azp"], sub].find((v): v is string => typeof v === "string") ?? ""
+      const iss = typeof payload.iss === "string" ? payload.iss : ""
+      return {
+        provider: "jwt",
+        subject: sub ?? clientId,
+        clientId,
+        scopes: scopesFromClaims(payload),
+        expiresAt: payload.exp,
+        claims: payload,
+        // (provider, iss, sub), so a refreshed token keeps its session; a token without a
+        // subject can only be itself.
+        identity: sub !== undefined
+          ? `jwt:${JSON.stringify([iss, sub])}`
+          : `jwt:token:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`,
+        keyId
+      }
+    }
+
+    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
+      const credential = readBearer(request, options.headerName, options.requireBearer)
+      switch (credential._tag) {
+        case "Absent":
+          return fail(MissingCredentials, "missing")
+        case "Malformed":
+          return fail(MalformedRequest, credential.reason)
+        case "TooLarge":
+          return fail(InvalidCredentials, "token_too_large")
+      }
+      const token = credential.value
+      // Strict and cheap checks before any crypto or any fetch of a remote key set.
+      if (!isCompactJws(token)) return fail(InvalidCredentials, "malformed_token")
+      let header: JWSHeaderParameters
+      try {
+        header = decodeProtectedHeader(token)
+      } catch {
+        return fail(InvalidCredentials, "malformed_token")
+      }
+      return Effect.flatMap(SubscriptionRef.get(source), (material) => {
+        if (typeof header.alg !== "string" || !(material.algorithms as ReadonlyArray<string>).includes(header.alg)) {
+          return fail(InvalidCredentials, "alg_not_allowed")
+        }
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(verify(token, header, material, now), (verified) => {
+            const problem = checkClaims(verified.payload, now)
+            return problem === undefined ? Effect.succeed(principalOf(token, verified)) : Effect.fail(problem)
+          }))
+      })
+    }
+
+    const stillValid = (principal: Principal): Effect.Effect<boolean> =>
+      Effect.zipWith(SubscriptionRef.get(source), Clock.currentTimeMillis, (material, now) => {
+        if (principal.expiresAt !== undefined && now / 1000 >= principal.expiresAt + tolerance) return false
+        return material._tag === "Remote"
+          ? principal.keyId.startsWith("jwt:remote:")
+          : material.keys.all.some((key) => key.id === principal.keyId)
+      })
+
+    const updateKeys = (keys: JwtKeyOptionsInput) =>
+      Effect.flatMap(
+        Either.flatMap(
+          decodeOptions(JwtKeyOptionsSchema, keys, "JWT key"),
+          (decoded) =>
+            makeKeyMaterial({
+              ...options,
+              secret: undefined,
+              publicKey: undefined,
+              jwks: undefined,
+              jwksUrl: undefined,
+              ...stripUndefined(decoded)
+            })
+        ),
+        (next) => SubscriptionRef.set(source, next)
+      )
+
+    return {
+      kinds: ["jwt"],
+      authenticate,
+      stillValid,
+      changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
+      updateKeys
+    }
+  })
+
+const stripUndefined = <A extends object>(record: A): Partial<A> =>
+  Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<A>

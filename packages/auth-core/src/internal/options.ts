@@ -1,0 +1,118 @@
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ConfigurationError } from "../ConfigurationError.js"
+
+/** Refuse misspelled options: the reference silently ran such servers without auth. */
+const PARSE_OPTIONS = { onExcessProperty: "error", errors: "all" } as const
+
+/**
+ * Decodes options, synchronously so that Promise-API constructors can throw. Secret-bearing
+ * schemas carry override messages, so no issue below quotes a secret.
+ */
+export const decodeOptions = <A, I>(
+  schema: Schema.Schema<A, I>,
+  input: unknown,
+  what: string
+): Either.Either<A, ConfigurationError> =>
+  Either.mapLeft(
+    Schema.decodeUnknownEither(schema, PARSE_OPTIONS)(input),
+    (error) =>
+      new ConfigurationError({
+        message: `Invalid ${what} options:\n${
+          ParseResult.ArrayFormatter.formatErrorSync(error)
+            .map((issue) => `  - ${issue.path.length > 0 ? issue.path.join(".") + ": " : ""}${issue.message}`)
+            .join("\n")
+        }`
+      })
+  )
+
+/** A message that replaces every nested one, so that no actual value is echoed. */
+export const secretMessage = (message: string) => ({
+  message: () => ({ message, override: true })
+})
+
+// RFC 9110 5.1 / 5.6.2: a field name is a token.
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** An HTTP header name. */
+export const HeaderName = Schema.String.pipe(
+  Schema.filter((name) =>
+    FIELD_NAME.test(name) ||
+    `${JSON.stringify(name)} is not a valid HTTP header name: use letters, digits and "-", e.g. "X-API-Key"`
+  )
+)
+
+/** A realm: printable ASCII, so it can be quoted in a challenge without ambiguity. */
+export const Realm = Schema.String.pipe(
+  Schema.filter((realm) =>
+    /^[\x20-\x7e]*$/.test(realm) || "realm must be printable ASCII (it is sent in WWW-Authenticate)"
+  )
+)
+
+/** An absolute http(s) URL, as sent in `resource_metadata`. */
+export const HttpUrl = Schema.String.pipe(
+  Schema.filter((url) => {
+    try {
+      const parsed = new URL(url)
+      if (parsed.protocol === "https:" || parsed.protocol === "http:") return /^[\x21-\x7e]+$/.test(url)
+    } catch {
+      // fall through
+    }
+    return `${JSON.stringify(url)} is not an absolute http(s) URL`
+  })
+)
+
+/** A plain string or an already `Redacted` one, decoded to `Redacted` at once. */
+export const SecretString = Schema.Union(
+  Schema.RedactedFromSelf(Schema.String),
+  Schema.Redacted(Schema.String)
+)
+
+export const configurationError = (message: string) => new ConfigurationError({ message })
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = {
+  s: 1, sec: 1, secs: 1, second: 1, seconds: 1,
+  m: 60, min: 60, mins: 60, minute: 60, minutes: 60,
+  h: 3600, hr: 3600, hrs: 3600, hour: 3600, hours: 3600,
+  d: 86400, day: 86400, days: 86400,
+  w: 604800, week: 604800, weeks: 604800
+}
+const DURATION_TEXT = /^(\d+|\d*\.\d+) ?([a-z]+)$/i
+
+/** Seconds from jose-style text such as "30s", "5 minutes" or "1h". */
+export const secondsFromText = (text: string): number | undefined => {
+  const match = DURATION_TEXT.exec(text.trim())
+  if (match === null) return undefined
+  const unit = UNIT_SECONDS[match[2]!.toLowerCase()]
+  return unit === undefined ? undefined : Number(match[1]) * unit
+}
+
+/**
+ * A duration in seconds: a number of seconds, jose-style text ("1h"), or an Effect `Duration`.
+ */
+export const Seconds = Schema.transformOrFail(
+  Schema.Union(Schema.Number, Schema.String, Schema.DurationFromSelf),
+  Schema.Number,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      const seconds = typeof input === "number"
+        ? input
+        : typeof input === "string"
+        ? secondsFromText(input)
+        : Duration.toSeconds(input)
+      return seconds !== undefined && Number.isFinite(seconds) && seconds >= 0
+        ? ParseResult.succeed(seconds)
+        : ParseResult.fail(
+          new ParseResult.Type(
+            ast,
+            input,
+            `${typeof input === "object" ? "a Duration" : JSON.stringify(input)} is not a duration: use a number of seconds, text such as "30s", "5m" or "1h", or a Duration`
+          )
+        )
+    },
+    encode: ParseResult.succeed
+  }
+)

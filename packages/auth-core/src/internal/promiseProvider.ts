@@ -1,0 +1,84 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import type { AuthFailure, ProviderKind, ReasonCode } from "../AuthFailure.js"
+import { InvalidCredentials, primaryOf } from "../AuthFailure.js"
+import type { Service } from "../AuthProvider.js"
+import { AuthProvider } from "../AuthProvider.js"
+import type { ConfigurationError } from "../ConfigurationError.js"
+import type { RequestHeaders } from "../Credentials.js"
+import type { HttpAnswer } from "../HttpAnswer.js"
+import { fromFailure } from "../HttpAnswer.js"
+import type { Principal } from "../Principal.js"
+
+/** What `authenticate` resolves to: never a rejection for a bad credential. */
+export type AuthResult =
+  | { readonly ok: true; readonly principal: Principal }
+  | {
+    readonly ok: false
+    readonly status: number
+    readonly headers: HttpAnswer["headers"]
+    readonly body: string
+    /** A stable code for logs and metrics; never part of the answer sent. */
+    readonly reason: ReasonCode
+  }
+
+/** Runs an Effect that cannot block or fail, returning its value or throwing its error. */
+export const runSyncOrThrow = <A>(effect: Effect.Effect<A, ConfigurationError>): A =>
+  Exit.match(Effect.runSyncExit(effect), {
+    onSuccess: (value) => value,
+    onFailure: (cause) => {
+      throw Cause.squash(cause)
+    }
+  })
+
+export const orThrow = <A>(either: Either.Either<A, ConfigurationError>): A =>
+  Either.getOrThrowWith(either, (error) => error)
+
+/** The Promise face of a provider: one runtime, built once, disposed with `dispose()`. */
+export class PromiseProvider {
+  readonly #runtime: ManagedRuntime.ManagedRuntime<AuthProvider, never>
+  readonly #kind: ProviderKind
+
+  constructor(
+    /** The Effect service behind this provider, for adapters and Effect code. */
+    readonly service: Service,
+    kind: ProviderKind
+  ) {
+    this.#kind = kind
+    this.#runtime = ManagedRuntime.make(this.layer)
+  }
+
+  /** The service as a Layer, for Effect code that wants this very provider. */
+  get layer(): Layer.Layer<AuthProvider> {
+    return Layer.succeed(AuthProvider, this.service)
+  }
+
+  /** Checks a request's headers (a Fetch `Headers`, a header record, or a Node request). */
+  async authenticate(request: RequestHeaders): Promise<AuthResult> {
+    const exit = await this.#runtime.runPromiseExit(
+      Effect.flatMap(AuthProvider, (provider) => provider.authenticate(request))
+    )
+    if (Exit.isSuccess(exit)) return { ok: true, principal: exit.value }
+    const failure: AuthFailure = Option.getOrElse(Cause.failureOption(exit.cause), () =>
+      // A defect here is a bug of ours; it still must not let the caller in, nor be a 500.
+      new InvalidCredentials({
+        provider: this.#kind,
+        reason: "verification_error",
+        challenge: this.#kind === "jwt"
+          ? { scheme: "Bearer", realm: "mcp" }
+          : { scheme: "ApiKey", realm: "mcp", headerName: "X-API-Key" }
+      }))
+    const answer = fromFailure(failure)
+    return { ok: false, ...answer, reason: primaryOf(failure).reason }
+  }
+
+  /** Releases the runtime. */
+  dispose(): Promise<void> {
+    return this.#runtime.dispose()
+  }
+}

@@ -1,0 +1,27 @@
+import { fileURLToPath } from "node:url"
+import { defineConfig } from "vitest/config"
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+// Projects are declared here: `vitest.workspace.ts` is deprecated from Vitest 3.2 on.
+// Tests import each package by its published name; the alias points that name at the
+// sources so `vitest` needs no build, while `tsc -b` checks the same imports against `dist`.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@mcpgate\/auth-core$/, replacement: source("./packages/auth-core/src/index.ts") }
+    ]
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "auth-core",
+          root: "packages/auth-core",
+          include: ["test/**/*.test.ts"]
+        }
+      }
+    ]
+  }
+})
