@@ -149,7 +149,8 @@ export const fromFailure = (failure: AuthFailure): HttpAnswer => {
  */
 export const tooManyAttempts = (retryAfterSeconds: number): HttpAnswer =>
   error(429, Messages.rateLimited, "rate_limit_error", {
-    "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds)))
+    // A bad figure (NaN, Infinity) must not reach the header: fall back to one second.
+    "retry-after": String(Number.isFinite(retryAfterSeconds) ? Math.max(1, Math.ceil(retryAfterSeconds)) : 1)
   })
 
 /**

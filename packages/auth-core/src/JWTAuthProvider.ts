@@ -30,7 +30,11 @@ export class JWTAuthProvider extends PromiseProvider {
 
   constructor(options: Jwt.Options) {
     const { keys, options: decoded } = orThrow(internal.parseOptions(options))
-    super(runSyncOrThrow(internal.makeProvider(decoded, keys)), "jwt")
+    super(runSyncOrThrow(internal.makeProvider(decoded, keys)), "jwt", {
+      scheme: "Bearer",
+      realm: decoded.realm,
+      resourceMetadata: decoded.resourceMetadata
+    })
   }
 
   /** Replaces the verification keys atomically; tokens of a removed key fail from the next request. */

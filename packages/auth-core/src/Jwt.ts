@@ -26,7 +26,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import { AuthProvider } from "./AuthProvider.js"
 import type { ConfigurationError } from "./ConfigurationError.js"
 import * as internal from "./internal/jwt.js"
@@ -92,8 +92,15 @@ export const layer = (options: Options): Layer.Layer<AuthProvider | Jwt, Configu
     Effect.map(make(options), (service) => Context.make(AuthProvider, service).pipe(Context.add(Jwt, service)))
   )
 
+// An empty variable reads as unset: `MCP_JWT_ISSUER=` must not demand an empty issuer.
+const optionalText = (name: string) =>
+  Config.map(Config.option(Config.string(name)), Option.filter((text) => text.trim().length > 0))
+
 const commaList = (name: string) =>
-  Config.option(Config.map(Config.string(name), (list) => list.split(",").map((item) => item.trim()).filter((item) => item.length > 0)))
+  Config.map(
+    optionalText(name),
+    Option.map((list) => list.split(",").map((item) => item.trim()).filter((item) => item.length > 0))
+  )
 
 /**
  * Where `layerConfig` reads each option; every entry may be replaced by another `Config`.
@@ -126,12 +133,13 @@ export const layerConfig = (
   Layer.unwrapEffect(
     Effect.map(
       Config.all({
-        secret: config.secret ?? Config.option(Config.redacted("MCP_JWT_SECRET")),
-        publicKey: config.publicKey ?? Config.option(Config.string("MCP_JWT_PUBLIC_KEY")),
-        jwksUrl: config.jwksUrl ?? Config.option(Config.string("MCP_JWT_JWKS_URL")),
+        secret: config.secret ??
+          Config.map(Config.option(Config.redacted("MCP_JWT_SECRET")), Option.filter((secret) => Redacted.value(secret).length > 0)),
+        publicKey: config.publicKey ?? optionalText("MCP_JWT_PUBLIC_KEY"),
+        jwksUrl: config.jwksUrl ?? optionalText("MCP_JWT_JWKS_URL"),
         algorithms: config.algorithms ?? commaList("MCP_JWT_ALGORITHMS"),
-        issuer: config.issuer ?? Config.option(Config.string("MCP_JWT_ISSUER")),
-        audience: config.audience ?? Config.option(Config.string("MCP_JWT_AUDIENCE")),
+        issuer: config.issuer ?? optionalText("MCP_JWT_ISSUER"),
+        audience: config.audience ?? optionalText("MCP_JWT_AUDIENCE"),
         clockTolerance: config.clockTolerance ?? Config.option(Config.number("MCP_JWT_CLOCK_TOLERANCE")),
         headerName: config.headerName ?? Config.succeed(Option.none())
       }),

@@ -49,8 +49,13 @@ export const sameIdentity = (self: Principal, that: Principal): boolean => self.
  * @since 0.1.0
  */
 export const scopesFromClaims = (claims: Readonly<Record<string, unknown>>): ReadonlyArray<string> => {
-  const scope = claims["scope"] ?? claims["scp"]
-  if (typeof scope === "string") return scope.split(" ").filter((s) => s.length > 0)
-  if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === "string" && s.length > 0)
+  // An empty or odd `scope` must not hide a good `scp`.
+  const fromScope = scopeList(claims["scope"])
+  return fromScope.length > 0 ? fromScope : scopeList(claims["scp"])
+}
+
+const scopeList = (value: unknown): ReadonlyArray<string> => {
+  if (typeof value === "string") return value.split(" ").filter((s) => s.length > 0)
+  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === "string" && s.length > 0)
   return []
 }

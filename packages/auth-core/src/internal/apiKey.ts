@@ -29,12 +29,9 @@ const EntryMeta = {
 const KeySpec = Schema.Union(
   SecretString,
   Schema.Struct({ key: SecretString, ...EntryMeta }),
-  Schema.Struct({
-    sha256: Schema.String.pipe(
-      Schema.filter((hex) => /^[0-9a-f]{64}$/.test(hex) || "sha256 must be the 64-character lower-case hex SHA-256 digest of the key's UTF-8 bytes")
-    ),
-    ...EntryMeta
-  })
+  // The digest's form is checked in makeKeySet: a message from here would be replaced by the
+  // override on `keys`, which must stay so that no key is ever quoted.
+  Schema.Struct({ sha256: Schema.String, ...EntryMeta })
 )
 
 /** The options of the API-key provider, before defaults. */
@@ -69,6 +66,10 @@ const MIN_KEY_LENGTH = 16
 const HOW_TO_MAKE_A_KEY =
   "make one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\""
 
+const SHA256_HEX = /^[0-9a-f]{64}$/
+const SHA256_PROBLEM =
+  "must be the 64-character lower-case hex SHA-256 digest of the key's UTF-8 bytes, e.g. from: printf %s \"$KEY\" | sha256sum"
+
 const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
 const keyProblem = (key: string): string | undefined => {
@@ -97,6 +98,9 @@ export const makeKeySet = (
       }
       digest = sha256(Redacted.value(entry.key))
     } else {
+      if (!SHA256_HEX.test(entry.sha256)) {
+        return Either.left(configurationError(`Invalid API key options: keys[${index}].sha256 ${SHA256_PROBLEM}`))
+      }
       digest = Buffer.from(entry.sha256, "hex")
     }
     const hex = digest.toString("hex")
@@ -165,7 +169,11 @@ export const makeProvider = (
       return authorization._tag === "Found" ? parseBearer(authorization.value) : authorization
     }
 
-    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
+    // Suspended, so that nothing is read before the effect runs.
+    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
+      Effect.suspend(() => check(request))
+
+    const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
       const credential = read(request)
       switch (credential._tag) {
         case "Absent":

@@ -217,9 +217,14 @@ export const makeProvider = (
       })
 
     const classify = (error: unknown): SingleFailure => {
-      if (error instanceof errors.JWTExpired) return failure(ExpiredCredentials, "expired")
+      if (error instanceof errors.JWTExpired) {
+        // jose reports a token older than maxTokenAge as a JWTExpired on its `iat`.
+        return error.claim === "iat" ? failure(ClaimMismatch, "token_too_old") : failure(ExpiredCredentials, "expired")
+      }
       if (error instanceof errors.JWTClaimValidationFailed) {
         if (error.reason === "missing") return failure(ClaimMismatch, "missing_claim")
+        // "invalid": a time claim that is not a number, whichever claim it is.
+        if (error.reason !== "check_failed") return failure(InvalidCredentials, "claims_invalid")
         switch (error.claim) {
           case "nbf":
             return failure(PrematureCredentials, "not_yet_valid")
@@ -228,7 +233,8 @@ export const makeProvider = (
           case "aud":
             return failure(ClaimMismatch, "audience_mismatch")
           case "iat":
-            return error.reason === "check_failed" ? failure(ClaimMismatch, "token_too_old") : failure(InvalidCredentials, "claims_invalid")
+            // with maxTokenAge, jose refuses an `iat` in the future this way
+            return failure(PrematureCredentials, "issued_in_future")
           default:
             return failure(InvalidCredentials, "claims_invalid")
         }
@@ -327,7 +333,7 @@ export const makeProvider = (
       }
       const token = credential.value
       // Strict and cheap checks before any crypto or any fetch of a remote key set.
-      if (!isCompactJws(token)) return fail(InvalidCredentials, "malformed_token")
+      if (!isCompactJws(token) || !isCanonical(token)) return fail(InvalidCredentials, "malformed_token")
       let header: JWSHeaderParameters
       try {
         header = decodeProtectedHeader(token)
@@ -379,6 +385,13 @@ export const makeProvider = (
       updateKeys
     }
   })
+
+/**
+ * RFC 4648 3.5: the unused bits of a segment's last character must be zero. Decoders ignore
+ * them, so without this check one signed token could be presented in several spellings.
+ */
+const isCanonical = (token: string): boolean =>
+  token.split(".").every((segment) => Buffer.from(segment, "base64url").toString("base64url") === segment)
 
 const stripUndefined = <A extends object>(record: A): Partial<A> =>
   Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<A>

@@ -5,7 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
-import type { AuthFailure, ProviderKind, ReasonCode } from "../AuthFailure.js"
+import type { AuthFailure, ChallengeParams, ProviderKind, ReasonCode } from "../AuthFailure.js"
 import { InvalidCredentials, primaryOf } from "../AuthFailure.js"
 import type { Service } from "../AuthProvider.js"
 import { AuthProvider } from "../AuthProvider.js"
@@ -43,13 +43,17 @@ export const orThrow = <A>(either: Either.Either<A, ConfigurationError>): A =>
 export class PromiseProvider {
   readonly #runtime: ManagedRuntime.ManagedRuntime<AuthProvider, never>
   readonly #kind: ProviderKind
+  readonly #challenge: ChallengeParams
 
   constructor(
     /** The Effect service behind this provider, for adapters and Effect code. */
     readonly service: Service,
-    kind: ProviderKind
+    kind: ProviderKind,
+    /** The provider's configured challenge, announced even when a request could not be read. */
+    challenge: ChallengeParams
   ) {
     this.#kind = kind
+    this.#challenge = challenge
     this.#runtime = ManagedRuntime.make(this.layer)
   }
 
@@ -69,9 +73,7 @@ export class PromiseProvider {
       new InvalidCredentials({
         provider: this.#kind,
         reason: "verification_error",
-        challenge: this.#kind === "jwt"
-          ? { scheme: "Bearer", realm: "mcp" }
-          : { scheme: "ApiKey", realm: "mcp", headerName: "X-API-Key" }
+        challenge: this.#challenge
       }))
     const answer = fromFailure(failure)
     return { ok: false, ...answer, reason: primaryOf(failure).reason }

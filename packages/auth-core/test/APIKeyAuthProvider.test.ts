@@ -1,0 +1,257 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { APIKeyAuthProvider, AuthProvider, ConfigurationError } from "@mcpgate/auth-core"
+import type { AuthFailure, AuthResult, Credentials } from "@mcpgate/auth-core"
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import { apiKey401, fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "./fixtures/apiKeys.js"
+import { sendRaw } from "./fixtures/nodeRequest.js"
+
+const providers: Array<APIKeyAuthProvider> = []
+/** A provider disposed after the suite. */
+const provider = (options: ConstructorParameters<typeof APIKeyAuthProvider>[0]) => {
+  const made = new APIKeyAuthProvider(options)
+  providers.push(made)
+  return made
+}
+afterAll(() => Promise.all(providers.map((made) => made.dispose())))
+
+/** The exact refusal: the API-key 401 plus its reason code. */
+const refused = (reason: AuthFailure.ReasonCode, headerName = "X-API-Key"): AuthResult => ({
+  ok: false,
+  ...apiKey401(headerName),
+  reason
+})
+
+const principalOf = (key: string, label?: string) => ({
+  provider: "api-key",
+  subject: label ?? fingerprint(key),
+  clientId: label ?? fingerprint(key),
+  scopes: [],
+  expiresAt: undefined,
+  keyLabel: label
+})
+
+/** The result with the opaque identity and key id left out of a principal. */
+const contractView = (result: AuthResult) => {
+  if (!result.ok) return result
+  const { identity: _identity, keyId: _keyId, ...principal } = result.principal
+  return { ok: true, principal }
+}
+
+describe("APIKeyAuthProvider", () => {
+  const teamKeys = provider({ keys: [KEY_ONE, { key: KEY_TWO, label: "ci", scopes: ["tools:read"] }], headerName: "X-Team-Key" })
+
+  it("resolves { ok: true, principal } for a configured key", async () => {
+    expect(contractView(await teamKeys.authenticate({ "x-team-key": KEY_ONE }))).toEqual({
+      ok: true,
+      principal: principalOf(KEY_ONE)
+    })
+    expect(contractView(await teamKeys.authenticate({ "X-Team-Key": KEY_TWO }))).toEqual({
+      ok: true,
+      principal: { ...principalOf(KEY_TWO, "ci"), scopes: ["tools:read"] }
+    })
+  })
+
+  it("resolves the exact answer with lower-case header names and a reason code otherwise", async () => {
+    const cases: ReadonlyArray<readonly [Credentials.RequestHeaders, AuthFailure.ReasonCode]> = [
+      [{}, "missing"],
+      [{ "x-team-key": "" }, "empty_header"],
+      [{ "x-team-key": [KEY_ONE, KEY_ONE] }, "duplicate_header"],
+      [{ "x-team-key": "mcp_live_0000000000000000wrong" }, "unknown_key"],
+      [{ "x-api-key": KEY_ONE }, "missing"],
+      [{ authorization: `Bearer ${KEY_ONE}` }, "missing"]
+    ]
+    for (const [request, reason] of cases) {
+      const result = await teamKeys.authenticate(request)
+      expect(result).toStrictEqual(refused(reason, "X-Team-Key"))
+      if (!result.ok) {
+        expect(Object.keys(result.headers)).toEqual(["content-type", "cache-control", "www-authenticate"])
+      }
+    }
+  })
+
+  describe("accepts every request shape", () => {
+    it("a Fetch Headers", async () => {
+      expect(contractView(await teamKeys.authenticate(new Headers({ "X-Team-Key": KEY_ONE })))).toEqual({
+        ok: true,
+        principal: principalOf(KEY_ONE)
+      })
+      expect(await teamKeys.authenticate(new Headers())).toStrictEqual(refused("missing", "X-Team-Key"))
+    })
+
+    it("a header record", async () => {
+      expect((await teamKeys.authenticate({ "X-TEAM-KEY": KEY_ONE })).ok).toBe(true)
+      expect((await teamKeys.authenticate({ "x-team-key": [KEY_ONE] })).ok).toBe(true)
+    })
+
+    it("{ headersDistinct }", async () => {
+      expect((await teamKeys.authenticate({ headersDistinct: { "x-team-key": [KEY_ONE] } })).ok).toBe(true)
+      expect(await teamKeys.authenticate({ headersDistinct: { "x-team-key": [KEY_ONE, KEY_TWO] } })).toStrictEqual(
+        refused("duplicate_header", "X-Team-Key")
+      )
+    })
+
+    it("a live Node IncomingMessage, whose repeated key lines it refuses", async () => {
+      const single = await sendRaw([["X-Team-Key", KEY_ONE]], (request) => teamKeys.authenticate(request))
+      expect(contractView(single)).toEqual({ ok: true, principal: principalOf(KEY_ONE) })
+
+      // Node's `headers` would offer "KEY_ONE, KEY_TWO" on one line; the provider sees two.
+      const repeated = await sendRaw([["X-Team-Key", KEY_ONE], ["x-team-key", KEY_TWO]], (request) =>
+        teamKeys.authenticate(request))
+      expect(repeated).toStrictEqual(refused("duplicate_header", "X-Team-Key"))
+    })
+  })
+
+  describe("never rejects", () => {
+    const defaults = provider({ keys: [KEY_ONE] })
+
+    it("for odd header shapes", async () => {
+      const throwing = new Proxy({}, {
+        ownKeys: () => {
+          throw new Error("boom")
+        }
+      })
+      const odd: ReadonlyArray<unknown> = [
+        null,
+        undefined,
+        42,
+        "x-api-key",
+        [],
+        [KEY_ONE],
+        { headersDistinct: null },
+        { headersDistinct: 42 },
+        { headersDistinct: { "x-api-key": 42 } },
+        { "x-api-key": 42 },
+        { "x-api-key": { value: KEY_ONE } },
+        { "x-api-key": [42, null] },
+        { get: () => undefined, forEach: () => undefined },
+        {
+          get: () => {
+            throw new Error("boom")
+          },
+          forEach: () => undefined
+        },
+        new Map([["x-api-key", KEY_ONE]]),
+        throwing
+      ]
+      for (const input of odd) {
+        const result = await defaults.authenticate(input as Credentials.RequestHeaders)
+        expect(result.ok, `for ${String(input)}`).toBe(false)
+        if (!result.ok) {
+          expect({ status: result.status, headers: result.headers, body: result.body }).toStrictEqual(apiKey401())
+        }
+      }
+    })
+
+    it("and answers odd shapes with the configured challenge, not a default one", async () => {
+      const custom = provider({ keys: [KEY_ONE], headerName: "X-Team-Key", realm: "tools" })
+      const odd: ReadonlyArray<unknown> = [null, { headersDistinct: { "x-team-key": 42 } }, new Map([["x-team-key", KEY_ONE]])]
+      for (const input of odd) {
+        const result = await custom.authenticate(input as Credentials.RequestHeaders)
+        expect(result).toMatchObject({
+          ok: false,
+          status: 401,
+          headers: { "www-authenticate": "ApiKey realm=\"tools\", header=\"X-Team-Key\"" }
+        })
+      }
+    })
+
+    it("for any value at all (property)", async () => {
+      await FastCheck.assert(
+        FastCheck.asyncProperty(FastCheck.anything({ withMap: true, withSet: true, withNullPrototype: true }), async (input) => {
+          const result = await defaults.authenticate(input as Credentials.RequestHeaders)
+          expect(result).toMatchObject({ ok: false, ...apiKey401() })
+        }),
+        { numRuns: 150 }
+      )
+    })
+
+    it("for any header value (property)", async () => {
+      await FastCheck.assert(
+        FastCheck.asyncProperty(
+          FastCheck.oneof(FastCheck.fullUnicodeString(), FastCheck.array(FastCheck.string(), { maxLength: 3 })),
+          async (value) => {
+            const result = await defaults.authenticate({ "x-api-key": value })
+            expect(result).toMatchObject({ ok: false, ...apiKey401() })
+          }
+        ),
+        { numRuns: 150 }
+      )
+    })
+  })
+
+  describe("updateKeys", () => {
+    it("replaces the key set: the old key fails on its next request, the new one passes", async () => {
+      const rotating = provider({ keys: [KEY_ONE] })
+      expect((await rotating.authenticate({ "x-api-key": KEY_ONE })).ok).toBe(true)
+      rotating.updateKeys([KEY_TWO, { sha256: sha256Hex(KEY_THREE), label: "three" }])
+      expect(await rotating.authenticate({ "x-api-key": KEY_ONE })).toStrictEqual(refused("unknown_key"))
+      expect(contractView(await rotating.authenticate({ "x-api-key": KEY_TWO }))).toEqual({
+        ok: true,
+        principal: principalOf(KEY_TWO)
+      })
+      expect(contractView(await rotating.authenticate({ "x-api-key": KEY_THREE }))).toEqual({
+        ok: true,
+        principal: principalOf(KEY_THREE, "three")
+      })
+    })
+
+    it("throws a ConfigurationError on bad keys, synchronously, and keeps the old set", async () => {
+      const rotating = provider({ keys: [KEY_ONE] })
+      expect(() => rotating.updateKeys([])).toThrow(ConfigurationError.ConfigurationError)
+      expect(() => rotating.updateKeys([KEY_TWO, "short"])).toThrow(/keys\[1\] is shorter than 16 characters/)
+      expect((await rotating.authenticate({ "x-api-key": KEY_ONE })).ok).toBe(true)
+      expect(await rotating.authenticate({ "x-api-key": KEY_TWO })).toStrictEqual(refused("unknown_key"))
+    })
+
+    it("is seen by Effect code that uses the provider's service or layer", async () => {
+      const rotating = provider({ keys: [KEY_ONE] })
+      const viaLayer = (key: string) =>
+        Effect.runPromise(
+          Effect.either(
+            Effect.flatMap(AuthProvider.AuthProvider, (service) => service.authenticate({ "x-api-key": key })).pipe(
+              Effect.provide(rotating.layer)
+            )
+          )
+        )
+      expect((await viaLayer(KEY_ONE))._tag).toBe("Right")
+      rotating.updateKeys([KEY_TWO])
+      expect((await viaLayer(KEY_ONE))._tag).toBe("Left")
+      expect((await viaLayer(KEY_TWO))._tag).toBe("Right")
+      expect(rotating.service.kinds).toEqual(["api-key"])
+    })
+  })
+
+  describe("construction", () => {
+    it("throws a ConfigurationError synchronously on bad options, without quoting a key", () => {
+      const bad: ReadonlyArray<readonly [unknown, RegExp]> = [
+        [{ keys: [] }, /keys is empty/],
+        [{ keys: ["too-short"] }, /keys\[0\] is shorter than 16 characters/],
+        [{ keys: [KEY_ONE, KEY_ONE] }, /keys\[1\] repeats an earlier key/],
+        [{ keys: [KEY_ONE], headerName: "X API Key" }, /is not a valid HTTP header name/],
+        [{ keys: [KEY_ONE], header: "X-Team-Key" }, /header: is unexpected/],
+        [{ keys: [{ key: KEY_ONE, lable: "typo" }] }, /keys must be an array of keys/]
+      ]
+      for (const [options, message] of bad) {
+        let thrown: unknown
+        try {
+          new APIKeyAuthProvider(options as ConstructorParameters<typeof APIKeyAuthProvider>[0])
+        } catch (error) {
+          thrown = error
+        }
+        expect(thrown).toBeInstanceOf(ConfigurationError.ConfigurationError)
+        expect((thrown as Error).message).toMatch(message)
+        expect((thrown as Error).message).not.toContain(KEY_ONE)
+      }
+    })
+  })
+
+  it("dispose() resolves, and a disposed provider still refuses rather than rejects", async () => {
+    const disposable = new APIKeyAuthProvider({ keys: [KEY_ONE] })
+    expect((await disposable.authenticate({ "x-api-key": KEY_ONE })).ok).toBe(true)
+    await expect(disposable.dispose()).resolves.toBeUndefined()
+    const after = await disposable.authenticate({ "x-api-key": KEY_ONE })
+    expect(after.ok).toBe(false)
+    expect(after).toMatchObject(apiKey401())
+  })
+})
