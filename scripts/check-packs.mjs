@@ -8,13 +8,14 @@ import { join, resolve } from "node:path"
 
 const root = resolve(import.meta.dirname, "..")
 const sh = (command, args, options = {}) => execFileSync(command, args, { stdio: "inherit", ...options })
+const bin = (name) => join(root, "node_modules", ".bin", name)
 
 for (const dir of readdirSync(join(root, "packages"))) {
   const packageDir = join(root, "packages", dir)
   const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"))
   console.log(`\n== ${manifest.name}`)
-  sh("npx", ["publint", "--strict", packageDir])
-  sh("npx", ["attw", "--pack", packageDir, "--profile", "esm-only", "--format", "ascii"])
+  sh(bin("publint"), ["--strict", packageDir])
+  sh(bin("attw"), ["--pack", packageDir, "--profile", "esm-only", "--format", "ascii"])
 
   const scratch = mkdtempSync(join(tmpdir(), "mcpgate-pack-"))
   try {

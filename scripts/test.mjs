@@ -5,6 +5,8 @@ import { existsSync, readFileSync, rmSync } from "node:fs"
 
 const results = ".vitest/results.json"
 const run = (command, args) => spawnSync(command, args, { stdio: "inherit" }).status === 0
+// The workspace's own binaries, not npx: no registry look-up, no npm warnings about pnpm's settings.
+const bin = (name) => `node_modules/.bin/${name}`
 
 rmSync(results, { force: true })
 const steps = []
@@ -14,8 +16,8 @@ const step = (name, ok) => {
   return ok
 }
 
-const built = step("typecheck and build (tsc -b)", run("npx", ["tsc", "-b"]))
-step("tests (vitest)", run("npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`]))
+const built = step("typecheck and build (tsc -b)", run(bin("tsc"), ["-b"]))
+step("tests (vitest)", run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`]))
 if (built) step("packed packages (publint, attw, import from the tarball)", run("node", ["scripts/check-packs.mjs"]))
 else step("packed packages (skipped: the build failed)", false)
 

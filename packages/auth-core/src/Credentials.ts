@@ -105,6 +105,17 @@ const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/
 // RFC 6750 2.1 b64token, anchored: one token and nothing after it.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 const BEARER_PREFIX = /^bearer +/i
+// An API key sent as a Bearer token is no OAuth token: any visible ASCII but the comma,
+// exactly as keys are configured.
+const API_KEY_TOKEN = /^[\x21-\x2b\x2d-\x7e]+$/
+
+/**
+ * Which characters the token of a Bearer header may hold: RFC 6750's b64token, or those of
+ * an API key (visible ASCII but the comma) for `ApiKey`'s `allowBearer`.
+ *
+ * @since 0.1.0
+ */
+export type TokenSyntax = "b64token" | "api-key"
 
 /**
  * Reads `<scheme> <token>` strictly: the scheme `Bearer` in any casing, one or more
@@ -114,7 +125,7 @@ const BEARER_PREFIX = /^bearer +/i
  *
  * @since 0.1.0
  */
-export const parseBearer = (value: string): CredentialRead => {
+export const parseBearer = (value: string, syntax: TokenSyntax = "b64token"): CredentialRead => {
   if (value.length === 0) return malformed("empty_header")
   const scheme = SCHEME.exec(value)?.[0]
   if (scheme === undefined) return malformed("malformed_header")
@@ -124,7 +135,7 @@ export const parseBearer = (value: string): CredentialRead => {
   if (start === scheme.length || start === value.length) return malformed("malformed_header")
   if (value.length - start > MAX_TOKEN_LENGTH) return tooLarge
   const token = value.slice(start)
-  return B64TOKEN.test(token) ? found(token) : malformed("malformed_header")
+  return (syntax === "b64token" ? B64TOKEN : API_KEY_TOKEN).test(token) ? found(token) : malformed("malformed_header")
 }
 
 /**

@@ -230,7 +230,11 @@ describe("APIKeyAuthProvider", () => {
         [{ keys: [KEY_ONE, KEY_ONE] }, /keys\[1\] repeats an earlier key/],
         [{ keys: [KEY_ONE], headerName: "X API Key" }, /is not a valid HTTP header name/],
         [{ keys: [KEY_ONE], header: "X-Team-Key" }, /header: is unexpected/],
-        [{ keys: [{ key: KEY_ONE, lable: "typo" }] }, /keys must be an array of keys/]
+        [{ keys: [{ key: KEY_ONE, lable: "typo" }] }, /keys\[0\]: unknown field lable; an entry has key, sha256, label, scopes, expiresAt/],
+        [{ keys: [{ key: KEY_ONE, sha256: "0".repeat(64) }] }, /keys\[0\]: give exactly one of key and sha256/],
+        [{ keys: [{ key: KEY_ONE, label: "", scopes: ["a b"] }] }, /keys\[0\]\.label: .*\n.*keys\[0\]\.scopes\.0: a scope is visible ASCII/],
+        [{ keys: [KEY_ONE, 42] }, /keys\[1\]: a key is a string, a Redacted string, or an entry/],
+        [{ keys: KEY_ONE }, /keys must be an array of keys/]
       ]
       for (const [options, message] of bad) {
         let thrown: unknown

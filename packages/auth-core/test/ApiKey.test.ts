@@ -363,6 +363,18 @@ describe("ApiKey", () => {
           .toEqual(plainPrincipal(KEY_ONE))
       }))
 
+    it.effect("carries every key that configuration accepts, not only RFC 6750 b64tokens", () =>
+      Effect.gen(function*() {
+        const odd = "key!with#chars@and$more%^&*(){}"
+        const provider = yield* ApiKey.make({ keys: [odd], allowBearer: true })
+        expect((yield* provider.authenticate({ authorization: `Bearer ${odd}` })).provider).toBe("api-key")
+        // a comma can only come from joined lines, and is still malformed
+        expect(yield* Effect.flip(provider.authenticate({ authorization: `Bearer ${odd},${odd}` }))).toMatchObject({
+          _tag: "MalformedRequest",
+          reason: "malformed_header"
+        })
+      }))
+
     it.effect("still reads the configured header", () =>
       Effect.gen(function*() {
         const provider = yield* make

@@ -12,7 +12,16 @@ import type { ConfigurationError } from "../ConfigurationError.js"
 import type { CredentialRead, RequestHeaders } from "../Credentials.js"
 import { parseBearer, readSingle } from "../Credentials.js"
 import type { Principal } from "../Principal.js"
-import { configurationError, decodeOptions, HeaderName, Realm, SecretString, secretMessage } from "./options.js"
+import {
+  configurationError,
+  decodeOptions,
+  formatIssues,
+  HeaderName,
+  invalidOptions,
+  Realm,
+  SecretString,
+  secretMessage
+} from "./options.js"
 
 const Label = Schema.String.pipe(
   Schema.filter((label) => /^[\x20-\x7e]{1,128}$/.test(label) || "a key label must be 1 to 128 printable ASCII characters")
@@ -120,14 +129,45 @@ export const makeKeySet = (
 
 export type ApiKeyOptions = Schema.Schema.Type<typeof ApiKeyOptionsSchema>
 
+const ENTRY_FIELDS = ["key", "sha256", "label", "scopes", "expiresAt"]
+const decodeEntryMeta = Schema.decodeUnknownEither(Schema.Struct(EntryMeta), { errors: "all" })
+
+/**
+ * Says what is wrong with each key entry, naming fields but never quoting a key: the
+ * schema's own message for `keys` is a blanket one, since its union would echo values.
+ */
+const entryProblems = (keys: unknown): ReadonlyArray<string> => {
+  if (!Array.isArray(keys)) return []
+  return keys.flatMap((entry: unknown, index): ReadonlyArray<string> => {
+    const at = `keys[${index}]`
+    if (typeof entry === "string" || Redacted.isRedacted(entry)) return []
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      return [`${at}: a key is a string, a Redacted string, or an entry { key | sha256, label?, scopes?, expiresAt? }`]
+    }
+    const fields = Object.keys(entry)
+    const unknown = fields.filter((field) => !ENTRY_FIELDS.includes(field))
+    if (unknown.length > 0) return [`${at}: unknown field ${unknown.join(", ")}; an entry has ${ENTRY_FIELDS.join(", ")}`]
+    if (fields.includes("key") === fields.includes("sha256")) return [`${at}: give exactly one of key and sha256`]
+    const { expiresAt, label, scopes } = entry as Record<string, unknown>
+    const meta = Object.fromEntries(Object.entries({ expiresAt, label, scopes }).filter(([, value]) => value !== undefined))
+    return Either.match(decodeEntryMeta(meta), { onLeft: (error) => formatIssues(error, [at]), onRight: () => [] })
+  })
+}
+
 /** Decodes and checks the options synchronously: the Promise API throws from its constructor. */
 export const parseOptions = (
   input: unknown
 ): Either.Either<{ readonly options: ApiKeyOptions; readonly keys: KeySet }, ConfigurationError> =>
   Either.flatMap(
-    decodeOptions(ApiKeyOptionsSchema, input, "API key"),
+    Either.flatMap(checkEntries(input), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
     (options) => Either.map(makeKeySet(options.keys), (keys) => ({ options, keys }))
   )
+
+const checkEntries = (input: unknown): Either.Either<unknown, ConfigurationError> => {
+  const keys = typeof input === "object" && input !== null ? (input as { readonly keys?: unknown }).keys : undefined
+  const problems = entryProblems(keys)
+  return problems.length === 0 ? Either.right(input) : Either.left(invalidOptions("API key", problems))
+}
 
 /** The Effect-facing API-key provider; also the rotation handle. */
 export interface ApiKeyProvider {
@@ -166,7 +206,7 @@ export const makeProvider = (
       if (line._tag !== "Absent" || !options.allowBearer) return line
       // Opt-in for clients that cannot set custom headers; the configured header wins.
       const authorization = readSingle(request, "authorization")
-      return authorization._tag === "Found" ? parseBearer(authorization.value) : authorization
+      return authorization._tag === "Found" ? parseBearer(authorization.value, "api-key") : authorization
     }
 
     // Suspended, so that nothing is read before the effect runs.
@@ -212,7 +252,10 @@ export const makeProvider = (
 
     const updateKeys = (keys: ReadonlyArray<KeySpecInput>) =>
       Effect.flatMap(
-        Either.flatMap(decodeOptions(ApiKeyOptionsSchema, { keys }, "API key"), (decoded) => makeKeySet(decoded.keys)),
+        Either.flatMap(
+          Either.flatMap(checkEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
+          (decoded) => makeKeySet(decoded.keys)
+        ),
         (next) => SubscriptionRef.set(source, next)
       )
 

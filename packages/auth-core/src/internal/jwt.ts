@@ -47,7 +47,14 @@ const KeyFields = {
   publicKey: Schema.optional(Schema.Union(Schema.String, Jwk)),
   jwks: Schema.optional(Schema.Struct({ keys: Schema.Array(Jwk) })),
   jwksUrl: Schema.optional(HttpUrl),
-  algorithms: Schema.optional(Schema.NonEmptyArray(Schema.Literal(...Keys.ALGORITHMS)))
+  algorithms: Schema.optional(Schema.NonEmptyArray(
+    Schema.Literal(...Keys.ALGORITHMS).annotations({
+      message: (issue) => ({
+        message: `${JSON.stringify(issue.actual)} is not a supported algorithm; use ${Keys.ALGORITHMS.join(", ")}`,
+        override: true
+      })
+    })
+  ))
 }
 
 export const JwtKeyOptionsSchema = Schema.Struct(KeyFields)

@@ -8,6 +8,26 @@ import { ConfigurationError } from "../ConfigurationError.js"
 const PARSE_OPTIONS = { onExcessProperty: "error", errors: "all" } as const
 
 /**
+ * The issues of a parse error, one line each. An optional field that fails is also
+ * reported as "Expected undefined"; that line says nothing to a user and is dropped when
+ * the same path, or one inside it, has a better one.
+ */
+export const formatIssues = (error: ParseResult.ParseError, prefix: ReadonlyArray<PropertyKey> = []): ReadonlyArray<string> => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const pathOf = (issue: typeof issues[number]) => [...prefix, ...issue.path].join(".")
+  const useless = (issue: typeof issues[number]) =>
+    issue.message.startsWith("Expected undefined,") &&
+    issues.some((other) =>
+      other !== issue && (pathOf(other) === pathOf(issue) || pathOf(other).startsWith(pathOf(issue) + "."))
+    )
+  return [
+    ...new Set(
+      issues.filter((issue) => !useless(issue)).map((issue) => `${pathOf(issue) === "" ? "" : pathOf(issue) + ": "}${issue.message}`)
+    )
+  ]
+}
+
+/**
  * Decodes options, synchronously so that Promise-API constructors can throw. Secret-bearing
  * schemas carry override messages, so no issue below quotes a secret.
  */
@@ -18,15 +38,12 @@ export const decodeOptions = <A, I>(
 ): Either.Either<A, ConfigurationError> =>
   Either.mapLeft(
     Schema.decodeUnknownEither(schema, PARSE_OPTIONS)(input),
-    (error) =>
-      new ConfigurationError({
-        message: `Invalid ${what} options:\n${
-          ParseResult.ArrayFormatter.formatErrorSync(error)
-            .map((issue) => `  - ${issue.path.length > 0 ? issue.path.join(".") + ": " : ""}${issue.message}`)
-            .join("\n")
-        }`
-      })
+    (error) => invalidOptions(what, formatIssues(error))
   )
+
+/** The error for options with these problems, one line each. */
+export const invalidOptions = (what: string, problems: ReadonlyArray<string>) =>
+  new ConfigurationError({ message: `Invalid ${what} options:\n${problems.map((problem) => `  - ${problem}`).join("\n")}` })
 
 /** A message that replaces every nested one, so that no actual value is echoed. */
 export const secretMessage = (message: string) => ({
