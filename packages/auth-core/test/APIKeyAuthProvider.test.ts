@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import { apiKey401, fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "./fixtures/apiKeys.js"
 import { sendRaw } from "./fixtures/nodeRequest.js"
+import { thrownBy } from "./fixtures/thrownBy.js"
 
 const providers: Array<APIKeyAuthProvider> = []
 /** A provider disposed after the suite. */
@@ -237,12 +238,7 @@ describe("APIKeyAuthProvider", () => {
         [{ keys: KEY_ONE }, /keys must be an array of keys/]
       ]
       for (const [options, message] of bad) {
-        let thrown: unknown
-        try {
-          new APIKeyAuthProvider(options as ConstructorParameters<typeof APIKeyAuthProvider>[0])
-        } catch (error) {
-          thrown = error
-        }
+        const thrown = thrownBy(() => new APIKeyAuthProvider(options as ConstructorParameters<typeof APIKeyAuthProvider>[0]))
         expect(thrown).toBeInstanceOf(ConfigurationError.ConfigurationError)
         expect((thrown as Error).message).toMatch(message)
         expect((thrown as Error).message).not.toContain(KEY_ONE)

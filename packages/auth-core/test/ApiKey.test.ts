@@ -24,6 +24,7 @@ import {
   KEY_TWO,
   sha256Hex
 } from "./fixtures/apiKeys.js"
+import { thrownBy } from "./fixtures/thrownBy.js"
 
 // Counts the library's hashing and comparisons, to show the cost of a lookup does not
 // depend on the number of keys. Both functions keep their real behaviour.
@@ -438,12 +439,7 @@ describe("ApiKey", () => {
         const error = yield* Effect.flip(ApiKey.make(options as ApiKey.Options))
         expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
         expect(error._tag).toBe("ConfigurationError")
-        let thrown: unknown
-        try {
-          new APIKeyAuthProvider(options as ApiKey.Options)
-        } catch (e) {
-          thrown = e
-        }
+        const thrown = thrownBy(() => new APIKeyAuthProvider(options as ApiKey.Options))
         expect(thrown).toBeInstanceOf(ConfigurationError.ConfigurationError)
         expect((thrown as Error).name).toBe("ConfigurationError")
         expect((thrown as Error).message).toBe(error.message)

@@ -34,6 +34,7 @@ import {
   signToken,
   unauthorized
 } from "./fixtures/tokens.js"
+import { thrownBy } from "./fixtures/thrownBy.js"
 
 const [keys, { privateKey: stranger }] = await Promise.all([makeKeys(), rsaPair()])
 
@@ -341,12 +342,7 @@ describe("configuration errors, at construction", () => {
         expect(failure.message).toMatch(message)
         // every line says something to a user: no schema noise about optional fields
         expect(failure.message).not.toMatch(/Expected undefined/)
-        let thrown: unknown
-        try {
-          new JWTAuthProvider(options as Jwt.Options)
-        } catch (error) {
-          thrown = error
-        }
+        const thrown = thrownBy(() => new JWTAuthProvider(options as Jwt.Options))
         expect(thrown).toBeInstanceOf(ConfigurationError.ConfigurationError)
         expect((thrown as Error).message).toBe(failure.message)
         for (const secret of secrets) {
