@@ -35,8 +35,11 @@ import {
   unauthorized
 } from "./fixtures/tokens.js"
 import { thrownBy } from "./fixtures/thrownBy.js"
+import { generateKeyPairSync } from "node:crypto"
 
 const [keys, { privateKey: stranger }] = await Promise.all([makeKeys(), rsaPair()])
+// jose refuses RSA under 2048 bits; node:crypto still makes such keys, so configuration must catch them.
+const weakRsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey
 
 type Algorithms = NonNullable<Jwt.Options["algorithms"]>
 
@@ -316,6 +319,16 @@ describe("configuration errors, at construction", () => {
       secrets: [SECRET_512]
     },
     { name: "a secret that is not a string", options: { secret: 12345678901234567890 }, message: /secret must be a string/, secrets: ["12345678901234567890"] },
+    {
+      name: "a 1024-bit RSA public key (PEM)",
+      options: { publicKey: weakRsa.export({ type: "spki", format: "pem" }) as string },
+      message: /publicKey is a 1024-bit RSA key; RS\* and PS\* need at least 2048 bits/
+    },
+    {
+      name: "a 1024-bit RSA public key in a JWK Set",
+      options: { jwks: { keys: [{ ...weakRsa.export({ format: "jwk" }), kid: "weak" }] } },
+      message: /jwks\.keys\[0\] is a 1024-bit RSA key/
+    },
     { name: "a private key PEM as publicKey", options: { publicKey: keys.rsa.privatePem }, message: /publicKey is a private key/, secrets: [keys.rsa.privatePem.split("\n")[1]!] },
     { name: "a private JWK as publicKey", options: { publicKey: keys.p256.privateJwk }, message: /private key material/, secrets: [String(keys.p256.privateJwk["d"])] },
     { name: "a private JWK in a JWK Set", options: { jwks: { keys: [keys.ed25519.privateJwk] } }, message: /jwks\.keys\[0\] holds private key material/ },

@@ -186,6 +186,7 @@ export interface JwtProvider {
 const TIME_CLAIMS = ["exp", "nbf", "iat"] as const
 
 type Verified = { readonly payload: JWTPayload; readonly keyId: string }
+type VerifiableKey = { readonly key: CryptoKey | KeyObject; readonly id: string }
 
 export const makeProvider = (
   options: JwtOptions,
@@ -201,6 +202,7 @@ export const makeProvider = (
       new Failure({ provider: "jwt", reason, challenge })
     const fail = (Failure: SingleFailureClass, reason: ReasonCode) => Effect.fail(failure(Failure, reason))
     const tolerance = options.clockTolerance
+    const imported = Keys.importedKeys()
     const requiredClaims = ["exp", ...(options.requiredClaims ?? [])]
 
     const verifyWith = (
@@ -273,7 +275,7 @@ export const makeProvider = (
     /** Tries each candidate key in order; the first signature that holds wins. */
     const verifyFirst = (
       token: string,
-      keys: ReadonlyArray<{ readonly key: CryptoKey | KeyObject; readonly id: string }>,
+      keys: ReadonlyArray<VerifiableKey>,
       algorithms: ReadonlyArray<Algorithm>,
       now: number
     ): Effect.Effect<Verified, SingleFailure> => {
@@ -289,7 +291,13 @@ export const makeProvider = (
       if (material._tag === "Local") {
         const keys = Keys.candidates(material.keys, header.kid, header.alg!)
         if (keys.length === 0) return fail(InvalidCredentials, header.kid !== undefined ? "unknown_kid" : "no_matching_key")
-        return verifyFirst(token, keys, material.algorithms, now)
+        const ready = keys.map((key) => ({ key: imported(key, header.alg!), id: key.id }))
+        return ready.every((entry) => !(entry.key instanceof Promise))
+          ? verifyFirst(token, ready as ReadonlyArray<VerifiableKey>, material.algorithms, now)
+          : Effect.flatMap(
+            Effect.promise(() => Promise.all(ready.map(async ({ id, key }) => ({ key: await key, id })))),
+            (ready) => verifyFirst(token, ready, material.algorithms, now)
+          )
       }
       return Effect.flatMap(material.jwks.resolve(header), (found) => {
         switch (found._tag) {

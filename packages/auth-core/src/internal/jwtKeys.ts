@@ -1,6 +1,8 @@
 import type { JsonWebKey, KeyObject } from "node:crypto"
 import { createHash, createPublicKey, createSecretKey } from "node:crypto"
 import * as Either from "effect/Either"
+import type { CryptoKey } from "jose"
+import { importSPKI } from "jose"
 import type { ConfigurationError } from "../ConfigurationError.js"
 import { configurationError } from "./options.js"
 
@@ -100,6 +102,15 @@ export const secretKey = (
   return Either.right({ key, kid: undefined, alg: undefined, id: idOf(key) })
 }
 
+// jose refuses RSA keys under 2048 bits at verification; say so at startup instead, or every
+// request would fail.
+const weakRsa = (key: VerificationKey, where: string): Either.Either<VerificationKey, ConfigurationError> => {
+  const bits = key.key.asymmetricKeyDetails?.modulusLength
+  return (key.key.asymmetricKeyType === "rsa" || key.key.asymmetricKeyType === "rsa-pss") && bits !== undefined && bits < 2048
+    ? Either.left(configurationError(`Invalid JWT options: ${where} is a ${bits}-bit RSA key; RS* and PS* need at least 2048 bits`))
+    : Either.right(key)
+}
+
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k"] as const
 
 export const publicKeyFromJwk = (
@@ -119,7 +130,7 @@ export const publicKeyFromJwk = (
   }
   try {
     const key = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" })
-    return Either.right({ key, kid, alg, id: idOf(key) })
+    return weakRsa({ key, kid, alg, id: idOf(key) }, where)
   } catch (cause) {
     return Either.left(configurationError(`Invalid JWT options: ${where} is not a usable public JWK (${(cause as Error).message})`))
   }
@@ -134,7 +145,7 @@ export const publicKeyFromPem = (pem: string): Either.Either<VerificationKey, Co
   }
   try {
     const key = createPublicKey({ key: pem, format: "pem" })
-    return Either.right({ key, kid: undefined, alg: undefined, id: idOf(key) })
+    return weakRsa({ key, kid: undefined, alg: undefined, id: idOf(key) }, "publicKey")
   } catch (cause) {
     return Either.left(configurationError(`Invalid JWT options: publicKey is not a usable PEM (${(cause as Error).message})`))
   }
@@ -162,4 +173,38 @@ export const indexKeys = (keys: ReadonlyArray<VerificationKey>): LocalKeys => {
 export const candidates = (keys: LocalKeys, kid: unknown, alg: string): ReadonlyArray<VerificationKey> => {
   const pool = typeof kid === "string" ? [...(keys.byKid.get(kid) ?? []), ...keys.anyKid] : keys.all
   return pool.filter((key) => keyServes(key, alg))
+}
+
+const HMAC_HASH: Readonly<Record<string, string>> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" }
+
+/**
+ * The key as a WebCrypto `CryptoKey` for one algorithm. jose converts a `KeyObject` on every
+ * verification; a key imported once makes each verification about twice as fast.
+ */
+export const importForAlgorithm = (key: KeyObject, alg: string): Promise<CryptoKey> => {
+  const hash = HMAC_HASH[alg]
+  if (key.type === "secret" && hash !== undefined) {
+    return crypto.subtle.importKey("raw", key.export(), { name: "HMAC", hash }, false, ["verify"])
+  }
+  return importSPKI(key.export({ type: "spki", format: "pem" }) as string, alg)
+}
+
+/**
+ * A per-provider memo of imported keys. Weak, so the keys of a rotated-out set are released;
+ * a failed import falls back to the `KeyObject`, which jose checks and refuses itself. Once
+ * an import has settled, the key is handed out without waiting: verification is on every
+ * request's path.
+ */
+export const importedKeys = () => {
+  const memo = new WeakMap<VerificationKey, Map<string, CryptoKey | KeyObject | Promise<CryptoKey | KeyObject>>>()
+  return (key: VerificationKey, alg: string): CryptoKey | KeyObject | Promise<CryptoKey | KeyObject> => {
+    let byAlg = memo.get(key)
+    if (byAlg === undefined) memo.set(key, byAlg = new Map())
+    const known = byAlg.get(alg)
+    if (known !== undefined) return known
+    const importing = importForAlgorithm(key.key, alg).catch(() => key.key)
+    byAlg.set(alg, importing)
+    void importing.then((ready) => byAlg.set(alg, ready))
+    return importing
+  }
 }
