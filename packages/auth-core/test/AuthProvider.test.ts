@@ -247,3 +247,32 @@ describe("AuthProvider.layerFirstOf", () => {
       expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
     }))
 })
+
+describe("every provider's authenticate", () => {
+  /** A header record that counts how often its header names are listed. */
+  const watched = (headers: Record<string, string>) => {
+    const reads = { count: 0 }
+    const record = new Proxy(headers, {
+      ownKeys: (target) => {
+        reads.count++
+        return Reflect.ownKeys(target)
+      }
+    })
+    return { reads, record }
+  }
+
+  it.effect("reads nothing until its effect runs, and reads again on every run", () =>
+    Effect.gen(function*() {
+      const providers = [yield* makeApiKey, yield* makeJwt]
+      for (const provider of providers) {
+        const { reads, record } = watched({ "x-api-key": KEY_ONE })
+        const check = Effect.either(provider.authenticate(record))
+        expect(reads.count).toBe(0)
+        yield* check
+        const once = reads.count
+        expect(once).toBeGreaterThan(0)
+        yield* check
+        expect(reads.count).toBe(2 * once)
+      }
+    }))
+})

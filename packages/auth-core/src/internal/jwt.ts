@@ -336,7 +336,11 @@ export const makeProvider = (
       }
     }
 
-    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
+    // Suspended, so that nothing is read before the effect runs.
+    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
+      Effect.suspend(() => check(request))
+
+    const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
       const credential = readBearer(request, options.headerName, options.requireBearer)
       switch (credential._tag) {
         case "Absent":
