@@ -6,12 +6,13 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import type { AuthFailure, ChallengeParams, ReasonCode, SingleFailureClass } from "../AuthFailure.js"
-import { ExpiredCredentials, InvalidCredentials, MalformedRequest, MissingCredentials } from "../AuthFailure.js"
+import type { AuthFailure, ChallengeParams } from "../AuthFailure.js"
+import { ExpiredCredentials, InvalidCredentials } from "../AuthFailure.js"
 import type { ConfigurationError } from "../ConfigurationError.js"
 import type { CredentialRead, RequestHeaders } from "../Credentials.js"
 import { parseBearer, readSingle } from "../Credentials.js"
 import type { Principal } from "../Principal.js"
+import { failuresFor } from "./failures.js"
 import {
   configurationError,
   decodeOptions,
@@ -198,8 +199,7 @@ export const makeProvider = (
 ): Effect.Effect<ApiKeyProvider> =>
   Effect.map(SubscriptionRef.make(initialKeys), (source) => {
     const challenge: ChallengeParams = { scheme: "ApiKey", realm: options.realm, headerName: options.headerName }
-    const fail = (Failure: SingleFailureClass, reason: ReasonCode, keyLabel?: string) =>
-      Effect.fail(new Failure({ provider: "api-key", reason, challenge, keyLabel }))
+    const { fail, unread } = failuresFor("api-key", challenge)
 
     const read = (request: RequestHeaders): CredentialRead => {
       const line = readSingle(request, options.headerName)
@@ -215,14 +215,7 @@ export const makeProvider = (
 
     const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
       const credential = read(request)
-      switch (credential._tag) {
-        case "Absent":
-          return fail(MissingCredentials, "missing")
-        case "Malformed":
-          return fail(MalformedRequest, credential.reason)
-        case "TooLarge":
-          return fail(InvalidCredentials, "token_too_large")
-      }
+      if (credential._tag !== "Found") return unread(credential)
       const digest = sha256(credential.value)
       return Effect.flatMap(SubscriptionRef.get(source), (keys) => {
         const entry = keys.get(digest.toString("hex"))

@@ -8,14 +8,12 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { CryptoKey, JWSHeaderParameters, JWTPayload, KeyObject } from "jose"
 import { decodeProtectedHeader, errors, jwtVerify } from "jose"
-import type { AuthFailure, ChallengeParams, ReasonCode, SingleFailure, SingleFailureClass } from "../AuthFailure.js"
+import type { AuthFailure, ChallengeParams, SingleFailure } from "../AuthFailure.js"
 import {
   ClaimMismatch,
   ExpiredCredentials,
   InvalidCredentials,
   KeySourceUnavailable,
-  MalformedRequest,
-  MissingCredentials,
   PrematureCredentials
 } from "../AuthFailure.js"
 import type { ConfigurationError } from "../ConfigurationError.js"
@@ -23,6 +21,7 @@ import type { RequestHeaders } from "../Credentials.js"
 import { isCompactJws, readBearer } from "../Credentials.js"
 import type { Principal } from "../Principal.js"
 import { scopesFromClaims } from "../Principal.js"
+import { failuresFor } from "./failures.js"
 import type { Algorithm, LocalKeys } from "./jwtKeys.js"
 import * as Keys from "./jwtKeys.js"
 import {
@@ -88,7 +87,7 @@ export type KeyMaterial =
   | { readonly _tag: "Local"; readonly algorithms: ReadonlyArray<Algorithm>; readonly keys: LocalKeys }
   | { readonly _tag: "Remote"; readonly algorithms: ReadonlyArray<Algorithm>; readonly jwks: RemoteJwks }
 
-const fail = (message: string) => Either.left(configurationError(`Invalid JWT options: ${message}`))
+const invalid = (message: string) => Either.left(configurationError(`Invalid JWT options: ${message}`))
 
 const traverse = <A, B>(
   items: ReadonlyArray<A>,
@@ -102,7 +101,7 @@ const traverse = <A, B>(
 export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial, ConfigurationError> => {
   const given = (["secret", "publicKey", "jwks", "jwksUrl"] as const).filter((name) => options[name] !== undefined)
   if (given.length !== 1) {
-    return fail(
+    return invalid(
       given.length === 0
         ? "give the verification key as one of secret, publicKey, jwks or jwksUrl"
         : `give only one of secret, publicKey, jwks or jwksUrl (got ${given.join(", ")})`
@@ -110,12 +109,12 @@ export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial,
   }
   const algorithms = options.algorithms
   if (algorithms !== undefined && algorithms.some(Keys.isHmac) && !algorithms.every(Keys.isHmac)) {
-    return fail(`algorithms mixes HMAC and public-key algorithms (${algorithms.join(", ")}); use one provider for each`)
+    return invalid(`algorithms mixes HMAC and public-key algorithms (${algorithms.join(", ")}); use one provider for each`)
   }
   if (options.secret !== undefined) {
     const hmac = algorithms ?? ["HS256"]
     if (!hmac.every(Keys.isHmac)) {
-      return fail(`a secret serves only HS256, HS384 or HS512, not ${hmac.join(", ")}; for public-key algorithms use publicKey, jwks or jwksUrl`)
+      return invalid(`a secret serves only HS256, HS384 or HS512, not ${hmac.join(", ")}; for public-key algorithms use publicKey, jwks or jwksUrl`)
     }
     return Either.map(Keys.secretKey(Redacted.value(options.secret), hmac), (key) => ({
       _tag: "Local",
@@ -124,7 +123,7 @@ export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial,
     }))
   }
   if (algorithms?.some(Keys.isHmac)) {
-    return fail(`${algorithms.join(", ")} needs a secret, but a public key was given (algorithm confusion)`)
+    return invalid(`${algorithms.join(", ")} needs a secret, but a public key was given (algorithm confusion)`)
   }
   if (options.jwksUrl !== undefined) {
     return Either.right({
@@ -151,14 +150,14 @@ export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial,
       (jwk, index) => Keys.publicKeyFromJwk(jwk, `jwks.keys[${index}]`)
     )
   return Either.flatMap(parsed, (keys) => {
-    if (keys.length === 0) return fail("jwks has no signing keys")
+    if (keys.length === 0) return invalid("jwks has no signing keys")
     const allowed = algorithms ?? [...new Set(keys.map(Keys.defaultAlgorithm))]
     if (allowed.some((alg) => alg === undefined)) {
-      return fail("a public key's algorithm cannot be told from the key; set algorithms")
+      return invalid("a public key's algorithm cannot be told from the key; set algorithms")
     }
     const unserved = (allowed as ReadonlyArray<Algorithm>).filter((alg) => !keys.some((key) => Keys.keyServes(key, alg)))
     if (unserved.length > 0) {
-      return fail(`no configured key can verify ${unserved.join(", ")}; set algorithms to match the key`)
+      return invalid(`no configured key can verify ${unserved.join(", ")}; set algorithms to match the key`)
     }
     return Either.right({ _tag: "Local", algorithms: allowed as ReadonlyArray<Algorithm>, keys: Keys.indexKeys(keys) })
   })
@@ -169,7 +168,7 @@ export const parseOptions = (
 ): Either.Either<{ readonly options: JwtOptions; readonly keys: KeyMaterial }, ConfigurationError> =>
   Either.flatMap(decodeOptions(JwtOptionsSchema, input, "JWT"), (options) => {
     if (options.clockTolerance > MAX_CLOCK_TOLERANCE) {
-      return fail(`clockTolerance is ${options.clockTolerance} s; at most ${MAX_CLOCK_TOLERANCE} s is allowed`)
+      return invalid(`clockTolerance is ${options.clockTolerance} s; at most ${MAX_CLOCK_TOLERANCE} s is allowed`)
     }
     return Either.map(makeKeyMaterial(options), (keys) => ({ options, keys }))
   })
@@ -198,16 +197,14 @@ export const makeProvider = (
       realm: options.realm,
       resourceMetadata: options.resourceMetadata
     }
-    const failure = (Failure: SingleFailureClass, reason: ReasonCode): SingleFailure =>
-      new Failure({ provider: "jwt", reason, challenge })
-    const fail = (Failure: SingleFailureClass, reason: ReasonCode) => Effect.fail(failure(Failure, reason))
+    const { fail, failure, unread } = failuresFor("jwt", challenge)
     const tolerance = options.clockTolerance
     const imported = Keys.importedKeys()
     const requiredClaims = ["exp", ...(options.requiredClaims ?? [])]
 
     const verifyWith = (
       token: string,
-      key: CryptoKey | KeyObject | Uint8Array,
+      key: CryptoKey | KeyObject,
       algorithms: ReadonlyArray<Algorithm>,
       now: number
     ) =>
@@ -342,14 +339,7 @@ export const makeProvider = (
 
     const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
       const credential = readBearer(request, options.headerName, options.requireBearer)
-      switch (credential._tag) {
-        case "Absent":
-          return fail(MissingCredentials, "missing")
-        case "Malformed":
-          return fail(MalformedRequest, credential.reason)
-        case "TooLarge":
-          return fail(InvalidCredentials, "token_too_large")
-      }
+      if (credential._tag !== "Found") return unread(credential)
       const token = credential.value
       // Strict and cheap checks before any crypto or any fetch of a remote key set.
       if (!isCompactJws(token) || !isCanonical(token)) return fail(InvalidCredentials, "malformed_token")
