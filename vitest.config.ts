@@ -9,7 +9,10 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@mcpgate\/auth-core$/, replacement: source("./packages/auth-core/src/index.ts") }
+      { find: /^@mcpgate\/auth-core$/, replacement: source("./packages/auth-core/src/index.ts") },
+      { find: /^@mcpgate\/auth-core\/(.*)$/, replacement: source("./packages/auth-core/src/$1.ts") },
+      { find: /^@mcpgate\/node-sse$/, replacement: source("./packages/node-sse/src/index.ts") },
+      { find: /^@mcpgate\/node-sse\/(.*)$/, replacement: source("./packages/node-sse/src/$1.ts") }
     ]
   },
   test: {
@@ -19,6 +22,14 @@ export default defineConfig({
         test: {
           name: "auth-core",
           root: "packages/auth-core",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          name: "node-sse",
+          root: "packages/node-sse",
           include: ["test/**/*.test.ts"]
         }
       }

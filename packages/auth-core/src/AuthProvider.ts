@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { AuthFailure, ProviderKind, SingleFailure } from "./AuthFailure.js"
-import { failuresOf, NoProviderAccepted } from "./AuthFailure.js"
+import { failuresOf, InvalidCredentials, NoProviderAccepted } from "./AuthFailure.js"
 import type { RequestHeaders } from "./Credentials.js"
 import { headerLines } from "./Credentials.js"
 import type { Principal } from "./Principal.js"
@@ -21,6 +21,11 @@ import type { Principal } from "./Principal.js"
 export interface Service {
   /** The kinds of credential this provider accepts, in the order it tries them. */
   readonly kinds: ReadonlyArray<ProviderKind>
+  /**
+   * The request headers credentials are read from, as configured. Adapters allow them in
+   * CORS preflights and keep them out of the request information handed to tools.
+   */
+  readonly headerNames: ReadonlyArray<string>
   /** Checks one request's credentials. Never dies for bad input: every refusal is a typed failure. */
   readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   /**
@@ -78,6 +83,7 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
   }
   return {
     kinds: providers.flatMap((provider) => provider.kinds),
+    headerNames: [...new Set(providers.flatMap((provider) => provider.headerNames.map((name) => name.toLowerCase())))],
     authenticate,
     stillValid: (principal) =>
       Effect.map(
@@ -108,3 +114,29 @@ export const layerFirstOf = <E, R>(
   ...makes: ReadonlyArray<Effect.Effect<Service, E, R>>
 ): Layer.Layer<AuthProvider, E, R> =>
   Layer.effect(AuthProvider, Effect.map(Effect.all(makes), (providers) => firstOf(...providers)))
+
+/**
+ * The failure for a check that ended without a verdict (a custom provider threw): a 401
+ * with the default challenge of the provider's first kind.
+ *
+ * @since 0.1.0
+ */
+export const unverified = (service: Service): SingleFailure => {
+  const provider: ProviderKind = service.kinds[0] ?? "jwt"
+  return new InvalidCredentials({
+    provider,
+    reason: "verification_error",
+    challenge: provider === "jwt"
+      ? { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined }
+      : { scheme: "ApiKey", realm: "mcp", headerName: "X-API-Key" }
+  })
+}
+
+/**
+ * Runs a provider's check for an adapter. mcpgate's providers never die; a custom one
+ * might, and its exception must still be a 401 rather than a 500 (contract section 1).
+ *
+ * @since 0.1.0
+ */
+export const authenticateSafely = (service: Service, request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
+  Effect.catchAllDefect(service.authenticate(request), () => Effect.fail(unverified(service)))

@@ -236,6 +236,13 @@ export const methodNotAllowed = (allow: ReadonlyArray<string>): HttpAnswer =>
 export const unsupportedMediaType: HttpAnswer = error(415, Messages.unsupportedMediaType, "invalid_request_error")
 
 /**
+ * 202 for a message accepted on the legacy SSE transport; the reply goes on the stream.
+ *
+ * @since 0.1.0
+ */
+export const accepted: HttpAnswer = { status: 202, headers: {}, body: "" }
+
+/**
  * 200 for the public `GET /health`.
  *
  * @since 0.1.0

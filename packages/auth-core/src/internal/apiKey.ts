@@ -173,6 +173,7 @@ const checkEntries = (input: unknown): Either.Either<unknown, ConfigurationError
 /** The Effect-facing API-key provider; also the rotation handle. */
 export interface ApiKeyProvider {
   readonly kinds: ReadonlyArray<"api-key">
+  readonly headerNames: ReadonlyArray<string>
   readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
   readonly changes: Stream.Stream<void>
@@ -209,9 +210,10 @@ export const makeProvider = (
       return authorization._tag === "Found" ? parseBearer(authorization.value, "api-key") : authorization
     }
 
-    // Suspended, so that nothing is read before the effect runs.
+    // Suspended, so that nothing is read before the effect runs. Any exception while
+    // checking is a 401, never a 500 (contract section 1).
     const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
-      Effect.suspend(() => check(request))
+      Effect.catchAllDefect(Effect.suspend(() => check(request)), () => fail(InvalidCredentials, "verification_error"))
 
     const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
       const credential = read(request)
@@ -254,6 +256,7 @@ export const makeProvider = (
 
     return {
       kinds: ["api-key"],
+      headerNames: options.allowBearer ? [options.headerName, "Authorization"] : [options.headerName],
       authenticate,
       stillValid,
       changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),

@@ -176,6 +176,7 @@ export const parseOptions = (
 /** The Effect-facing JWT provider; also the rotation handle. */
 export interface JwtProvider {
   readonly kinds: ReadonlyArray<"jwt">
+  readonly headerNames: ReadonlyArray<string>
   readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
   readonly changes: Stream.Stream<void>
@@ -333,9 +334,10 @@ export const makeProvider = (
       }
     }
 
-    // Suspended, so that nothing is read before the effect runs.
+    // Suspended, so that nothing is read before the effect runs. Any exception while
+    // checking is a 401, never a 500 (contract section 1).
     const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
-      Effect.suspend(() => check(request))
+      Effect.catchAllDefect(Effect.suspend(() => check(request)), () => fail(InvalidCredentials, "verification_error"))
 
     const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
       const credential = readBearer(request, options.headerName, options.requireBearer)
@@ -388,6 +390,7 @@ export const makeProvider = (
 
     return {
       kinds: ["jwt"],
+      headerNames: [options.headerName],
       authenticate,
       stillValid,
       changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),

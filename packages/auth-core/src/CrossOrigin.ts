@@ -1,0 +1,184 @@
+/**
+ * Step 1 and 2 of contract section 6, as data: the `Origin` check, the `Host` check that
+ * guards a loopback server against DNS rebinding, and the CORS headers of a preflight and
+ * of every other answer. Pure, so every adapter answers alike.
+ *
+ * @example
+ * ```ts
+ * import { CrossOrigin } from "@mcpgate/auth-core"
+ *
+ * const cors = CrossOrigin.make({ allowedOrigins: ["https://app.example"], credentialHeaders: ["X-API-Key"] })
+ * const refusal = CrossOrigin.check(cors, { origin, host, localAddress })
+ * if (refusal) return refusal // the contract's 403
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type { ConfigurationError } from "./ConfigurationError.js"
+import type { HttpAnswer } from "./HttpAnswer.js"
+import { originNotAllowed } from "./HttpAnswer.js"
+import { decodeOptions, HeaderName } from "./internal/options.js"
+
+const OriginText = Schema.String.pipe(
+  Schema.filter((origin) => {
+    try {
+      const url = new URL(origin)
+      if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === origin) return true
+    } catch {
+      // fall through
+    }
+    return `${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com"`
+  })
+)
+
+const OptionsSchema = Schema.Struct({
+  allowedOrigins: Schema.optional(Schema.Array(OriginText)),
+  credentialHeaders: Schema.optional(Schema.Array(HeaderName))
+})
+
+/**
+ * The options: `allowedOrigins` are exact origins (`https://app.example.com`); without
+ * them no `Origin` is refused and no origin is granted CORS access. `credentialHeaders`
+ * are the extra request headers a browser client may send (a custom API-key header).
+ *
+ * @since 0.1.0
+ */
+export type Options = Schema.Schema.Encoded<typeof OptionsSchema>
+
+/**
+ * A decoded cross-origin policy.
+ *
+ * @since 0.1.0
+ */
+export interface CrossOrigin {
+  readonly allowedOrigins: ReadonlySet<string> | undefined
+  /** The `Access-Control-Allow-Headers` value. */
+  readonly allowHeaders: string
+}
+
+/** Contract section 6.2: always allowed, whatever the providers. */
+const BASE_HEADERS = ["Content-Type", "Accept", "Authorization", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"]
+
+/** Readable by browser clients: the session id, and the challenge an OAuth client follows. */
+const EXPOSE_HEADERS = "Mcp-Session-Id, WWW-Authenticate"
+
+/**
+ * Decodes the policy, refusing unknown keys and anything that is not an origin.
+ *
+ * @since 0.1.0
+ */
+export const decode = (options: unknown = {}): Either.Either<CrossOrigin, ConfigurationError> =>
+  Either.map(decodeOptions(OptionsSchema, options, "cross-origin"), (decoded) => {
+    const headers = [...BASE_HEADERS]
+    for (const name of decoded.credentialHeaders ?? []) {
+      if (!headers.some((known) => known.toLowerCase() === name.toLowerCase())) headers.push(name)
+    }
+    return {
+      allowedOrigins: decoded.allowedOrigins === undefined ? undefined : new Set(decoded.allowedOrigins),
+      allowHeaders: headers.join(", ")
+    }
+  })
+
+/**
+ * The policy from options, throwing a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): CrossOrigin => Either.getOrThrowWith(decode(options), (error) => error)
+
+/**
+ * What the checks read of a request.
+ *
+ * @since 0.1.0
+ */
+export interface RequestFacts {
+  readonly origin: string | undefined
+  readonly host: string | undefined
+  /** The local address of the socket the request came in on. */
+  readonly localAddress: string | undefined
+}
+
+/**
+ * Whether an IP address is a loopback one (127.0.0.0/8, `::1`, or IPv4-mapped loopback).
+ *
+ * @since 0.1.0
+ */
+export const isLoopbackAddress = (address: string): boolean =>
+  address === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(address)
+
+/**
+ * Whether a `Host` header names a loopback host: `localhost`, a 127.x address or `[::1]`,
+ * with an optional port.
+ *
+ * @since 0.1.0
+ */
+export const isLoopbackHost = (host: string): boolean => {
+  const match = /^(\[::1\]|[^:[\]]+)(:\d{1,5})?$/.exec(host)
+  if (match === null) return false
+  const name = match[1]!.toLowerCase()
+  return name === "localhost" || name === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
+}
+
+/**
+ * The 403 for a request refused by step 1 of contract section 6, else undefined: an
+ * `Origin` that is present and not allowed, or, on a loopback socket, a `Host` that does
+ * not name a loopback host (a DNS-rebinding page reaches the server under its own name).
+ *
+ * @since 0.1.0
+ */
+export const check = (policy: CrossOrigin, request: RequestFacts): HttpAnswer | undefined => {
+  if (request.origin !== undefined && policy.allowedOrigins !== undefined && !policy.allowedOrigins.has(request.origin)) {
+    return withHeaders(originNotAllowed, varyOf(policy))
+  }
+  if (
+    request.localAddress !== undefined && isLoopbackAddress(request.localAddress) &&
+    (request.host === undefined || !isLoopbackHost(request.host))
+  ) {
+    return withHeaders(originNotAllowed, varyOf(policy))
+  }
+  return undefined
+}
+
+/**
+ * The CORS headers of any answer to this origin: the origin is echoed only when allowed.
+ *
+ * @since 0.1.0
+ */
+export const responseHeaders = (policy: CrossOrigin, origin: string | undefined): Readonly<Record<string, string>> => {
+  if (policy.allowedOrigins === undefined) return {}
+  if (origin === undefined || !policy.allowedOrigins.has(origin)) return VARY
+  return { "access-control-allow-origin": origin, "access-control-expose-headers": EXPOSE_HEADERS, ...VARY }
+}
+
+/**
+ * The 204 answer to an `OPTIONS` preflight, given without authentication.
+ *
+ * @since 0.1.0
+ */
+export const preflight = (
+  policy: CrossOrigin,
+  origin: string | undefined,
+  allowMethods: ReadonlyArray<string>
+): HttpAnswer => ({
+  status: 204,
+  headers: {
+    ...responseHeaders(policy, origin),
+    "access-control-allow-methods": [...allowMethods, "OPTIONS"].join(", "),
+    "access-control-allow-headers": policy.allowHeaders,
+    "access-control-max-age": "600"
+  },
+  body: ""
+})
+
+/**
+ * Adds headers to an answer (CORS headers to a refusal, say).
+ *
+ * @since 0.1.0
+ */
+export const withHeaders = (answer: HttpAnswer, headers: Readonly<Record<string, string>>): HttpAnswer =>
+  Object.keys(headers).length === 0 ? answer : { ...answer, headers: { ...answer.headers, ...headers } }
+
+const VARY = { vary: "Origin" } as const
+const varyOf = (policy: CrossOrigin) => (policy.allowedOrigins === undefined ? {} : VARY)

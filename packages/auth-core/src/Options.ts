@@ -1,0 +1,42 @@
+/**
+ * Option decoding shared by the core and its adapters, so that every constructor refuses
+ * unknown keys and reports problems in the same words (contract section 4: configuration
+ * errors surface at startup, name fields and never quote a secret).
+ *
+ * @example
+ * ```ts
+ * import { Options } from "@mcpgate/auth-core"
+ * import { Schema } from "effect"
+ *
+ * const MyOptions = Schema.Struct({ headerName: Options.HeaderName, timeout: Options.Seconds })
+ * const decoded = Options.decode(MyOptions, input, "my adapter") // Either<..., ConfigurationError>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export {
+  /**
+   * Decodes options with `onExcessProperty: "error"`, each problem on its own line.
+   *
+   * @since 0.1.0
+   */
+  decodeOptions as decode,
+  /**
+   * An HTTP header name (RFC 9110 5.1).
+   *
+   * @since 0.1.0
+   */
+  HeaderName,
+  /**
+   * An absolute http(s) URL.
+   *
+   * @since 0.1.0
+   */
+  HttpUrl,
+  /**
+   * A duration in seconds: a number, jose-style text ("1h") or an Effect `Duration`.
+   *
+   * @since 0.1.0
+   */
+  Seconds
+} from "./internal/options.js"

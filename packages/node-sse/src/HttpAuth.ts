@@ -1,0 +1,101 @@
+/**
+ * mcpgate for Effect HTTP apps (`@effect/platform`): a middleware that authenticates every
+ * request with the `AuthProvider` in context and runs the app with the caller's
+ * `Principal` as `CurrentPrincipal`, or answers with the contract's exact bytes.
+ *
+ * Import it from `@mcpgate/node-sse/HttpAuth`; `@effect/platform` is an optional peer.
+ *
+ * @example
+ * ```ts
+ * import { ApiKey } from "@mcpgate/auth-core"
+ * import * as HttpAuth from "@mcpgate/node-sse/HttpAuth"
+ * import { HttpServerResponse } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const app = Effect.gen(function*() {
+ *   const principal = yield* HttpAuth.CurrentPrincipal
+ *   return HttpServerResponse.text(`hello ${principal.clientId}`)
+ * })
+ * const guarded = HttpAuth.authenticate(app) // requires AuthProvider, e.g. ApiKey.layer(...)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
+import { AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
+import type { Principal } from "@mcpgate/auth-core/Principal"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+
+/**
+ * The authenticated caller, in the context of a guarded app.
+ *
+ * @since 0.1.0
+ */
+export class CurrentPrincipal extends Context.Tag("@mcpgate/node-sse/HttpAuth/CurrentPrincipal")<
+  CurrentPrincipal,
+  Principal
+>() {}
+
+/**
+ * Guards an app: it runs only for authenticated requests, with `CurrentPrincipal`.
+ *
+ * @since 0.1.0
+ */
+export const authenticate = <E, R>(
+  app: HttpApp.Default<E, R>
+): HttpApp.Default<E, Exclude<R, CurrentPrincipal> | AuthProvider.AuthProvider | HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(AuthProvider.AuthProvider, (provider) => authenticateWith(provider)(app))
+
+/**
+ * Guards an app with the given provider service instead of the one in context.
+ *
+ * @since 0.1.0
+ */
+export const authenticateWith = (provider: AuthProvider.Service) =>
+<E, R>(
+  app: HttpApp.Default<E, R>
+): HttpApp.Default<E, Exclude<R, CurrentPrincipal> | HttpServerRequest.HttpServerRequest> =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    Effect.flatMap(Effect.either(AuthProvider.authenticateSafely(provider, headersOf(request))), (result) =>
+      Either.isLeft(result)
+        ? Effect.succeed(toResponse(HttpAnswer.fromFailure(result.left)))
+        : Effect.provideService(app, CurrentPrincipal, result.right)))
+
+/**
+ * `authenticate` as an `HttpMiddleware`, e.g. for `HttpApp.toWebHandler(app, middleware)`.
+ * The middleware type cannot say so, but the guarded app then needs an `AuthProvider`.
+ *
+ * @since 0.1.0
+ */
+export const middleware: HttpMiddleware.HttpMiddleware = HttpMiddleware.make((app) => authenticate(app))
+
+/**
+ * An `HttpAnswer` as a platform response, byte for byte.
+ *
+ * @since 0.1.0
+ */
+export const toResponse = (answer: HttpAnswer.HttpAnswer): HttpServerResponse.HttpServerResponse => {
+  const { "content-type": contentType, ...headers } = answer.headers
+  return HttpServerResponse.text(answer.body, {
+    status: answer.status,
+    headers,
+    ...(contentType === undefined ? {} : { contentType })
+  })
+}
+
+/**
+ * The most faithful view of the headers: the Node request or Fetch `Headers` underneath
+ * when there is one, so that repeated credential lines are seen as such.
+ */
+const headersOf = (request: HttpServerRequest.HttpServerRequest): RequestHeaders => {
+  const source = request.source
+  if (typeof Request !== "undefined" && source instanceof Request) return source.headers
+  if (typeof source === "object" && source !== null && "headersDistinct" in source) return source as RequestHeaders
+  return request.headers
+}

@@ -1,0 +1,365 @@
+/**
+ * The MCP HTTP+SSE transport (protocol 2024-11-05) on `node:http`, authenticated per
+ * endpoint as mcp-framework documents it: `GET /sse` opens the event stream (`endpoints.sse`,
+ * default `false`), `POST /messages?sessionId=...` carries the JSON-RPC messages
+ * (`endpoints.messages`, default `true`). Each session is bound to the first identity that
+ * authenticates on it; another identity gets the contract's 403, and the stream closes
+ * when its owner's credential expires or is revoked.
+ *
+ * Every request is checked in the order of contract section 6; every answer comes from
+ * `HttpAnswer` in the core.
+ *
+ * @example
+ * ```ts
+ * import { APIKeyAuthProvider } from "@mcpgate/auth-core"
+ * import { SseServer } from "@mcpgate/node-sse"
+ * import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+ *
+ * const provider = new APIKeyAuthProvider({ keys: [process.env.MCP_API_KEY!] })
+ * const running = await SseServer.listen({
+ *   port: 8080,
+ *   auth: { provider, endpoints: { sse: true, messages: true } },
+ *   onSession: async (transport) => {
+ *     const server = new McpServer({ name: "example", version: "1.0.0" })
+ *     server.registerTool("whoami", {}, async (_args, extra) => ({
+ *       content: [{ type: "text", text: extra.authInfo?.clientId ?? "anonymous" }]
+ *     }))
+ *     await server.connect(transport)
+ *   }
+ * })
+ * console.log(`MCP over SSE on ${running.url}`)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { EndpointPolicy } from "@mcpgate/auth-core"
+import { AuthProvider, CrossOrigin, HttpAnswer, Options, Principal } from "@mcpgate/auth-core"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import type { ProviderInput } from "./internal/authenticate.js"
+import { authenticate, serviceOf } from "./internal/authenticate.js"
+import { readBody } from "./internal/body.js"
+import { parseMessages } from "./internal/jsonRpc.js"
+import type { ExtraOptions } from "./internal/messageExtra.js"
+import { messageExtra } from "./internal/messageExtra.js"
+import { fullUrlOf, mediaTypeOf, singleHeader, targetOf, writeAnswer } from "./internal/nodeHttp.js"
+import { SseServerOptions as OptionsSchema } from "./internal/options.js"
+import { Session } from "./internal/session.js"
+import { SseTransport } from "./SseTransport.js"
+
+/**
+ * The options, as written by users.
+ *
+ * @since 0.1.0
+ */
+export interface SseServerOptions {
+  /** The provider, and which endpoints require credentials (`sse: false`, `messages: true`). */
+  readonly auth: {
+    readonly provider: ProviderInput
+    readonly endpoints?: EndpointPolicy.Options
+  }
+  /**
+   * Called with each new session's transport; connect an MCP server to it. The endpoint
+   * event is sent when the SDK starts the transport.
+   */
+  readonly onSession: (transport: SseTransport) => void | Promise<void>
+  /** The stream path; default `"/sse"`. */
+  readonly endpoint?: string
+  /** The message path; default `"/messages"`. */
+  readonly messageEndpoint?: string
+  /** The public health path, or `false` for none; default `"/health"`. */
+  readonly healthEndpoint?: string | false
+  /** Exact origins allowed to call the server (`https://app.example.com`); default: any, none granted CORS. */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** The largest message body; default 4 MiB. */
+  readonly maxBodyBytes?: number
+  /** How much unread output a stream may hold before its client is cut off; default 8 MiB. */
+  readonly maxBufferedBytes?: number
+  /** Seconds between heartbeat comments on a stream (a number, "15s", or a Duration); default 15. */
+  readonly heartbeat?: number | string
+  /** Whether tools see the raw credential in `authInfo.token` and the request headers; default false. */
+  readonly exposeToken?: boolean
+  /** Hears of errors raised while serving (a failing `onSession`, say); never given a secret. */
+  readonly onError?: (error: unknown) => void
+}
+
+/**
+ * A running SSE transport: a Node request listener plus its sessions.
+ *
+ * @since 0.1.0
+ */
+export interface SseServer {
+  /** The `node:http` request listener; mount it on any server. */
+  readonly handle: (request: http.IncomingMessage, response: http.ServerResponse) => void
+  /** How many sessions are open. */
+  readonly sessionCount: () => number
+  /** Ends every stream and stops watching for key rotations. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Builds the transport's request listener. Throws a `ConfigurationError` for bad options.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: SseServerOptions): SseServer => Either.getOrThrowWith(decode(options), (error) => error)
+
+/**
+ * The server with the provider from context, closed when the scope ends.
+ *
+ * @since 0.1.0
+ */
+export const makeScoped = (
+  options: Omit<SseServerOptions, "auth"> & { readonly endpoints?: EndpointPolicy.Options }
+): Effect.Effect<SseServer, ConfigurationError, AuthProvider.AuthProvider | Scope.Scope> =>
+  Effect.gen(function*() {
+    const provider = yield* AuthProvider.AuthProvider
+    const { endpoints, ...rest } = options
+    const auth = endpoints === undefined ? { provider } : { provider, endpoints }
+    return yield* Effect.acquireRelease(decode({ ...rest, auth }), (server) => Effect.promise(() => server.close()))
+  })
+
+/**
+ * A transport listening on its own `node:http` server.
+ *
+ * @since 0.1.0
+ */
+export interface RunningServer {
+  /** The base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: URL
+  readonly server: http.Server
+  readonly sse: SseServer
+  /** Closes every session, then the listening socket. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Builds the transport and listens; `host` defaults to `127.0.0.1`, `port` to 8080 (0 picks
+ * a free one).
+ *
+ * @since 0.1.0
+ */
+export const listen = async (
+  options: SseServerOptions & { readonly port?: number; readonly host?: string }
+): Promise<RunningServer> => {
+  const { port = 8080, host = "127.0.0.1", ...rest } = options
+  const sse = make(rest)
+  const server = http.createServer(sse.handle)
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, host, () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address
+  return {
+    url: new URL(`http://${hostname}:${address.port}`),
+    server,
+    sse,
+    close: async () => {
+      await sse.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+const decode = (input: SseServerOptions): Either.Either<SseServer, ConfigurationError> =>
+  Either.flatMap(Options.decode(OptionsSchema, input, "SSE server"), (decoded) =>
+    Either.map(CrossOrigin.decode(crossOriginOptions(decoded.allowedOrigins, serviceOf(decoded.auth.provider))), (cors) =>
+      build({
+        ...decoded,
+        onSession: input.onSession,
+        onError: input.onError,
+        provider: serviceOf(decoded.auth.provider),
+        policy: decoded.auth.endpoints,
+        cors
+      })))
+
+const crossOriginOptions = (allowedOrigins: ReadonlyArray<string> | undefined, provider: AuthProvider.Service) =>
+  allowedOrigins === undefined
+    ? { credentialHeaders: provider.headerNames }
+    : { allowedOrigins, credentialHeaders: provider.headerNames }
+
+interface Settings {
+  readonly provider: AuthProvider.Service
+  readonly policy: EndpointPolicy.EndpointPolicy
+  readonly cors: CrossOrigin.CrossOrigin
+  readonly onSession: SseServerOptions["onSession"]
+  readonly onError: SseServerOptions["onError"]
+  readonly endpoint: string
+  readonly messageEndpoint: string
+  readonly healthEndpoint: string | false
+  readonly maxBodyBytes: number
+  readonly maxBufferedBytes: number
+  readonly heartbeat: number
+  readonly exposeToken: boolean
+}
+
+type Route = "sse" | "messages" | "health"
+
+const ALLOW: Readonly<Record<Route, ReadonlyArray<string>>> = {
+  sse: ["GET"],
+  messages: ["POST"],
+  health: ["GET"]
+}
+
+const build = (settings: Settings): SseServer => {
+  const { provider, policy, cors } = settings
+  const sessions = new Map<string, Session>()
+  const extraOptions: ExtraOptions = {
+    credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
+    exposeToken: settings.exposeToken
+  }
+  const sessionSettings = {
+    messageEndpoint: settings.messageEndpoint,
+    heartbeatMs: settings.heartbeat * 1000,
+    maxBufferedBytes: settings.maxBufferedBytes,
+    provider,
+    registry: sessions
+  }
+  const reportError = (error: unknown) => {
+    try {
+      settings.onError?.(error)
+    } catch {
+      // A failing error reporter must not take the server down.
+    }
+  }
+
+  // Contract section 4: a revoked credential's open streams are closed.
+  const rotations = Effect.runFork(
+    Stream.runForEach(provider.changes, () =>
+      Effect.promise(() => Promise.all([...sessions.values()].map((session) => session.revalidate("revoked")))))
+  )
+
+  const routeOf = (path: string): Route | undefined =>
+    path === settings.endpoint
+      ? "sse"
+      : path === settings.messageEndpoint
+      ? "messages"
+      : path === settings.healthEndpoint
+      ? "health"
+      : undefined
+
+  const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    serve(request, response).catch((error: unknown) => {
+      reportError(error)
+      // Never a 500 with details: end the exchange.
+      response.destroy()
+    })
+  }
+
+  const serve = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const origin = singleHeader(request, "origin")
+    const corsHeaders = CrossOrigin.responseHeaders(cors, origin)
+    const answer = (reply: HttpAnswer.HttpAnswer) => writeAnswer(response, reply, corsHeaders)
+
+    // 1. Origin and Host, then the path: all before authentication.
+    const refusal = CrossOrigin.check(cors, {
+      origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
+      host: singleHeader(request, "host"),
+      localAddress: request.socket.localAddress
+    })
+    if (refusal !== undefined) return writeAnswer(response, refusal)
+    const target = targetOf(request)
+    const route = target === undefined ? undefined : routeOf(target.pathname)
+    if (target === undefined || route === undefined) return answer(HttpAnswer.notFound)
+
+    // 2. Preflight, without authentication.
+    if (request.method === "OPTIONS") return writeAnswer(response, CrossOrigin.preflight(cors, origin, ALLOW[route]))
+    if (request.method !== ALLOW[route][0]) return answer(HttpAnswer.methodNotAllowed([...ALLOW[route], "OPTIONS"]))
+
+    // 3. Public routes.
+    if (route === "health") return answer(HttpAnswer.health)
+
+    // 5. Authentication per endpoint policy, before the body and before any session lookup.
+    const outcome = await authenticate(provider, request, policy[route])
+    if (outcome._tag === "Refused") return answer(outcome.answer)
+    const principal = outcome._tag === "Authenticated" ? outcome.principal : undefined
+
+    if (route === "sse") return openStream(request, response, principal, corsHeaders)
+    return postMessage(request, response, target, principal, answer)
+  }
+
+  const openStream = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    principal: Principal.Principal | undefined,
+    corsHeaders: Readonly<Record<string, string>>
+  ): Promise<void> => {
+    // The client may have left while its credential was checked.
+    if (request.destroyed || response.destroyed) return
+    response.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      // Proxies such as nginx would otherwise buffer the stream.
+      "x-accel-buffering": "no",
+      ...corsHeaders
+    })
+    response.flushHeaders()
+    const session = new Session(response, sessionSettings, principal)
+    const transport = new SseTransport(session)
+    try {
+      await settings.onSession(transport)
+    } catch (error) {
+      reportError(error)
+      session.end("closed")
+    }
+  }
+
+  const postMessage = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    target: URL,
+    principal: Principal.Principal | undefined,
+    answer: (reply: HttpAnswer.HttpAnswer) => void
+  ): Promise<void> => {
+    // 6. Session lookup, then identity binding.
+    const ids = target.searchParams.getAll("sessionId")
+    const session = ids.length === 1 ? sessions.get(ids[0]!) : undefined
+    if (session === undefined || !session.started || session.ended) return answer(HttpAnswer.sessionNotFound)
+    if (principal !== undefined) {
+      const owner = session.owner
+      if (owner !== undefined && !Principal.sameIdentity(owner, principal)) return answer(HttpAnswer.sessionForbidden)
+      session.bind(principal)
+    }
+
+    // 7. Media type, body with a size cap, then the JSON-RPC shape.
+    if (mediaTypeOf(request) !== "application/json") return answer(HttpAnswer.unsupportedMediaType)
+    const body = await readBody(request, settings.maxBodyBytes)
+    switch (body._tag) {
+      case "Aborted":
+        return
+      case "TooLarge":
+        // The rest of the body is not read; the connection cannot be reused.
+        response.setHeader("connection", "close")
+        return answer(HttpAnswer.payloadTooLarge)
+      case "NotUtf8":
+        return answer(HttpAnswer.invalidJsonRpc)
+    }
+    const messages = parseMessages(body.text)
+    if (messages === undefined) return answer(HttpAnswer.invalidJsonRpc)
+    if (session.ended) return answer(HttpAnswer.sessionNotFound)
+
+    answer(HttpAnswer.accepted)
+    const extra = messageExtra(request, fullUrlOf(request, target), principal, extraOptions)
+    for (const message of messages) session.deliver(message, extra)
+  }
+
+  return {
+    handle,
+    sessionCount: () => sessions.size,
+    close: async () => {
+      await Effect.runPromise(Fiber.interrupt(rotations))
+      for (const session of [...sessions.values()]) session.end("server_closed")
+    }
+  }
+}
