@@ -29,9 +29,14 @@ for (const dir of readdirSync(join(root, "packages"))) {
       mkdirSync(join(target, ".."), { recursive: true })
       symlinkSync(join(packageDir, "node_modules", ...dependency.split("/")), target)
     }
-    const probe = `const m = await import(${JSON.stringify(manifest.name)}); ` +
-      `const names = Object.keys(m); if (names.length === 0) throw new Error("no exports"); ` +
-      `console.log("imported from the tarball: " + names.join(", "))`
+    // The main entry and every public module of `dist` (`<name>/<Module>`) must load.
+    const modules = readdirSync(join(installed, "dist"))
+      .filter((file) => file.endsWith(".js") && file !== "index.js")
+      .map((file) => `${manifest.name}/${file.slice(0, -3)}`)
+    const probe = `for (const name of ${JSON.stringify([manifest.name, ...modules])}) { ` +
+      `const m = await import(name); if (Object.keys(m).length === 0) throw new Error("no exports in " + name) } ` +
+      `const names = Object.keys(await import(${JSON.stringify(manifest.name)})); ` +
+      `console.log("imported from the tarball: " + names.join(", ") + " and ${modules.length} modules")`
     sh("node", ["--input-type=module", "-e", probe], { cwd: scratch })
   } finally {
     rmSync(scratch, { recursive: true, force: true })

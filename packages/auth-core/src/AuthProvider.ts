@@ -76,7 +76,8 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
       index === providers.length
         ? Effect.fail(choose(request, failures))
         : Effect.catchAll(
-          providers[index]!.authenticate(request),
+          // A custom provider that dies refuses like any other, and the next one is still asked.
+          authenticateSafely(providers[index]!, request),
           (failure) => attempt(index + 1, [...failures, ...failuresOf(failure)])
         )
     return attempt(0, [])
@@ -95,9 +96,19 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
 }
 
 const choose = (request: RequestHeaders, failures: ReadonlyArray<SingleFailure>): NoProviderAccepted => {
-  const wanted: ProviderKind = headerLines(request, "authorization").length > 0 ? "jwt" : "api-key"
+  const wanted = wantedKind(request)
   const primary = failures.find((failure) => failure.provider === wanted) ?? failures[0]!
   return new NoProviderAccepted({ primary, failures })
+}
+
+/** Whose body answers: the JWT one if and only if an `Authorization` header is present. */
+const wantedKind = (request: RequestHeaders): ProviderKind | undefined => {
+  try {
+    return headerLines(request, "authorization").length > 0 ? "jwt" : "api-key"
+  } catch {
+    // Headers that cannot be read (every provider said so already): the first refusal answers.
+    return undefined
+  }
 }
 
 /**
@@ -117,7 +128,8 @@ export const layerFirstOf = <E, R>(
 
 /**
  * The failure for a check that ended without a verdict (a custom provider threw): a 401
- * with the default challenge of the provider's first kind.
+ * with the default challenge of the provider's first kind. An API-key challenge names the
+ * header the provider reads (its first header name other than `Authorization`).
  *
  * @since 0.1.0
  */
@@ -128,15 +140,21 @@ export const unverified = (service: Service): SingleFailure => {
     reason: "verification_error",
     challenge: provider === "jwt"
       ? { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined }
-      : { scheme: "ApiKey", realm: "mcp", headerName: "X-API-Key" }
+      : { scheme: "ApiKey", realm: "mcp", headerName: apiKeyHeaderOf(service) }
   })
+}
+
+const apiKeyHeaderOf = (service: Service): string => {
+  const names = Array.isArray(service.headerNames) ? service.headerNames : []
+  return names.find((name) => name.toLowerCase() !== "authorization") ?? names[0] ?? "X-API-Key"
 }
 
 /**
  * Runs a provider's check for an adapter. mcpgate's providers never die; a custom one
  * might, and its exception must still be a 401 rather than a 500 (contract section 1).
+ * Suspended, so that a provider that throws instead of returning an effect is caught too.
  *
  * @since 0.1.0
  */
 export const authenticateSafely = (service: Service, request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
-  Effect.catchAllDefect(service.authenticate(request), () => Effect.fail(unverified(service)))
+  Effect.catchAllDefect(Effect.suspend(() => service.authenticate(request)), () => Effect.fail(unverified(service)))

@@ -33,15 +33,26 @@ const OriginText = Schema.String.pipe(
   })
 )
 
+const HostName = Schema.String.pipe(
+  Schema.filter((host) =>
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)$/.test(host) ||
+    `${JSON.stringify(host)} is not a host name: write the name only, without scheme or port, e.g. "mcp.example.com"`
+  )
+)
+
 const OptionsSchema = Schema.Struct({
   allowedOrigins: Schema.optional(Schema.Array(OriginText)),
+  allowedHosts: Schema.optional(Schema.Array(HostName)),
   credentialHeaders: Schema.optional(Schema.Array(HeaderName))
 })
 
 /**
  * The options: `allowedOrigins` are exact origins (`https://app.example.com`); without
- * them no `Origin` is refused and no origin is granted CORS access. `credentialHeaders`
- * are the extra request headers a browser client may send (a custom API-key header).
+ * them no `Origin` is refused and no origin is granted CORS access. `allowedHosts` are the
+ * names the server answers to (any port); when set, every `Host` must be one of them, which
+ * replaces the loopback rule (for a server behind a local reverse proxy, say).
+ * `credentialHeaders` are the extra request headers a browser client may send (a custom
+ * API-key header).
  *
  * @since 0.1.0
  */
@@ -54,6 +65,8 @@ export type Options = Schema.Schema.Encoded<typeof OptionsSchema>
  */
 export interface CrossOrigin {
   readonly allowedOrigins: ReadonlySet<string> | undefined
+  /** Lower-case host names; undefined: the loopback rule. */
+  readonly allowedHosts: ReadonlySet<string> | undefined
   /** The `Access-Control-Allow-Headers` value. */
   readonly allowHeaders: string
 }
@@ -77,6 +90,9 @@ export const decode = (options: unknown = {}): Either.Either<CrossOrigin, Config
     }
     return {
       allowedOrigins: decoded.allowedOrigins === undefined ? undefined : new Set(decoded.allowedOrigins),
+      allowedHosts: decoded.allowedHosts === undefined
+        ? undefined
+        : new Set(decoded.allowedHosts.map((host) => host.toLowerCase())),
       allowHeaders: headers.join(", ")
     }
   })
@@ -121,16 +137,27 @@ export const isLoopbackHost = (host: string): boolean => {
   return name === "localhost" || name === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)
 }
 
+/** The name of a `Host` header without its port, lower-case; undefined when malformed. */
+const hostNameOf = (host: string): string | undefined => {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.exec(host)
+  return match === null ? undefined : match[1]!.toLowerCase()
+}
+
 /**
  * The 403 for a request refused by step 1 of contract section 6, else undefined: an
- * `Origin` that is present and not allowed, or, on a loopback socket, a `Host` that does
- * not name a loopback host (a DNS-rebinding page reaches the server under its own name).
+ * `Origin` that is present and not allowed; a `Host` not in `allowedHosts` when set; else,
+ * on a loopback socket, a `Host` that does not name a loopback host (a DNS-rebinding page
+ * reaches the server under its own name).
  *
  * @since 0.1.0
  */
 export const check = (policy: CrossOrigin, request: RequestFacts): HttpAnswer | undefined => {
   if (request.origin !== undefined && policy.allowedOrigins !== undefined && !policy.allowedOrigins.has(request.origin)) {
     return withHeaders(originNotAllowed, varyOf(policy))
+  }
+  if (policy.allowedHosts !== undefined) {
+    const name = request.host === undefined ? undefined : hostNameOf(request.host)
+    return name !== undefined && policy.allowedHosts.has(name) ? undefined : withHeaders(originNotAllowed, varyOf(policy))
   }
   if (
     request.localAddress !== undefined && isLoopbackAddress(request.localAddress) &&
@@ -165,7 +192,7 @@ export const preflight = (
   status: 204,
   headers: {
     ...responseHeaders(policy, origin),
-    "access-control-allow-methods": [...allowMethods, "OPTIONS"].join(", "),
+    "access-control-allow-methods": allowMethodsOf(allowMethods),
     "access-control-allow-headers": policy.allowHeaders,
     "access-control-max-age": "600"
   },
@@ -179,6 +206,10 @@ export const preflight = (
  */
 export const withHeaders = (answer: HttpAnswer, headers: Readonly<Record<string, string>>): HttpAnswer =>
   Object.keys(headers).length === 0 ? answer : { ...answer, headers: { ...answer.headers, ...headers } }
+
+/** The methods, each once (methods are case-sensitive, RFC 9110 9.1), with `OPTIONS` last unless given. */
+const allowMethodsOf = (allowMethods: ReadonlyArray<string>): string =>
+  [...new Set([...allowMethods, "OPTIONS"])].join(", ")
 
 const VARY = { vary: "Origin" } as const
 const varyOf = (policy: CrossOrigin) => (policy.allowedOrigins === undefined ? {} : VARY)

@@ -33,6 +33,12 @@ export interface Principal {
    * can tell after a rotation whether the credential is still good. Not a secret.
    */
   readonly keyId: string
+  /**
+   * The request header the credential was read from, lower-case (`authorization` for an API
+   * key sent as a Bearer token). Not a secret; lets an adapter that exposes the raw
+   * credential expose the one that authenticated.
+   */
+  readonly credentialHeader?: string | undefined
 }
 
 /**

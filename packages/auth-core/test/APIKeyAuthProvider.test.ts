@@ -35,7 +35,7 @@ const principalOf = (key: string, label?: string) => ({
 /** The result with the opaque identity and key id left out of a principal. */
 const contractView = (result: AuthResult) => {
   if (!result.ok) return result
-  const { identity: _identity, keyId: _keyId, ...principal } = result.principal
+  const { identity: _identity, keyId: _keyId, credentialHeader: _header, ...principal } = result.principal
   return { ok: true, principal }
 }
 

@@ -55,7 +55,7 @@ const plainPrincipal = (key: string) => ({
 })
 
 /** The fields of a principal that the contract names, without the opaque identity and key id. */
-const contractFields = ({ identity: _identity, keyId: _keyId, ...rest }: Principal.Principal) => rest
+const contractFields = ({ identity: _identity, keyId: _keyId, credentialHeader: _header, ...rest }: Principal.Principal) => rest
 
 /** Builds a Layer in a scope of its own, as a server does at startup. */
 const buildLayer = <A, E>(self: Layer.Layer<A, E>) => Effect.scoped(Layer.build(self))

@@ -81,12 +81,14 @@ export const middleware: HttpMiddleware.HttpMiddleware = HttpMiddleware.make((ap
  * @since 0.1.0
  */
 export const toResponse = (answer: HttpAnswer.HttpAnswer): HttpServerResponse.HttpServerResponse => {
+  // An empty answer (202, a 204 preflight) has no body at all: a text body would add a
+  // `text/plain` Content-Type, and a Fetch Response refuses any body with a 204.
+  if (answer.body.length === 0) return HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
   const { "content-type": contentType, ...headers } = answer.headers
-  return HttpServerResponse.text(answer.body, {
-    status: answer.status,
-    headers,
-    ...(contentType === undefined ? {} : { contentType })
-  })
+  return contentType === undefined
+    // Raw bytes: the platform adds no Content-Type of its own.
+    ? HttpServerResponse.raw(new TextEncoder().encode(answer.body), { status: answer.status, headers })
+    : HttpServerResponse.text(answer.body, { status: answer.status, headers, contentType })
 }
 
 /**

@@ -27,7 +27,7 @@
 import type { AuthInfo } from "@mcpgate/auth-core/AuthInfo"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import { Options } from "@mcpgate/auth-core"
+import { AuthProvider, HttpAnswer, Options } from "@mcpgate/auth-core"
 import * as Either from "effect/Either"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ProviderInput } from "./internal/authenticate.js"
@@ -92,20 +92,25 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
       ;(request as AuthenticatedRequest).auth = authInfoOf(request, outcome.principal, extraOptions)
       return outcome.principal
     }
+    // Unreachable with mcpgate's providers: a custom one that yields something other than a
+    // principal. Nothing was verified, so the request is refused with the 401 (never a 500,
+    // never let through, never handed on as an error for the app to answer).
+    const refuseUnverified = (response: ServerResponse): undefined => {
+      try {
+        writeAnswer(response, HttpAnswer.fromFailure(AuthProvider.unverified(provider)))
+      } catch {
+        response.destroy()
+      }
+      return undefined
+    }
+    const safeGuard = (request: IncomingMessage, response: ServerResponse): Promise<Principal | undefined> =>
+      guard(request, response).catch(() => refuseUnverified(response))
     return {
-      authenticate: (request, response) =>
-        guard(request, response).catch(() => {
-          // Unreachable with mcpgate's providers; a request is never let through on an error.
-          if (!response.headersSent) response.destroy()
-          return undefined
-        }),
+      authenticate: safeGuard,
       middleware: (request, response, next) => {
-        void guard(request, response).then(
-          (principal) => {
-            if (principal !== undefined) next()
-          },
-          (error: unknown) => next(error)
-        )
+        void safeGuard(request, response).then((principal) => {
+          if (principal !== undefined) next()
+        })
       }
     }
   })

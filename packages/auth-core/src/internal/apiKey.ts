@@ -202,12 +202,15 @@ export const makeProvider = (
     const challenge: ChallengeParams = { scheme: "ApiKey", realm: options.realm, headerName: options.headerName }
     const { fail, unread } = failuresFor("api-key", challenge)
 
-    const read = (request: RequestHeaders): CredentialRead => {
+    const configuredHeader = options.headerName.toLowerCase()
+
+    /** The credential, and the header it was read from. */
+    const read = (request: RequestHeaders): readonly [CredentialRead, string] => {
       const line = readSingle(request, options.headerName)
-      if (line._tag !== "Absent" || !options.allowBearer) return line
+      if (line._tag !== "Absent" || !options.allowBearer) return [line, configuredHeader]
       // Opt-in for clients that cannot set custom headers; the configured header wins.
       const authorization = readSingle(request, "authorization")
-      return authorization._tag === "Found" ? parseBearer(authorization.value, "api-key") : authorization
+      return [authorization._tag === "Found" ? parseBearer(authorization.value, "api-key") : authorization, "authorization"]
     }
 
     // Suspended, so that nothing is read before the effect runs. Any exception while
@@ -216,7 +219,7 @@ export const makeProvider = (
       Effect.catchAllDefect(Effect.suspend(() => check(request)), () => fail(InvalidCredentials, "verification_error"))
 
     const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
-      const credential = read(request)
+      const [credential, header] = read(request)
       if (credential._tag !== "Found") return unread(credential)
       const digest = sha256(credential.value)
       return Effect.flatMap(SubscriptionRef.get(source), (keys) => {
@@ -226,7 +229,7 @@ export const makeProvider = (
         if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
           return fail(InvalidCredentials, "unknown_key", digest.toString("hex", 0, 4))
         }
-        const principal = principalOf(entry)
+        const principal: Principal = { ...principalOf(entry), credentialHeader: header }
         if (entry.expiresAt === undefined) return Effect.succeed(principal)
         return Effect.flatMap(Clock.currentTimeMillis, (now) =>
           now / 1000 < entry.expiresAt!

@@ -330,7 +330,8 @@ export const makeProvider = (
         identity: sub !== undefined
           ? `jwt:${JSON.stringify([iss, sub])}`
           : `jwt:token:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`,
-        keyId
+        keyId,
+        credentialHeader: options.headerName.toLowerCase()
       }
     }
 
