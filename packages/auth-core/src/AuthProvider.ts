@@ -84,7 +84,7 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
   }
   return {
     kinds: providers.flatMap((provider) => provider.kinds),
-    headerNames: [...new Set(providers.flatMap((provider) => provider.headerNames.map((name) => name.toLowerCase())))],
+    headerNames: uniqueIgnoringCase(providers.flatMap((provider) => provider.headerNames)),
     authenticate,
     stillValid: (principal) =>
       Effect.map(
@@ -93,6 +93,18 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
       ),
     changes: Stream.mergeAll(providers.map((provider) => provider.changes), { concurrency: "unbounded" })
   }
+}
+
+/** Header names, each once whatever its letter case, in the first spelling given. */
+const uniqueIgnoringCase = (names: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const seen = new Set<string>()
+  const unique: Array<string> = []
+  for (const name of names) {
+    if (seen.has(name.toLowerCase())) continue
+    seen.add(name.toLowerCase())
+    unique.push(name)
+  }
+  return unique
 }
 
 const choose = (request: RequestHeaders, failures: ReadonlyArray<SingleFailure>): NoProviderAccepted => {

@@ -82,15 +82,15 @@ describe("Service.headerNames", () => {
         .toEqual(["X-Access-Token"])
     }))
 
-  it.effect("firstOf: the union of its providers' headers, lower-cased, each once, in order", () =>
+  it.effect("firstOf: the union of its providers' headers, each once whatever its case, in the first spelling, in order", () =>
     Effect.gen(function*() {
       const apiKey = yield* ApiKey.make({ keys: [KEY_ONE], allowBearer: true })
       const jwt = yield* Jwt.make({ secret: SECRET_256 })
       const teamJwt = yield* Jwt.make({ secret: SECRET_256, headerName: "X-Team-Token" })
-      expect(AuthProvider.firstOf(apiKey, jwt).headerNames).toEqual(["x-api-key", "authorization"])
-      expect(AuthProvider.firstOf(jwt, apiKey).headerNames).toEqual(["authorization", "x-api-key"])
-      expect(AuthProvider.firstOf(apiKey, jwt, teamJwt).headerNames).toEqual(["x-api-key", "authorization", "x-team-token"])
-      expect(AuthProvider.firstOf(jwt, jwt).headerNames).toEqual(["authorization"])
+      expect(AuthProvider.firstOf(apiKey, jwt).headerNames).toEqual(["X-API-Key", "Authorization"])
+      expect(AuthProvider.firstOf(jwt, apiKey).headerNames).toEqual(["Authorization", "X-API-Key"])
+      expect(AuthProvider.firstOf(apiKey, jwt, teamJwt).headerNames).toEqual(["X-API-Key", "Authorization", "X-Team-Token"])
+      expect(AuthProvider.firstOf(jwt, jwt).headerNames).toEqual(["Authorization"])
     }))
 
   it.effect("firstOf of one provider is that provider, its header names as configured", () =>

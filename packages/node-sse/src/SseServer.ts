@@ -77,9 +77,17 @@ export interface SseServerOptions {
   readonly healthEndpoint?: string | false
   /** Exact origins allowed to call the server (`https://app.example.com`); default: any, none granted CORS. */
   readonly allowedOrigins?: ReadonlyArray<string>
+  /**
+   * Host names the server answers to (any port). Default: on a loopback socket only loopback
+   * names (DNS-rebinding protection); set it for a server behind a local reverse proxy.
+   */
+  readonly allowedHosts?: ReadonlyArray<string>
   /** The largest message body; default 4 MiB. */
   readonly maxBodyBytes?: number
-  /** How much unread output a stream may hold before its client is cut off; default 8 MiB. */
+  /**
+   * How much unread output a stream may hold before its client is cut off; default 8 MiB.
+   * It must exceed the largest single message the server sends.
+   */
   readonly maxBufferedBytes?: number
   /** Seconds between heartbeat comments on a stream (a number, "15s", or a Duration); default 15. */
   readonly heartbeat?: number | string
@@ -151,6 +159,9 @@ export const listen = async (
   const { port = 8080, host = "127.0.0.1", ...rest } = options
   const sse = make(rest)
   const server = http.createServer(sse.handle)
+  // Answer `Expect: 100-continue` requests ourselves, so a refusal (401, 413) goes out
+  // before the client sends its body; Node would otherwise send "100 Continue" at once.
+  server.on("checkContinue", sse.handle)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
     server.listen(port, host, () => {
@@ -166,14 +177,18 @@ export const listen = async (
     sse,
     close: async () => {
       await sse.close()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Idle keep-alive connections, and ones that never sent a request, would hold
+      // `close` open until they time out.
+      server.closeAllConnections()
+      await closed
     }
   }
 }
 
 const decode = (input: SseServerOptions): Either.Either<SseServer, ConfigurationError> =>
   Either.flatMap(Options.decode(OptionsSchema, input, "SSE server"), (decoded) =>
-    Either.map(CrossOrigin.decode(crossOriginOptions(decoded.allowedOrigins, serviceOf(decoded.auth.provider))), (cors) =>
+    Either.map(CrossOrigin.decode(crossOriginOptions(decoded, serviceOf(decoded.auth.provider))), (cors) =>
       build({
         ...decoded,
         onSession: input.onSession,
@@ -183,10 +198,14 @@ const decode = (input: SseServerOptions): Either.Either<SseServer, Configuration
         cors
       })))
 
-const crossOriginOptions = (allowedOrigins: ReadonlyArray<string> | undefined, provider: AuthProvider.Service) =>
-  allowedOrigins === undefined
-    ? { credentialHeaders: provider.headerNames }
-    : { allowedOrigins, credentialHeaders: provider.headerNames }
+const crossOriginOptions = (
+  options: { readonly allowedOrigins?: ReadonlyArray<string> | undefined; readonly allowedHosts?: ReadonlyArray<string> | undefined },
+  provider: AuthProvider.Service
+): CrossOrigin.Options => ({
+  credentialHeaders: provider.headerNames,
+  ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+  ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts })
+})
 
 interface Settings {
   readonly provider: AuthProvider.Service
@@ -208,7 +227,8 @@ type Route = "sse" | "messages" | "health"
 const ALLOW: Readonly<Record<Route, ReadonlyArray<string>>> = {
   sse: ["GET"],
   messages: ["POST"],
-  health: ["GET"]
+  // RFC 9110 9.1: a general-purpose server supports HEAD wherever it supports GET.
+  health: ["GET", "HEAD"]
 }
 
 const build = (settings: Settings): SseServer => {
@@ -274,7 +294,7 @@ const build = (settings: Settings): SseServer => {
 
     // 2. Preflight, without authentication.
     if (request.method === "OPTIONS") return writeAnswer(response, CrossOrigin.preflight(cors, origin, ALLOW[route]))
-    if (request.method !== ALLOW[route][0]) return answer(HttpAnswer.methodNotAllowed([...ALLOW[route], "OPTIONS"]))
+    if (!ALLOW[route].includes(request.method ?? "")) return answer(HttpAnswer.methodNotAllowed([...ALLOW[route], "OPTIONS"]))
 
     // 3. Public routes.
     if (route === "health") return answer(HttpAnswer.health)
@@ -299,7 +319,6 @@ const build = (settings: Settings): SseServer => {
     response.writeHead(200, {
       "content-type": "text/event-stream",
       "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
       // Proxies such as nginx would otherwise buffer the stream.
       "x-accel-buffering": "no",
       ...corsHeaders
@@ -334,6 +353,8 @@ const build = (settings: Settings): SseServer => {
 
     // 7. Media type, body with a size cap, then the JSON-RPC shape.
     if (mediaTypeOf(request) !== "application/json") return answer(HttpAnswer.unsupportedMediaType)
+    // A client that waits for "100 Continue" sends its body only now that it is wanted.
+    if (request.headers.expect?.toLowerCase() === "100-continue") response.writeContinue()
     const body = await readBody(request, settings.maxBodyBytes)
     switch (body._tag) {
       case "Aborted":

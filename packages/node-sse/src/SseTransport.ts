@@ -45,12 +45,26 @@ export class SseTransport {
       try {
         this.onmessage?.(message, extra)
       } catch (error) {
-        this.onerror?.(error instanceof Error ? error : new Error(String(error)))
+        this.#report(error)
       }
     }
     session.onEnd = (reason) => {
       this.#endReason = reason
-      this.onclose?.()
+      // Sessions end from socket events, timers, key rotations and `server.close()`: a
+      // throwing handler must neither crash the process nor stop the other sessions ending.
+      try {
+        this.onclose?.()
+      } catch (error) {
+        this.#report(error)
+      }
+    }
+  }
+
+  #report(error: unknown): void {
+    try {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)))
+    } catch {
+      // Nowhere left to report it.
     }
   }
 

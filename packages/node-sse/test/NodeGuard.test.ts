@@ -191,10 +191,7 @@ describe("NodeGuard.authenticate", () => {
       expect(served.map(({ auth }) => (auth as { token: string }).token)).toEqual([token])
     })
 
-    // KNOWN BUG, reported, not ours to fix (src/internal/messageExtra.ts, rawCredential): the
-    // token exposed is the first credential header present, not the one that authenticated.
-    // When this starts failing, the bug is fixed: turn `it.fails` into `it`.
-    it.fails("with several providers, exposes the credential that authenticated, not another header's", async () => {
+    it("with several providers, exposes the credential that authenticated, not another header's", async () => {
       const both = AuthProvider.firstOf(apiKeys.service, jwts.service)
       const served: Array<Served> = []
       const token = await tokenFor("carol")

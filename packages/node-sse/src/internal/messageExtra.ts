@@ -32,9 +32,18 @@ export const visibleHeaders = (request: IncomingMessage, options: ExtraOptions):
   return headers
 }
 
-/** The raw credential: the first credential header present, its `Bearer` scheme removed. */
-export const rawCredential = (request: IncomingMessage, options: ExtraOptions): string | undefined => {
-  for (const name of options.credentialHeaders) {
+/**
+ * The raw credential that authenticated, its `Bearer` scheme removed: read from the header
+ * the principal names, so that with several providers another header's (wrong) value is
+ * never the one handed on. A custom provider that names no header gets the first present.
+ */
+export const rawCredential = (
+  request: IncomingMessage,
+  principal: Principal,
+  options: ExtraOptions
+): string | undefined => {
+  const names = principal.credentialHeader === undefined ? options.credentialHeaders : [principal.credentialHeader]
+  for (const name of names) {
     const value = request.headersDistinct[name]?.[0]
     if (value !== undefined) return value.replace(/^bearer +/i, "")
   }
@@ -46,7 +55,7 @@ export const authInfoOf = (
   principal: Principal,
   options: ExtraOptions
 ): AuthInfo.AuthInfo =>
-  AuthInfo.fromPrincipal(principal, { token: options.exposeToken ? rawCredential(request, options) : undefined })
+  AuthInfo.fromPrincipal(principal, { token: options.exposeToken ? rawCredential(request, principal, options) : undefined })
 
 export const messageExtra = (
   request: IncomingMessage,

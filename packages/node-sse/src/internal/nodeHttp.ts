@@ -33,12 +33,16 @@ export const singleHeader = (request: IncomingMessage, name: string): string | u
   return lines !== undefined && lines.length === 1 ? lines[0] : undefined
 }
 
-/** The request target's path and query; undefined when it cannot be parsed. */
+/**
+ * The request target's path and query; undefined when it cannot be parsed. An origin-form
+ * target ("/path?query") is read as a path only: resolved against a base, `//host/path` or
+ * `/\host/path` would name an authority and leave `/path`, so a request for `//x/messages`
+ * would reach the message endpoint. Of an absolute-form target only path and query are used.
+ */
 export const targetOf = (request: IncomingMessage): URL | undefined => {
+  const target = request.url ?? "/"
   try {
-    // Only path and query are used; the base keeps absolute-form targets from choosing a host.
-    const url = new URL(request.url ?? "/", "http://localhost")
-    return url
+    return target.startsWith("/") ? new URL(`http://localhost${target}`) : new URL(target)
   } catch {
     return undefined
   }
@@ -48,11 +52,16 @@ export const targetOf = (request: IncomingMessage): URL | undefined => {
 export const fullUrlOf = (request: IncomingMessage, target: URL): URL => {
   const secure = "encrypted" in request.socket && request.socket.encrypted === true
   const host = singleHeader(request, "host") ?? "localhost"
+  let url: URL
   try {
-    return new URL(`${target.pathname}${target.search}`, `${secure ? "https" : "http"}://${host}`)
+    url = new URL(`${secure ? "https" : "http"}://${host}`)
   } catch {
-    return new URL(`${target.pathname}${target.search}`, "http://localhost")
+    url = new URL("http://localhost")
   }
+  // Set, not resolved: a path beginning with "//" must not be read as an authority.
+  url.pathname = target.pathname
+  url.search = target.search
+  return url
 }
 
 /** The media type of `Content-Type`, lower-case, without parameters. */

@@ -49,6 +49,7 @@ export const SseServerOptions = Schema.Struct({
   messageEndpoint: Schema.optionalWith(Path, { default: () => "/messages" }),
   healthEndpoint: Schema.optionalWith(Schema.Union(Path, Schema.Literal(false)), { default: () => "/health" as const }),
   allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
+  allowedHosts: Schema.optional(Schema.Array(Schema.String)),
   maxBodyBytes: Schema.optionalWith(PositiveInt, { default: () => 4 * 1024 * 1024 }),
   maxBufferedBytes: Schema.optionalWith(PositiveInt, { default: () => 8 * 1024 * 1024 }),
   heartbeat: Schema.optionalWith(PositiveSeconds, { default: () => 15 }),

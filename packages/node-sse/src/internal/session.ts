@@ -77,6 +77,8 @@ export class Session {
   send(message: unknown): void {
     if (this.#ended) throw new Error("Not connected")
     this.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)
+    // This write cut the client off as too slow: the connection, message included, is gone.
+    if (this.#ended) throw new Error("Not connected: the client was too slow to read its stream")
   }
 
   /** Binds the session to its first identity, or refreshes the owner's latest `exp`. */
@@ -94,7 +96,13 @@ export class Session {
     clearInterval(this.#heartbeat)
     clearTimeout(this.#expiry)
     this.settings.registry.delete(this.id)
-    if (!this.response.writableEnded) this.response.end()
+    if (reason === "slow_client") {
+      // Ending politely would queue the last chunk behind output the client is not reading:
+      // the connection and its buffer would stay for as long as the client lingers.
+      this.response.destroy()
+    } else if (!this.response.writableEnded) {
+      this.response.end()
+    }
     this.onEnd(reason)
   }
 

@@ -1,0 +1,140 @@
+/**
+ * Contract section 5 through real MCP SDKs: a client that sends its credential in
+ * `requestInit.headers` connects over legacy SSE, lists and calls a tool, and the tool sees
+ * the caller's identity as the SDK's `AuthInfo`, never the raw credential unless the server
+ * opts in with `exposeToken`.
+ */
+import type { SseServer } from "@mcpgate/node-sse"
+import { afterEach, describe, expect, it } from "@effect/vitest"
+import { decodeJwt } from "jose"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
+import { start } from "../fixtures/http.js"
+import type { McpClient, Sdk, Seen } from "./mcp.js"
+import { connectClient, mcpServer, stop } from "./mcp.js"
+
+const PAIRS: ReadonlyArray<{ readonly client: Sdk; readonly server: Sdk }> = [
+  { client: "v1", server: "v1" },
+  { client: "v2", server: "v2" },
+  { client: "v1", server: "v2" },
+  { client: "v2", server: "v1" }
+]
+
+const POLICIES = [
+  { name: "stream and posts authenticated", endpoints: { sse: true, messages: true } },
+  { name: "default policy (posts only)", endpoints: undefined }
+] as const
+
+let cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  const pending = cleanups.reverse()
+  cleanups = []
+  for (const cleanup of pending) await cleanup()
+})
+
+const serve = async (
+  sdk: Sdk,
+  options: Omit<SseServer.SseServerOptions, "onSession">
+): Promise<{ readonly server: SseServer.RunningServer; readonly seen: Array<Seen> }> => {
+  const seen: Array<Seen> = []
+  const server = await start({ ...options, onSession: mcpServer(sdk, seen) })
+  cleanups.push(() => stop(server))
+  return { server, seen }
+}
+
+const connect = async (sdk: Sdk, base: URL, headers: Record<string, string>): Promise<McpClient> => {
+  const client = await connectClient(sdk, base, headers)
+  cleanups.push(() => client.close())
+  return client
+}
+
+describe.each(PAIRS)("SDK $client client ↔ SDK $server McpServer", ({ client: clientSdk, server: serverSdk }) => {
+  describe.each(POLICIES)("$name", ({ endpoints }) => {
+    const auth = <P>(provider: P) => endpoints === undefined ? { provider } : { provider, endpoints }
+
+    it("an API key: the tool sees the key's label as clientId, its scopes, the provider, and no token", async () => {
+      const { server, seen } = await serve(serverSdk, { auth: auth(apiKeyProvider()) })
+      const client = await connect(clientSdk, server.url, { "X-API-Key": KEY_ALICE })
+
+      expect(await client.toolNames()).toEqual(["whoami"])
+      expect(await client.whoami()).toBe("alice")
+
+      expect(seen).toHaveLength(1)
+      const { authInfo, headers } = seen[0]!
+      expect(authInfo).toMatchObject({
+        token: "",
+        clientId: "alice",
+        scopes: ["tools:read"],
+        extra: { provider: "api-key", subject: "alice", keyLabel: "alice" }
+      })
+      expect(authInfo?.expiresAt).toBeUndefined()
+      // The request is visible to the tool, its credential is not.
+      expect(headers["content-type"]).toBe("application/json")
+      expect(headers).not.toHaveProperty("x-api-key")
+      expect(JSON.stringify(headers)).not.toContain(KEY_ALICE)
+      expect(server.sse.sessionCount()).toBe(1)
+    })
+
+    it("a JWT: the tool sees sub as clientId, the scopes, exp as expiresAt, the claims, and no token", async () => {
+      const { server, seen } = await serve(serverSdk, { auth: auth(jwtProvider()) })
+      const token = await tokenFor("alice", { claims: { scope: "tools:read tools:write" } })
+      const client = await connect(clientSdk, server.url, { Authorization: `Bearer ${token}` })
+
+      expect(await client.toolNames()).toEqual(["whoami"])
+      expect(await client.whoami()).toBe("alice")
+
+      expect(seen).toHaveLength(1)
+      const { authInfo, headers } = seen[0]!
+      expect(authInfo).toMatchObject({
+        token: "",
+        clientId: "alice",
+        scopes: ["tools:read", "tools:write"],
+        expiresAt: decodeJwt(token).exp,
+        extra: { provider: "jwt", subject: "alice", claims: { sub: "alice" } }
+      })
+      expect(typeof authInfo?.expiresAt).toBe("number")
+      expect(headers["content-type"]).toBe("application/json")
+      expect(headers).not.toHaveProperty("authorization")
+      expect(JSON.stringify(headers)).not.toContain(token)
+    })
+
+    it("a JWT's client_id is the clientId when present", async () => {
+      const { server, seen } = await serve(serverSdk, { auth: auth(jwtProvider()) })
+      const token = await tokenFor("alice", { claims: { client_id: "cli-42" } })
+      const client = await connect(clientSdk, server.url, { Authorization: `Bearer ${token}` })
+
+      expect(await client.whoami()).toBe("cli-42")
+      expect(seen[0]?.authInfo).toMatchObject({ clientId: "cli-42", extra: { subject: "alice" } })
+    })
+
+    it("exposeToken: the tool sees the raw API key as token and in the headers", async () => {
+      const { server, seen } = await serve(serverSdk, { auth: auth(apiKeyProvider()), exposeToken: true })
+      const client = await connect(clientSdk, server.url, { "X-API-Key": KEY_ALICE })
+
+      expect(await client.whoami()).toBe("alice")
+      expect(seen[0]?.authInfo?.token).toBe(KEY_ALICE)
+      expect(seen[0]?.headers["x-api-key"]).toBe(KEY_ALICE)
+    })
+
+    it("exposeToken: the tool sees the raw JWT (without its scheme) as token, and the Authorization header", async () => {
+      const { server, seen } = await serve(serverSdk, { auth: auth(jwtProvider()), exposeToken: true })
+      const token = await tokenFor("alice")
+      const client = await connect(clientSdk, server.url, { Authorization: `Bearer ${token}` })
+
+      expect(await client.whoami()).toBe("alice")
+      expect(seen[0]?.authInfo?.token).toBe(token)
+      expect(seen[0]?.headers["authorization"]).toBe(`Bearer ${token}`)
+    })
+  })
+})
+
+describe("a custom API-key header", () => {
+  it("is hidden from tools like the default one", async () => {
+    const { server, seen } = await serve("v1", { auth: { provider: apiKeyProvider({ headerName: "X-Custom-Key" }) } })
+    const client = await connect("v2", server.url, { "X-Custom-Key": KEY_ALICE, "X-Trace": "t-1" })
+
+    expect(await client.whoami()).toBe("alice")
+    expect(seen[0]?.headers["x-trace"]).toBe("t-1")
+    expect(seen[0]?.headers).not.toHaveProperty("x-custom-key")
+    expect(JSON.stringify(seen[0]?.headers)).not.toContain(KEY_ALICE)
+  })
+})

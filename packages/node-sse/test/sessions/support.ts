@@ -1,0 +1,185 @@
+/**
+ * What the session tests share: an `onSession` that records every transport, what reached
+ * it and how it ended; a raw `POST` to a session; polling for a condition.
+ */
+import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node-sse"
+import { SignJWT } from "jose"
+import * as net from "node:net"
+import { SECRET } from "../fixtures/credentials.js"
+import type { OpenStream, RawResponse } from "../fixtures/http.js"
+import { head, openStream, rawRequest, sessionIdOf } from "../fixtures/http.js"
+
+/** One session as the server side saw it. */
+export interface Recorded {
+  readonly transport: SseTransport
+  /** Every message that reached `onmessage`, with its extra. */
+  readonly messages: Array<{ readonly message: JsonRpcMessage; readonly extra: MessageExtra | undefined }>
+  /** How many times `onclose` ran. */
+  readonly closes: () => number
+  /** Resolves when `onclose` first runs. */
+  readonly closed: Promise<void>
+}
+
+/** Records each session and starts it (announces the endpoint). */
+export const recorder = () => {
+  const sessions: Array<Recorded> = []
+  const onSession = async (transport: SseTransport): Promise<void> => {
+    let closes = 0
+    let resolveClosed: () => void = () => {}
+    const closed = new Promise<void>((resolve) => (resolveClosed = resolve))
+    const recorded: Recorded = { transport, messages: [], closes: () => closes, closed }
+    transport.onmessage = (message, extra) => {
+      recorded.messages.push({ message, extra })
+    }
+    transport.onclose = () => {
+      closes++
+      resolveClosed()
+    }
+    sessions.push(recorded)
+    await transport.start()
+  }
+  /** The recorded session with this id. */
+  const byId = (id: string): Recorded => {
+    const found = sessions.find((session) => session.transport.sessionId === id)
+    if (found === undefined) throw new Error(`no session ${id}`)
+    return found
+  }
+  return { sessions, onSession, byId }
+}
+
+export type Header = readonly [string, string]
+
+export const apiKey = (key: string): ReadonlyArray<Header> => [["X-API-Key", key]]
+export const bearer = (token: string): ReadonlyArray<Header> => [["Authorization", `Bearer ${token}`]]
+
+export const PING = JSON.stringify({ jsonrpc: "2.0", method: "ping", id: 1 })
+
+/** A `POST` of `body` to the session, with `headers` besides Host, Content-Type and Content-Length. */
+export const post = (
+  server: SseServer.RunningServer,
+  sessionId: string,
+  headers: ReadonlyArray<Header>,
+  body: string = PING
+): Promise<RawResponse> =>
+  rawRequest(
+    server.url,
+    head(`POST /messages?sessionId=${sessionId} HTTP/1.1`, [
+      ["Host", server.url.host],
+      ["Content-Type", "application/json"],
+      ["Content-Length", String(Buffer.byteLength(body))],
+      ["Connection", "close"],
+      ...headers
+    ]),
+    body
+  )
+
+/**
+ * Opens a stream and reads the endpoint event; `ended` resolves when the server ends the
+ * response.
+ */
+export const open = async (
+  server: SseServer.RunningServer,
+  headers: ReadonlyArray<Header>
+): Promise<{ readonly stream: OpenStream; readonly sessionId: string; readonly ended: Promise<void> }> => {
+  const stream = await openStream(server.url, [["Connection", "close"], ...headers])
+  if (stream.response.status !== 200) throw new Error(`stream refused: ${stream.response.status} ${stream.response.body}`)
+  const ended = responseEnded(stream)
+  const endpoint = await stream.next()
+  if (endpoint.event !== "endpoint") throw new Error(`expected the endpoint event, got ${endpoint.event}`)
+  return { stream, sessionId: sessionIdOf(endpoint), ended }
+}
+
+/**
+ * Resolves when the server has ended the stream's response: the last chunk of the chunked
+ * body arrived, or the socket closed. (The server keeps the connection alive after a
+ * stream ends, so the socket closing alone would not tell it.)
+ */
+export const responseEnded = (stream: OpenStream): Promise<void> =>
+  new Promise((resolve) => {
+    // Attached between chunks, so what came before ended with a CRLF.
+    let tail = "\r\n"
+    stream.socket.on("data", (chunk: Buffer) => {
+      tail = (tail + chunk.toString("latin1")).slice(-16)
+      if (tail.endsWith("\r\n0\r\n\r\n")) resolve()
+    })
+    void stream.ended.then(() => resolve())
+  })
+
+/** Polls `condition` every 10 ms; rejects after `timeoutMs`. */
+export const waitFor = async (condition: () => boolean, timeoutMs = 2000, what = "condition"): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
+    await sleep(10)
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Resolves with "settled" if `promise` settles within `ms`, else "pending". */
+export const within = (promise: Promise<unknown>, ms: number): Promise<"settled" | "pending"> =>
+  Promise.race([promise.then(() => "settled" as const, () => "settled" as const), sleep(ms).then(() => "pending" as const)])
+
+/** Seconds since the epoch, whole. */
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+
+/** An HS256 token for `sub` under `SECRET` that expires at exactly `exp` (seconds). */
+export const tokenExpiringAt = (sub: string, exp: number): Promise<string> =>
+  new SignJWT({ scope: "tools:read" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(SECRET))
+
+/**
+ * A raw `GET` of the stream that reads everything until the server ends the response (its
+ * last chunk) or the connection; for streams that end right after they open.
+ */
+export const readWholeStream = (
+  server: SseServer.RunningServer,
+  headers: ReadonlyArray<Header>,
+  timeoutMs = 2000
+): Promise<{ readonly status: number; readonly body: string }> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(Number(server.url.port), server.url.hostname)
+    let data = ""
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`stream not ended within ${timeoutMs} ms: ${JSON.stringify(data)}`))
+    }, timeoutMs)
+    const settle = () => {
+      const split = data.indexOf("\r\n\r\n")
+      if (split < 0) return false
+      const body = data.slice(split + 4)
+      if (body !== "0\r\n\r\n" && !body.endsWith("\r\n0\r\n\r\n")) return false
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ status: Number(data.split(" ")[1]), body: dechunked(body) })
+      return true
+    }
+    socket.on("data", (chunk: Buffer) => {
+      data += chunk.toString("latin1")
+      settle()
+    })
+    socket.on("close", () => {
+      if (!settle()) {
+        clearTimeout(timer)
+        reject(new Error(`connection closed before the stream ended: ${JSON.stringify(data)}`))
+      }
+    })
+    socket.on("error", () => {})
+    socket.write(head("GET /sse HTTP/1.1", [["Host", server.url.host], ...headers]) + "\r\n")
+  })
+
+const dechunked = (body: string): string => {
+  let result = ""
+  let rest = body
+  for (;;) {
+    const lineEnd = rest.indexOf("\r\n")
+    const size = parseInt(rest.slice(0, lineEnd), 16)
+    if (!(size > 0)) return result
+    result += rest.slice(lineEnd + 2, lineEnd + 2 + size)
+    rest = rest.slice(lineEnd + 2 + size + 2)
+  }
+}
