@@ -7,8 +7,7 @@ import * as HttpAuth from "@mcpgate/node-sse/HttpAuth"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import { KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "./fixtures/credentials.js"
+import { customProvider, KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "./fixtures/credentials.js"
 import { Bodies } from "./fixtures/http.js"
 
 const API_KEY_CHALLENGE = "ApiKey realm=\"mcp\", header=\"X-API-Key\""
@@ -63,16 +62,6 @@ const withHandler = async <R, RE>(
   }
 }
 
-const customProvider = (
-  authenticate: AuthProvider.Service["authenticate"],
-  kinds: AuthProvider.Service["kinds"] = ["jwt"]
-): AuthProvider.Service => ({
-  kinds,
-  headerNames: ["Authorization"],
-  authenticate,
-  stillValid: () => Effect.succeed(true),
-  changes: Stream.empty
-})
 
 describe("HttpAuth.authenticate, with an AuthProvider from a Layer", () => {
   it("runs the app for a valid API key, with the caller as CurrentPrincipal", async () => {

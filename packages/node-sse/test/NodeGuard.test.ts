@@ -3,10 +3,9 @@ import { ApiKey, AuthProvider, ConfigurationError, Jwt } from "@mcpgate/auth-cor
 import type { Principal } from "@mcpgate/auth-core"
 import { NodeGuard } from "@mcpgate/node-sse"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "./fixtures/credentials.js"
+import { apiKeyProvider, customProvider, jwtProvider, KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "./fixtures/credentials.js"
 import type { RawResponse } from "./fixtures/http.js"
 import { Bodies, head, rawRequest } from "./fixtures/http.js"
 
@@ -84,17 +83,6 @@ const expect401 = (response: RawResponse, body: string, challenge: string) => {
   expect(response.body).toBe(body)
 }
 
-/** A hand-written provider service whose check is `authenticate`. */
-const customProvider = (
-  authenticate: AuthProvider.Service["authenticate"],
-  kinds: AuthProvider.Service["kinds"] = ["jwt"]
-): AuthProvider.Service => ({
-  kinds,
-  headerNames: ["Authorization"],
-  authenticate,
-  stillValid: () => Effect.succeed(true),
-  changes: Stream.empty
-})
 
 describe("NodeGuard.authenticate", () => {
   it("lets a valid API key through: the principal, and req.auth in the SDK's AuthInfo shape with no token", async () => {

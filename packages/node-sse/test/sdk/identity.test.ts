@@ -10,14 +10,8 @@ import { decodeJwt } from "jose"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
 import { start } from "../fixtures/http.js"
 import type { McpClient, Sdk, Seen } from "./mcp.js"
-import { connectClient, mcpServer, stop } from "./mcp.js"
+import { connectClient, mcpServer, SDK_PAIRS as PAIRS, stop } from "./mcp.js"
 
-const PAIRS: ReadonlyArray<{ readonly client: Sdk; readonly server: Sdk }> = [
-  { client: "v1", server: "v1" },
-  { client: "v2", server: "v2" },
-  { client: "v1", server: "v2" },
-  { client: "v2", server: "v1" }
-]
 
 const POLICIES = [
   { name: "stream and posts authenticated", endpoints: { sse: true, messages: true } },

@@ -132,3 +132,11 @@ export const stop = async (server: SseServer.RunningServer): Promise<void> => {
   server.server.closeAllConnections()
   await server.close()
 }
+
+/** Every client and server pairing: each SDK with itself, and across versions. */
+export const SDK_PAIRS: ReadonlyArray<{ readonly client: Sdk; readonly server: Sdk }> = [
+  { client: "v1", server: "v1" },
+  { client: "v2", server: "v2" },
+  { client: "v1", server: "v2" },
+  { client: "v2", server: "v1" }
+]

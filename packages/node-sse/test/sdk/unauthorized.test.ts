@@ -9,14 +9,8 @@ import { afterEach, describe, expect, it } from "@effect/vitest"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
 import { Bodies, start } from "../fixtures/http.js"
 import type { Sdk, Seen } from "./mcp.js"
-import { connectClient, mcpServer, rejectionOf, stop } from "./mcp.js"
+import { connectClient, mcpServer, rejectionOf, SDK_PAIRS as SDKS, stop } from "./mcp.js"
 
-const SDKS: ReadonlyArray<{ readonly client: Sdk; readonly server: Sdk }> = [
-  { client: "v1", server: "v1" },
-  { client: "v2", server: "v2" },
-  { client: "v1", server: "v2" },
-  { client: "v2", server: "v1" }
-]
 
 const PROVIDERS = [
   { name: "API key", provider: () => apiKeyProvider(), body: Bodies.apiKey, wrong: async () => ({ "X-API-Key": "mcp_test_nobody_0000000000" }) },

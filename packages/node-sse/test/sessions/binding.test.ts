@@ -3,33 +3,14 @@
  * credential gets the exact 403 and its message never reaches the MCP server; the owner's
  * refreshed token (same `sub`, later `exp`) keeps the session.
  */
-import type { SseServer } from "@mcpgate/node-sse"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { decodeJwt } from "jose"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
-import { Bodies, start } from "../fixtures/http.js"
+import { Bodies } from "../fixtures/http.js"
 import type { Recorded } from "./support.js"
-import { apiKey, bearer, open, post, recorder } from "./support.js"
+import { apiKey, bearer, post, recordingServers } from "./support.js"
 
-let cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  const pending = cleanups.reverse()
-  cleanups = []
-  for (const cleanup of pending) await cleanup()
-})
-
-const serve = async (auth: SseServer.SseServerOptions["auth"]) => {
-  const record = recorder()
-  const server = await start({ auth, onSession: record.onSession })
-  cleanups.push(() => server.close())
-  return { server, record }
-}
-
-const openAs = async (server: SseServer.RunningServer, record: ReturnType<typeof recorder>, headers: Parameters<typeof open>[1]) => {
-  const opened = await open(server, headers)
-  cleanups.push(() => opened.stream.close())
-  return { ...opened, session: record.byId(opened.sessionId) }
-}
+const { serve, openAs } = recordingServers()
 
 const methodsOf = (session: Recorded) => session.messages.map(({ message }) => message["method"])
 

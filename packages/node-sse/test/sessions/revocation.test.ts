@@ -2,37 +2,18 @@
  * Contract section 4: keys rotate at run time, and a revoked credential's open streams are
  * closed (`endReason === "revoked"`), while every other stream stays open.
  */
-import type { SseServer } from "@mcpgate/node-sse"
 import { JWTAuthProvider } from "@mcpgate/auth-core"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import type { JWK } from "jose"
 import { exportJWK, generateKeyPair, SignJWT } from "jose"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
-import { Bodies, start } from "../fixtures/http.js"
-import { apiKey, bearer, open, post, recorder, sleep, within } from "./support.js"
+import { Bodies } from "../fixtures/http.js"
+import { apiKey, bearer, post, recordingServers, sleep, within } from "./support.js"
 
 const NEW_SECRET = "a-rotated-secret-also-32-bytes-or-more!!"
 const KEY_CAROL = "mcp_test_carol_5e2b8d1f4a7c"
 
-let cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  const pending = cleanups.reverse()
-  cleanups = []
-  for (const cleanup of pending) await cleanup()
-})
-
-const serve = async (auth: SseServer.SseServerOptions["auth"]) => {
-  const record = recorder()
-  const server = await start({ auth, onSession: record.onSession })
-  cleanups.push(() => server.close())
-  return { server, record }
-}
-
-const openAs = async (server: SseServer.RunningServer, record: ReturnType<typeof recorder>, headers: Parameters<typeof open>[1]) => {
-  const opened = await open(server, headers)
-  cleanups.push(() => opened.stream.close())
-  return { ...opened, session: record.byId(opened.sessionId) }
-}
+const { serve, openAs } = recordingServers()
 
 /** How long a rotation may take to close a stream. */
 const PROMPTLY = 1000

@@ -2,12 +2,13 @@
  * What the session tests share: an `onSession` that records every transport, what reached
  * it and how it ended; a raw `POST` to a session; polling for a condition.
  */
+import { afterEach } from "@effect/vitest"
 import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node-sse"
 import { SignJWT } from "jose"
 import * as net from "node:net"
 import { SECRET } from "../fixtures/credentials.js"
 import type { OpenStream, RawResponse } from "../fixtures/http.js"
-import { head, openStream, rawRequest, sessionIdOf } from "../fixtures/http.js"
+import { head, openStream, rawRequest, sessionIdOf, start } from "../fixtures/http.js"
 
 /** One session as the server side saw it. */
 export interface Recorded {
@@ -182,4 +183,36 @@ const dechunked = (body: string): string => {
     result += rest.slice(lineEnd + 2, lineEnd + 2 + size)
     rest = rest.slice(lineEnd + 2 + size + 2)
   }
+}
+
+/**
+ * Servers whose sessions are recorded, and streams opened on them, all closed after each
+ * test: `serve(auth)` and `openAs(server, record, headers)`. Call once per test file.
+ */
+export const recordingServers = () => {
+  let cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    const pending = cleanups.reverse()
+    cleanups = []
+    for (const cleanup of pending) await cleanup()
+  })
+
+  const serve = async (auth: SseServer.SseServerOptions["auth"]) => {
+    const record = recorder()
+    const server = await start({ auth, onSession: record.onSession })
+    cleanups.push(() => server.close())
+    return { server, record }
+  }
+
+  const openAs = async (
+    server: SseServer.RunningServer,
+    record: ReturnType<typeof recorder>,
+    headers: Parameters<typeof open>[1]
+  ) => {
+    const opened = await open(server, headers)
+    cleanups.push(() => opened.stream.close())
+    return { ...opened, session: record.byId(opened.sessionId) }
+  }
+
+  return { serve, openAs }
 }
