@@ -5,12 +5,13 @@
  * opts in with `exposeToken`.
  */
 import type { SseServer } from "@mcpgate/node-sse"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { decodeJwt } from "jose"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
 import { start } from "../fixtures/http.js"
 import type { McpClient, Sdk, Seen } from "./mcp.js"
 import { connectClient, mcpServer, SDK_PAIRS as PAIRS, stop } from "./mcp.js"
+import { cleanupAfterEach } from "../fixtures/cleanup.js"
 
 
 const POLICIES = [
@@ -18,12 +19,7 @@ const POLICIES = [
   { name: "default policy (posts only)", endpoints: undefined }
 ] as const
 
-let cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  const pending = cleanups.reverse()
-  cleanups = []
-  for (const cleanup of pending) await cleanup()
-})
+const defer = cleanupAfterEach()
 
 const serve = async (
   sdk: Sdk,
@@ -31,13 +27,13 @@ const serve = async (
 ): Promise<{ readonly server: SseServer.RunningServer; readonly seen: Array<Seen> }> => {
   const seen: Array<Seen> = []
   const server = await start({ ...options, onSession: mcpServer(sdk, seen) })
-  cleanups.push(() => stop(server))
+  defer(() => stop(server))
   return { server, seen }
 }
 
 const connect = async (sdk: Sdk, base: URL, headers: Record<string, string>): Promise<McpClient> => {
   const client = await connectClient(sdk, base, headers)
-  cleanups.push(() => client.close())
+  defer(() => client.close())
   return client
 }
 

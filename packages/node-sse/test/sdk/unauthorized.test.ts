@@ -5,11 +5,12 @@
  * the default policy the stream opens and the first POST (`initialize`) fails with the
  * contract's body, which the SDK quotes in its message.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
 import { Bodies, start } from "../fixtures/http.js"
 import type { Sdk, Seen } from "./mcp.js"
 import { connectClient, mcpServer, rejectionOf, SDK_PAIRS as SDKS, stop } from "./mcp.js"
+import { cleanupAfterEach } from "../fixtures/cleanup.js"
 
 
 const PROVIDERS = [
@@ -22,17 +23,12 @@ const PROVIDERS = [
   }
 ] as const
 
-let cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  const pending = cleanups.reverse()
-  cleanups = []
-  for (const cleanup of pending) await cleanup()
-})
+const defer = cleanupAfterEach()
 
 const serve = async (sdk: Sdk, auth: Parameters<typeof start>[0]["auth"]) => {
   const seen: Array<Seen> = []
   const server = await start({ auth, onSession: mcpServer(sdk, seen) })
-  cleanups.push(() => stop(server))
+  defer(() => stop(server))
   return { server, seen }
 }
 

@@ -2,13 +2,13 @@
  * What the session tests share: an `onSession` that records every transport, what reached
  * it and how it ended; a raw `POST` to a session; polling for a condition.
  */
-import { afterEach } from "@effect/vitest"
 import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node-sse"
 import { SignJWT } from "jose"
 import * as net from "node:net"
 import { SECRET } from "../fixtures/credentials.js"
 import type { OpenStream, RawResponse } from "../fixtures/http.js"
 import { head, openStream, rawRequest, sessionIdOf, start } from "../fixtures/http.js"
+import { cleanupAfterEach } from "../fixtures/cleanup.js"
 
 /** One session as the server side saw it. */
 export interface Recorded {
@@ -190,17 +190,12 @@ const dechunked = (body: string): string => {
  * test: `serve(auth)` and `openAs(server, record, headers)`. Call once per test file.
  */
 export const recordingServers = () => {
-  let cleanups: Array<() => Promise<void> | void> = []
-  afterEach(async () => {
-    const pending = cleanups.reverse()
-    cleanups = []
-    for (const cleanup of pending) await cleanup()
-  })
+  const defer = cleanupAfterEach()
 
   const serve = async (auth: SseServer.SseServerOptions["auth"]) => {
     const record = recorder()
     const server = await start({ auth, onSession: record.onSession })
-    cleanups.push(() => server.close())
+    defer(() => server.close())
     return { server, record }
   }
 
@@ -210,7 +205,7 @@ export const recordingServers = () => {
     headers: Parameters<typeof open>[1]
   ) => {
     const opened = await open(server, headers)
-    cleanups.push(() => opened.stream.close())
+    defer(() => opened.stream.close())
     return { ...opened, session: record.byId(opened.sessionId) }
   }
 
