@@ -12,7 +12,9 @@ export default defineConfig({
       { find: /^@mcpgate\/auth-core$/, replacement: source("./packages/auth-core/src/index.ts") },
       { find: /^@mcpgate\/auth-core\/(.*)$/, replacement: source("./packages/auth-core/src/$1.ts") },
       { find: /^@mcpgate\/node-sse$/, replacement: source("./packages/node-sse/src/index.ts") },
-      { find: /^@mcpgate\/node-sse\/(.*)$/, replacement: source("./packages/node-sse/src/$1.ts") }
+      { find: /^@mcpgate\/node-sse\/(.*)$/, replacement: source("./packages/node-sse/src/$1.ts") },
+      { find: /^@mcpgate\/mcp-sdk$/, replacement: source("./packages/mcp-sdk/src/index.ts") },
+      { find: /^@mcpgate\/mcp-sdk\/(.*)$/, replacement: source("./packages/mcp-sdk/src/$1.ts") }
     ]
   },
   test: {
@@ -30,6 +32,14 @@ export default defineConfig({
         test: {
           name: "node-sse",
           root: "packages/node-sse",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          name: "mcp-sdk",
+          root: "packages/mcp-sdk",
           include: ["test/**/*.test.ts"]
         }
       }

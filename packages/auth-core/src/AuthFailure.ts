@@ -15,7 +15,7 @@ import * as Data from "effect/Data"
  *
  * @since 0.1.0
  */
-export type ProviderKind = "api-key" | "jwt"
+export type ProviderKind = "api-key" | "jwt" | "custom"
 
 /**
  * What a provider announces in `WWW-Authenticate` (contract section 2).
@@ -65,6 +65,8 @@ export type ReasonCode =
   | "unexpected_audience"
   | "token_too_old"
   | "missing_claim"
+  // a custom provider (mcp-framework's `authenticate(req)` shape) said no
+  | "custom_refusal"
   // the key source could not be reached
   | "key_source_unavailable"
 
@@ -79,6 +81,11 @@ export interface FailureFields {
   readonly challenge: ChallengeParams
   /** The configured label, or an 8-hex fingerprint, of the API key presented; never the key. */
   readonly keyLabel?: string | undefined
+  /**
+   * A custom provider's own refusal (mcp-framework's `getAuthError()`): its status and
+   * message replace the body of the 401. Only for `provider: "custom"`.
+   */
+  readonly refusal?: { readonly status: number; readonly message: string } | undefined
 }
 
 /**

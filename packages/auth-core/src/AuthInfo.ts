@@ -46,11 +46,19 @@ export interface Extra {
 
 /**
  * Maps a principal onto `AuthInfo`. Pass `token` only when the server chose to expose the
- * raw credential to its tools.
+ * raw credential to its tools, and `resource` when the server knows its own resource
+ * identifier (its canonical URL, which tokens name as their audience).
  *
  * @since 0.1.0
  */
-export const fromPrincipal = (principal: Principal, options: { readonly token?: string | undefined } = {}): AuthInfo => {
+export const fromPrincipal = (
+  principal: Principal,
+  options: {
+    readonly token?: string | undefined
+    /** The server's own resource identifier (RFC 8707), when it has one. */
+    readonly resource?: URL | undefined
+  } = {}
+): AuthInfo => {
   const extra: Record<string, unknown> = {
     provider: principal.provider,
     subject: principal.subject,
@@ -65,5 +73,6 @@ export const fromPrincipal = (principal: Principal, options: { readonly token?: 
     extra
   }
   if (principal.expiresAt !== undefined) authInfo.expiresAt = principal.expiresAt
+  if (options.resource !== undefined) authInfo.resource = options.resource
   return authInfo
 }

@@ -150,9 +150,9 @@ export const unverified = (service: Service): SingleFailure => {
   return new InvalidCredentials({
     provider,
     reason: "verification_error",
-    challenge: provider === "jwt"
-      ? { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined }
-      : { scheme: "ApiKey", realm: "mcp", headerName: apiKeyHeaderOf(service) }
+    challenge: provider === "api-key"
+      ? { scheme: "ApiKey", realm: "mcp", headerName: apiKeyHeaderOf(service) }
+      : { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined }
   })
 }
 

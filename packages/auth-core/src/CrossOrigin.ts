@@ -23,15 +23,23 @@ import { decodeOptions, HeaderName } from "./internal/options.js"
 
 const OriginText = Schema.String.pipe(
   Schema.filter((origin) => {
+    if (origin === ANY_ORIGIN) return true
     try {
       const url = new URL(origin)
       if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === origin) return true
     } catch {
       // fall through
     }
-    return `${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com"`
+    return `${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com", or "*" for any`
   })
 )
+
+/**
+ * Any origin may call and is granted CORS access (mcp-framework's default). Safe only
+ * because credentials travel in headers a page must be given, never in cookies; the `Host`
+ * check still guards a loopback server against DNS rebinding.
+ */
+const ANY_ORIGIN = "*"
 
 const HostName = Schema.String.pipe(
   Schema.filter((host) =>
@@ -47,8 +55,8 @@ const OptionsSchema = Schema.Struct({
 })
 
 /**
- * The options: `allowedOrigins` are exact origins (`https://app.example.com`); without
- * them no `Origin` is refused and no origin is granted CORS access. `allowedHosts` are the
+ * The options: `allowedOrigins` are exact origins (`https://app.example.com`), or `"*"`
+ * for any; without them no `Origin` is refused and no origin is granted CORS access. `allowedHosts` are the
  * names the server answers to (any port); when set, every `Host` must be one of them, which
  * replaces the loopback rule (for a server behind a local reverse proxy, say).
  * `credentialHeaders` are the extra request headers a browser client may send (a custom
@@ -152,7 +160,7 @@ const hostNameOf = (host: string): string | undefined => {
  * @since 0.1.0
  */
 export const check = (policy: CrossOrigin, request: RequestFacts): HttpAnswer | undefined => {
-  if (request.origin !== undefined && policy.allowedOrigins !== undefined && !policy.allowedOrigins.has(request.origin)) {
+  if (request.origin !== undefined && policy.allowedOrigins !== undefined && !isAllowed(policy.allowedOrigins, request.origin)) {
     return withHeaders(originNotAllowed, varyOf(policy))
   }
   if (policy.allowedHosts !== undefined) {
@@ -175,7 +183,7 @@ export const check = (policy: CrossOrigin, request: RequestFacts): HttpAnswer | 
  */
 export const responseHeaders = (policy: CrossOrigin, origin: string | undefined): Readonly<Record<string, string>> => {
   if (policy.allowedOrigins === undefined) return {}
-  if (origin === undefined || !policy.allowedOrigins.has(origin)) return VARY
+  if (origin === undefined || !isAllowed(policy.allowedOrigins, origin)) return VARY
   return { "access-control-allow-origin": origin, "access-control-expose-headers": EXPOSE_HEADERS, ...VARY }
 }
 
@@ -210,6 +218,8 @@ export const withHeaders = (answer: HttpAnswer, headers: Readonly<Record<string,
 /** The methods, each once (methods are case-sensitive, RFC 9110 9.1), with `OPTIONS` last unless given. */
 const allowMethodsOf = (allowMethods: ReadonlyArray<string>): string =>
   [...new Set([...allowMethods, "OPTIONS"])].join(", ")
+
+const isAllowed = (allowed: ReadonlySet<string>, origin: string): boolean => allowed.has(origin) || allowed.has(ANY_ORIGIN)
 
 const VARY = { vary: "Origin" } as const
 const varyOf = (policy: CrossOrigin) => (policy.allowedOrigins === undefined ? {} : VARY)

@@ -71,6 +71,8 @@ export const error = (
 const Messages = {
   apiKey: "Invalid API key",
   jwt: "Invalid or expired JWT token",
+  // mcp-framework's default `getAuthError()` message, for custom providers.
+  unauthorized: "Unauthorized",
   rateLimited: "Too many failed authentication attempts",
   sessionForbidden: "Session belongs to another identity",
   insufficientScope: "Insufficient scope",
@@ -136,8 +138,13 @@ export const challengeOf = (failure: SingleFailure): string => {
 export const fromFailure = (failure: AuthFailure): HttpAnswer => {
   const primary = primaryOf(failure)
   if (primary._tag === "KeySourceUnavailable") return unavailable
-  const message = primary.provider === "jwt" ? Messages.jwt : Messages.apiKey
   const challenges = failuresOf(failure).map(challengeOf).join(", ")
+  if (primary.provider === "custom") {
+    // The refusal a migrated mcp-framework provider chose, in the contract's body shape.
+    const { message, status } = primary.refusal ?? { status: 401, message: Messages.unauthorized }
+    return error(status, message, "authentication_error", { "www-authenticate": challenges })
+  }
+  const message = primary.provider === "jwt" ? Messages.jwt : Messages.apiKey
   return error(401, message, "authentication_error", { "www-authenticate": challenges })
 }
 

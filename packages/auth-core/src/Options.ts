@@ -34,6 +34,12 @@ export {
    */
   HttpUrl,
   /**
+   * A request path as a server option: starts with "/", visible ASCII, no query or fragment.
+   *
+   * @since 0.1.0
+   */
+  Path,
+  /**
    * A duration in seconds: a number, jose-style text ("1h") or an Effect `Duration`.
    *
    * @since 0.1.0

@@ -346,8 +346,7 @@ const build = (settings: Settings): SseServer => {
     const session = ids.length === 1 ? sessions.get(ids[0]!) : undefined
     if (session === undefined || !session.started || session.ended) return answer(HttpAnswer.sessionNotFound)
     if (principal !== undefined) {
-      const owner = session.owner
-      if (owner !== undefined && !Principal.sameIdentity(owner, principal)) return answer(HttpAnswer.sessionForbidden)
+      if (!session.admits(principal)) return answer(HttpAnswer.sessionForbidden)
       session.bind(principal)
     }
 

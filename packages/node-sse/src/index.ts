@@ -6,6 +6,8 @@
  * @since 0.1.0
  */
 export * as NodeGuard from "./NodeGuard.js"
+export * as NodeHttp from "./NodeHttp.js"
+export * as SessionOwner from "./SessionOwner.js"
 export * as SseServer from "./SseServer.js"
 export { SseTransport } from "./SseTransport.js"
 export type { JsonRpcMessage, MessageExtra } from "./SseTransport.js"

@@ -81,6 +81,14 @@ export const HttpUrl = Schema.String.pipe(
   })
 )
 
+/** A request path as a server option: starts with "/", visible ASCII, no query or fragment. */
+export const Path = Schema.String.pipe(
+  Schema.filter((path) =>
+    /^\/[\x21-\x7e]*$/.test(path) && !/[?#]/.test(path) ||
+    `${JSON.stringify(path)} is not a path: start with "/", no query or fragment, e.g. "/sse"`
+  )
+)
+
 /** A plain string or an already `Redacted` one, decoded to `Redacted` at once. */
 export const SecretString = Schema.Union(
   Schema.RedactedFromSelf(Schema.String),

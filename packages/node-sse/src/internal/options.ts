@@ -18,12 +18,7 @@ export const Provider = Schema.declare(isProviderInput, {
     "provider must be an mcpgate provider: an APIKeyAuthProvider, a JWTAuthProvider, or an AuthProvider service"
 })
 
-const Path = Schema.String.pipe(
-  Schema.filter((path) =>
-    /^\/[\x21-\x7e]*$/.test(path) && !/[?#]/.test(path) ||
-    `${JSON.stringify(path)} is not a path: start with "/", no query or fragment, e.g. "/sse"`
-  )
-)
+const Path = Options.Path
 
 const PositiveInt = Schema.Number.pipe(
   Schema.filter((n) => Number.isSafeInteger(n) && n > 0 || `${n} is not a positive whole number`)

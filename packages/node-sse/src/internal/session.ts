@@ -4,10 +4,10 @@
  */
 import type { AuthProvider } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { randomUUID } from "node:crypto"
 import type { ServerResponse } from "node:http"
+import type { LostReason } from "../SessionOwner.js"
+import { SessionOwner } from "../SessionOwner.js"
 import type { JsonRpcMessage } from "./jsonRpc.js"
 import type { MessageExtra } from "./messageExtra.js"
 
@@ -23,18 +23,12 @@ export interface SessionSettings {
 /** Why a session ended. */
 export type EndReason = "closed" | "client_gone" | "server_closed" | "expired" | "revoked" | "slow_client"
 
-// setTimeout takes at most 2^31 - 1 ms; longer waits are re-armed.
-const MAX_TIMER_MS = 2 ** 31 - 1
-// Once past `exp`, the provider's clock tolerance decides; ask it again this often.
-const EXPIRY_POLL_MS = 1000
-
 export class Session {
   readonly id: string = randomUUID()
-  #owner: Principal | undefined
+  readonly #owner: SessionOwner
   #started = false
   #ended = false
   #heartbeat: NodeJS.Timeout | undefined
-  #expiry: NodeJS.Timeout | undefined
 
   /** Set by the transport: where posted messages go, and who hears of the end. */
   deliver: (message: JsonRpcMessage, extra: MessageExtra) => void = () => {}
@@ -45,6 +39,7 @@ export class Session {
     private readonly settings: SessionSettings,
     owner: Principal | undefined
   ) {
+    this.#owner = new SessionOwner(settings.provider, (reason) => this.end(reason))
     settings.registry.set(this.id, this)
     response.on("close", () => this.end("client_gone"))
     if (owner !== undefined) this.bind(owner)
@@ -56,7 +51,12 @@ export class Session {
   }
 
   get owner(): Principal | undefined {
-    return this.#owner
+    return this.#owner.principal
+  }
+
+  /** Whether this caller may post to the session (it is unowned, or the same identity). */
+  admits(principal: Principal): boolean {
+    return this.#owner.admits(principal)
   }
 
   get ended(): boolean {
@@ -83,10 +83,7 @@ export class Session {
 
   /** Binds the session to its first identity, or refreshes the owner's latest `exp`. */
   bind(principal: Principal): void {
-    const owner = this.#owner
-    if (owner !== undefined && (principal.expiresAt ?? Infinity) <= (owner.expiresAt ?? Infinity)) return
-    this.#owner = principal
-    this.#scheduleExpiry()
+    this.#owner.bind(principal)
   }
 
   /** Ends the stream once: `closed` by the server code, or one of the reasons that cut it. */
@@ -94,7 +91,7 @@ export class Session {
     if (this.#ended) return
     this.#ended = true
     clearInterval(this.#heartbeat)
-    clearTimeout(this.#expiry)
+    this.#owner.dispose()
     this.settings.registry.delete(this.id)
     if (reason === "slow_client") {
       // Ending politely would queue the last chunk behind output the client is not reading:
@@ -106,35 +103,9 @@ export class Session {
     this.onEnd(reason)
   }
 
-  /** Asks the provider whether the owner is still accepted (after a rotation, at expiry). */
-  async revalidate(reason: "expired" | "revoked"): Promise<void> {
-    const owner = this.#owner
-    if (owner === undefined || this.#ended) return
-    const exit = await Effect.runPromiseExit(this.settings.provider.stillValid(owner))
-    // A provider that cannot answer has not vouched for the owner.
-    const valid = Exit.isSuccess(exit) && exit.value
-    // A refreshed credential may have replaced the owner meanwhile; judge the latest one.
-    if (!valid && this.#owner === owner) this.end(reason)
-  }
-
-  #scheduleExpiry(): void {
-    clearTimeout(this.#expiry)
-    const expiresAt = this.#owner?.expiresAt
-    if (expiresAt === undefined || this.#ended) return
-    const wait = Math.min(Math.max(expiresAt * 1000 - Date.now(), 0), MAX_TIMER_MS)
-    this.#expiry = setTimeout(() => this.#onExpiryTimer(), wait)
-    this.#expiry.unref()
-  }
-
-  #onExpiryTimer(): void {
-    const expiresAt = this.#owner?.expiresAt
-    if (expiresAt === undefined || this.#ended) return
-    if (expiresAt * 1000 > Date.now()) return this.#scheduleExpiry()
-    void this.revalidate("expired").then(() => {
-      if (this.#ended) return
-      this.#expiry = setTimeout(() => this.#onExpiryTimer(), EXPIRY_POLL_MS)
-      this.#expiry.unref()
-    })
+  /** Asks the provider whether the owner is still accepted (after a rotation). */
+  revalidate(reason: LostReason): Promise<void> {
+    return this.#owner.revalidate(reason)
   }
 
   private write(text: string): void {

@@ -1,0 +1,169 @@
+/**
+ * Providers of mcp-framework's custom shape, so that migrating code keeps working:
+ * `authenticate(req)` resolving to `true`, `false` or `{ data }`, and an optional
+ * `getAuthError()` naming the refusal's status and message. mcpgate runs them like its own
+ * providers: a provider that throws or rejects refuses (never a 500), and the refusal is
+ * written in the contract's body shape.
+ *
+ * @example
+ * ```ts
+ * import { MCPServer } from "@mcpgate/mcp-sdk"
+ *
+ * const provider = {
+ *   async authenticate(req) {
+ *     const user = await lookUpSession(req.headers["x-session"])
+ *     return user ? { data: { sub: user.id, scopes: user.scopes } } : false
+ *   },
+ *   getAuthError: () => ({ status: 401, message: "Session expired" })
+ * }
+ * new MCPServer({ transport: { type: "http-stream", options: { auth: { provider } } } })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { AuthFailure, AuthProvider, Principal } from "@mcpgate/auth-core"
+import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { IncomingMessage } from "node:http"
+
+/**
+ * mcp-framework's provider interface.
+ *
+ * @since 0.1.0
+ */
+export interface CustomProvider {
+  authenticate(request: IncomingMessage): Promise<boolean | { readonly data?: Record<string, unknown> }> | boolean
+  getAuthError?(): { readonly status: number; readonly message: string }
+}
+
+/**
+ * Every provider mcpgate's adapters accept: an `APIKeyAuthProvider` or `JWTAuthProvider`
+ * (anything with an Effect `service`), an `AuthProvider` service, or a custom provider.
+ *
+ * @since 0.1.0
+ */
+export type ProviderInput = AuthProvider.Service | { readonly service: AuthProvider.Service } | CustomProvider
+
+const isService = (value: object): value is AuthProvider.Service =>
+  Array.isArray((value as Partial<AuthProvider.Service>).kinds) &&
+  Array.isArray((value as Partial<AuthProvider.Service>).headerNames) &&
+  typeof (value as Partial<AuthProvider.Service>).authenticate === "function"
+
+/**
+ * Whether a value is a provider of any accepted kind.
+ *
+ * @since 0.1.0
+ */
+export const isProviderInput = (value: unknown): value is ProviderInput => {
+  if (typeof value !== "object" || value === null) return false
+  if ("service" in value) return typeof value.service === "object" && value.service !== null && isService(value.service)
+  return isService(value) || typeof (value as Partial<CustomProvider>).authenticate === "function"
+}
+
+/**
+ * The Effect service behind any accepted provider.
+ *
+ * @since 0.1.0
+ */
+export const serviceOf = (input: ProviderInput): AuthProvider.Service => {
+  if ("service" in input) return input.service
+  if (isService(input)) return input
+  return fromCustom(input)
+}
+
+// mcp-framework's default refusal.
+const DEFAULT_REFUSAL = { status: 401, message: "Unauthorized" } as const
+
+/**
+ * A custom provider as an `AuthProvider` service. Its principal: `subject` from the data's
+ * `sub`, `id`, `userId` or `clientId` (else "custom"); `clientId` from `client_id` or
+ * `clientId` (else the subject); scopes from `scope`, `scp` or `scopes`; `expiresAt` from a
+ * numeric `exp`; the data itself as `claims`. Two callers are the same identity when their
+ * subjects are equal; a provider that resolves `true` gives every caller one identity.
+ *
+ * @since 0.1.0
+ */
+export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
+  const refuse = (): AuthFailure.SingleFailure =>
+    new AuthFailure.InvalidCredentials({
+      provider: "custom",
+      reason: "custom_refusal",
+      challenge: { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined },
+      refusal: refusalOf(provider)
+    })
+  return {
+    kinds: ["custom"],
+    headerNames: [],
+    authenticate: (request) =>
+      Effect.flatMap(
+        Effect.tryPromise({
+          try: async () => provider.authenticate(asNodeRequest(request)),
+          catch: refuse
+        }),
+        (verdict) => {
+          if (verdict === true) return Effect.succeed(principalOf({}))
+          if (typeof verdict === "object" && verdict !== null) return Effect.succeed(principalOf(verdict.data ?? {}))
+          return Effect.fail(refuse())
+        }
+      ),
+    // Nothing to re-check against: a custom provider has no key set to rotate.
+    stillValid: () => Effect.succeed(true),
+    changes: Stream.never
+  }
+}
+
+/** The provider's `getAuthError()`, kept to a client error status and a one-line message. */
+const refusalOf = (provider: CustomProvider): { readonly status: number; readonly message: string } => {
+  try {
+    const chosen = provider.getAuthError?.()
+    if (chosen === undefined) return DEFAULT_REFUSAL
+    const status = Number.isInteger(chosen.status) && chosen.status >= 400 && chosen.status <= 499
+      ? chosen.status
+      : DEFAULT_REFUSAL.status
+    const message = typeof chosen.message === "string" && chosen.message.length > 0
+      ? chosen.message.replace(/[\r\n]+/g, " ").slice(0, 500)
+      : DEFAULT_REFUSAL.message
+    return { status, message }
+  } catch {
+    return DEFAULT_REFUSAL
+  }
+}
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value.length > 0 ? value : typeof value === "number" ? String(value) : undefined
+
+const principalOf = (data: Record<string, unknown>): Principal.Principal => {
+  const subject = text(data["sub"]) ?? text(data["id"]) ?? text(data["userId"]) ?? text(data["clientId"]) ?? "custom"
+  const listed = Array.isArray(data["scopes"])
+    ? data["scopes"].filter((scope): scope is string => typeof scope === "string")
+    : []
+  const exp = data["exp"]
+  return {
+    provider: "custom",
+    subject,
+    clientId: text(data["client_id"]) ?? text(data["clientId"]) ?? subject,
+    scopes: listed.length > 0 ? listed : Principal.scopesFromClaims(data),
+    expiresAt: typeof exp === "number" && Number.isFinite(exp) ? exp : undefined,
+    claims: data,
+    identity: `custom:${subject}`,
+    keyId: "custom"
+  }
+}
+
+/** A custom provider reads `req.headers`; a bare header record is given that shape. */
+const asNodeRequest = (request: RequestHeaders): IncomingMessage => {
+  if (typeof (request as Partial<IncomingMessage>).headersDistinct === "object") return request as IncomingMessage
+  const headers: Record<string, string> = {}
+  if (typeof (request as Headers).forEach === "function" && typeof (request as Headers).get === "function") {
+    ;(request as Headers).forEach((value, name) => {
+      headers[name] = value
+    })
+  } else {
+    for (const [name, value] of Object.entries(request as Record<string, unknown>)) {
+      if (typeof value === "string") headers[name.toLowerCase()] = value
+      else if (Array.isArray(value)) headers[name.toLowerCase()] = value.join(", ")
+    }
+  }
+  return { headers } as unknown as IncomingMessage
+}

@@ -1,0 +1,234 @@
+/**
+ * An MCP server in one screen, with mcp-framework's shape: `new MCPServer({ transport:
+ * { type: "sse" | "http-stream", options: { port, host, endpoint, auth, cors } } })`, tools
+ * registered once with the SDK's own `registerTool` signature and served to every session,
+ * `start()` and `stop()`. The MCP SDK does the protocol (v2 when installed, else v1);
+ * mcpgate does the authentication, the session binding and the exact answers.
+ *
+ * Unlike mcp-framework, options are checked when the server is constructed: an unknown or
+ * misspelled key, a weak key or secret, or a missing provider is a `ConfigurationError`,
+ * never a server that quietly runs without authentication.
+ *
+ * @example
+ * ```ts
+ * import { APIKeyAuthProvider, getPrincipal, MCPServer } from "@mcpgate/mcp-sdk"
+ *
+ * const server = new MCPServer({
+ *   name: "example",
+ *   transport: {
+ *     type: "http-stream",
+ *     options: { port: 8080, auth: { provider: new APIKeyAuthProvider({ keys: [process.env.MCP_API_KEY!] }) } }
+ *   }
+ * })
+ * server.registerTool("whoami", { description: "Who is calling" }, async (extraOrCtx: unknown) => ({
+ *   content: [{ type: "text", text: getPrincipal(extraOrCtx)?.clientId ?? "anonymous" }]
+ * }))
+ * await server.start()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { EndpointPolicy } from "@mcpgate/auth-core"
+import { Options } from "@mcpgate/auth-core"
+import * as Either from "effect/Either"
+import type { ProviderInput } from "./CustomProvider.js"
+import { serviceOf } from "./CustomProvider.js"
+import type { Host, HostSettings } from "./internal/host.js"
+import { listen } from "./internal/host.js"
+import { allowedOriginsOf, MCPServerOptions as OptionsSchema } from "./internal/options.js"
+import type { McpServerLike, SdkLine } from "./internal/sdk.js"
+import { loadSdk } from "./internal/sdk.js"
+
+/**
+ * mcp-framework's `cors`: `allowOrigin` is an origin, a list of origins, or `"*"`. The
+ * allowed methods and headers follow from the transport and the provider.
+ *
+ * @since 0.1.0
+ */
+export interface CorsOptions {
+  readonly allowOrigin?: string | ReadonlyArray<string>
+}
+
+/**
+ * What both transports accept besides mcp-framework's options.
+ *
+ * @since 0.1.0
+ */
+export interface CommonTransportOptions {
+  /** Default 8080; 0 picks a free port. */
+  readonly port?: number
+  /** Default `"127.0.0.1"`. */
+  readonly host?: string
+  readonly cors?: CorsOptions
+  /** The public health path, or `false`; default `"/health"`. */
+  readonly healthEndpoint?: string | false
+  /** Host names the server answers to; default on a loopback address: loopback names only. */
+  readonly allowedHosts?: ReadonlyArray<string>
+  /** Whether tools see the raw credential in `authInfo.token`; default false. */
+  readonly exposeToken?: boolean
+  /** The server's resource identifier (its canonical URL, RFC 8707), given to tools as `authInfo.resource`. */
+  readonly resource?: string
+}
+
+/**
+ * The legacy HTTP+SSE transport: `GET endpoint` opens the stream (default `"/sse"`),
+ * `POST messageEndpoint` carries messages (default `"/messages"`).
+ *
+ * @since 0.1.0
+ */
+export interface SseTransportOptions extends CommonTransportOptions {
+  readonly endpoint?: string
+  readonly messageEndpoint?: string
+  /** `endpoints.sse` defaults to false and `endpoints.messages` to true, as mcp-framework documents. */
+  readonly auth: { readonly provider: ProviderInput; readonly endpoints?: EndpointPolicy.Options }
+}
+
+/**
+ * Streamable HTTP at `endpoint` (default `"/mcp"`); every request is authenticated.
+ *
+ * @since 0.1.0
+ */
+export interface HttpStreamTransportOptions extends CommonTransportOptions {
+  readonly endpoint?: string
+  readonly auth: {
+    readonly provider: ProviderInput
+    /** Accepted for migrating code; Streamable HTTP authenticates every request, so neither may be false. */
+    readonly endpoints?: { readonly sse?: true; readonly messages?: true }
+  }
+  /** `"stream"` (SSE answers, the default) or `"batch"` (one JSON body per POST). */
+  readonly responseMode?: "stream" | "batch"
+  /** No sessions: a fresh SDK server per request. Default false. */
+  readonly stateless?: boolean
+  /** Seconds after which a session with no request open is closed; default 30 minutes. */
+  readonly sessionIdleTimeout?: number | string
+}
+
+/**
+ * The options.
+ *
+ * @since 0.1.0
+ */
+export interface MCPServerOptions {
+  /** Default `"mcp-server"`. */
+  readonly name?: string
+  /** Default `"1.0.0"`. */
+  readonly version?: string
+  readonly transport:
+    | { readonly type: "sse"; readonly options: SseTransportOptions }
+    | { readonly type: "http-stream"; readonly options: HttpStreamTransportOptions }
+  /** The SDK line; default v2 when installed, else v1. */
+  readonly sdk?: SdkLine
+  /** Hears of errors raised while serving; never given a secret. */
+  readonly onError?: (error: unknown) => void
+}
+
+/** One call to the SDK server's registration API, replayed on every SDK server made. */
+type Registration = (server: any) => void
+
+/**
+ * The server.
+ *
+ * @since 0.1.0
+ */
+export class MCPServer {
+  readonly #settings: Omit<HostSettings, "createServer">
+  readonly #name: string
+  readonly #version: string
+  readonly #sdk: SdkLine | undefined
+  readonly #registrations: Array<Registration> = []
+  #host: Host | undefined
+  #starting: Promise<void> | undefined
+
+  /** Checks every option; throws a `ConfigurationError` naming each problem. */
+  constructor(options: MCPServerOptions) {
+    const decoded = Either.getOrThrowWith(Options.decode(OptionsSchema, options, "MCPServer"), (error) => error)
+    const { transport } = decoded
+    const common = transport.options
+    this.#name = decoded.name ?? "mcp-server"
+    this.#version = decoded.version ?? "1.0.0"
+    this.#sdk = decoded.sdk
+    this.#settings = {
+      port: common.port ?? 8080,
+      host: common.host ?? "127.0.0.1",
+      provider: serviceOf(common.auth.provider),
+      sse: transport.type === "sse"
+        ? {
+          endpoint: transport.options.endpoint ?? "/sse",
+          messageEndpoint: transport.options.messageEndpoint ?? "/messages",
+          endpoints: transport.options.auth.endpoints
+        }
+        : undefined,
+      stream: transport.type === "http-stream"
+        ? {
+          endpoint: transport.options.endpoint ?? "/mcp",
+          responseMode: transport.options.responseMode ?? "stream",
+          stateless: transport.options.stateless ?? false,
+          sessionIdleTimeout: transport.options.sessionIdleTimeout
+        }
+        : undefined,
+      healthEndpoint: common.healthEndpoint ?? "/health",
+      allowedOrigins: allowedOriginsOf(common.cors),
+      allowedHosts: common.allowedHosts,
+      exposeToken: common.exposeToken ?? false,
+      resource: common.resource,
+      onError: options.onError,
+      drainMs: 5000
+    }
+  }
+
+  /**
+   * Registers a tool with the SDK's `registerTool(name, config, handler)`; it is served to
+   * every session. The handler gets what the SDK gives it (v1: `(args, extra)`, v2:
+   * `(args, ctx)`, without `inputSchema` just the second); read the caller with `getPrincipal`.
+   */
+  registerTool(name: string, config: Record<string, unknown>, handler: (...args: Array<any>) => unknown): this {
+    return this.configure((server) => server.registerTool(name, config, handler))
+  }
+
+  /** Registers a prompt with the SDK's `registerPrompt(name, config, callback)`. */
+  registerPrompt(name: string, config: Record<string, unknown>, callback: (...args: Array<any>) => unknown): this {
+    return this.configure((server) => server.registerPrompt(name, config, callback))
+  }
+
+  /** Registers a resource with the SDK's `registerResource(name, uriOrTemplate, config, callback)`. */
+  registerResource(name: string, uriOrTemplate: unknown, config: Record<string, unknown>, callback: (...args: Array<any>) => unknown): this {
+    return this.configure((server) => server.registerResource(name, uriOrTemplate, config, callback))
+  }
+
+  /** Runs `register` on every SDK `McpServer` made, for any other part of the SDK's API. */
+  configure(register: (server: any) => void): this {
+    if (this.#starting !== undefined) throw new Error("register tools before start(): sessions already open would not see them")
+    this.#registrations.push(register)
+    return this
+  }
+
+  /** Loads the SDK and listens. Rejects if the SDK is missing or the port is taken. */
+  start(): Promise<void> {
+    this.#starting ??= (async () => {
+      const sdk = await loadSdk(this.#sdk)
+      const createServer = (): McpServerLike => {
+        const server = new sdk.McpServer({ name: this.#name, version: this.#version })
+        for (const register of this.#registrations) register(server)
+        return server
+      }
+      this.#host = await listen({ ...this.#settings, createServer }, sdk)
+    })()
+    return this.#starting
+  }
+
+  /** Ends every open stream and session, lets requests in flight finish (up to 5 s), and closes. */
+  async stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined)
+    await this.#host?.close()
+  }
+
+  /** The base URL once started, e.g. `http://127.0.0.1:8080`. */
+  get url(): URL | undefined {
+    return this.#host?.url
+  }
+
+  /** How many sessions are open. */
+  get sessionCount(): number {
+    return this.#host?.sessionCount() ?? 0
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The Effect way to serve MCP: a `Layer` that listens on `node:http` with the legacy SSE
+ * transport (`/sse` + `/messages`) and Streamable HTTP (`/mcp`), authenticating with the
+ * `AuthProvider` in context. Switching providers is switching the Layer provided; the
+ * server closes, streams and all, when the Layer's scope ends.
+ *
+ * @example
+ * ```ts
+ * import { ApiKey, McpHttp } from "@mcpgate/mcp-sdk"
+ * import { Layer } from "effect"
+ *
+ * const Server = McpHttp.layer({
+ *   port: 8080,
+ *   register: (server) => server.registerTool("whoami", {}, async (ctx) => ({ content: [] }))
+ * }).pipe(Layer.provide(ApiKey.layerConfig())) // or Jwt.layerConfig()
+ *
+ * Layer.launch(Server).pipe(NodeRuntime.runMain)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { EndpointPolicy } from "@mcpgate/auth-core"
+import { AuthProvider, Options } from "@mcpgate/auth-core"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { listen } from "./internal/host.js"
+import { McpHttpOptions as OptionsSchema } from "./internal/options.js"
+import type { SdkLine } from "./internal/sdk.js"
+import { loadSdk } from "./internal/sdk.js"
+
+/**
+ * The options.
+ *
+ * @since 0.1.0
+ */
+export interface McpHttpOptions {
+  /** The SDK server's name and version; default `"mcp-server"`, `"1.0.0"`. */
+  readonly name?: string
+  readonly version?: string
+  /** Default 8080; 0 picks a free port. */
+  readonly port?: number
+  /** Default `"127.0.0.1"`. */
+  readonly host?: string
+  /** Registers tools (prompts, resources) on each SDK `McpServer` made, with the SDK's own API. */
+  readonly register: (server: any) => void
+  /** The legacy HTTP+SSE transport (default `/sse`, `/messages`), or `false`. */
+  readonly sse?: false | {
+    readonly endpoint?: string
+    readonly messageEndpoint?: string
+    readonly endpoints?: EndpointPolicy.Options
+  }
+  /** Streamable HTTP (default `/mcp`), or `false`. */
+  readonly stream?: false | {
+    readonly endpoint?: string
+    readonly responseMode?: "stream" | "batch"
+    readonly stateless?: boolean
+    /** Seconds after which a session with no request open is closed; default 30 minutes. */
+    readonly sessionIdleTimeout?: number | string
+  }
+  /** The public health path, or `false`; default `"/health"`. */
+  readonly healthEndpoint?: string | false
+  /** Exact origins allowed to call the server, or `["*"]`; default: any, none granted CORS. */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** Host names the server answers to; default on a loopback address: loopback names only. */
+  readonly allowedHosts?: ReadonlyArray<string>
+  /** Whether tools see the raw credential in `authInfo.token`; default false. */
+  readonly exposeToken?: boolean
+  /** The server's resource identifier (RFC 8707), given to tools as `authInfo.resource`. */
+  readonly resource?: string
+  /** The SDK line; default v2 when installed, else v1. */
+  readonly sdk?: SdkLine
+  /** Hears of errors raised while serving; never given a secret. */
+  readonly onError?: (error: unknown) => void
+}
+
+/**
+ * The running server.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** The base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly url: URL
+  /** How many sessions are open, on both transports. */
+  readonly sessionCount: () => number
+}
+
+/**
+ * The running server in context.
+ *
+ * @since 0.1.0
+ */
+export class McpHttp extends Context.Tag("@mcpgate/mcp-sdk/McpHttp")<McpHttp, Service>() {}
+
+/**
+ * The server could not listen (the port is taken, say).
+ *
+ * @since 0.1.0
+ */
+export class ListenError extends Data.TaggedError("ListenError")<{ readonly message: string; readonly cause: unknown }> {}
+
+/**
+ * The server, closed when its scope ends.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: McpHttpOptions
+): Layer.Layer<McpHttp, ConfigurationError | ListenError, AuthProvider.AuthProvider> =>
+  Layer.scoped(
+    McpHttp,
+    Effect.gen(function*() {
+      const decoded = yield* Options.decode(OptionsSchema, options, "McpHttp")
+      const provider = yield* AuthProvider.AuthProvider
+      const sdk = yield* Effect.tryPromise({
+        try: () => loadSdk(decoded.sdk),
+        catch: (error) => error as ConfigurationError
+      })
+      const sse = decoded.sse === false ? undefined : decoded.sse ?? {}
+      const stream = decoded.stream === false ? undefined : decoded.stream ?? {}
+      const host = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () =>
+            listen({
+              port: decoded.port ?? 8080,
+              host: decoded.host ?? "127.0.0.1",
+              provider,
+              createServer: () => {
+                const server = new sdk.McpServer({ name: decoded.name ?? "mcp-server", version: decoded.version ?? "1.0.0" })
+                options.register(server)
+                return server
+              },
+              sse: sse === undefined ? undefined : {
+                endpoint: sse.endpoint ?? "/sse",
+                messageEndpoint: sse.messageEndpoint ?? "/messages",
+                endpoints: sse.endpoints
+              },
+              stream: stream === undefined ? undefined : {
+                endpoint: stream.endpoint ?? "/mcp",
+                responseMode: stream.responseMode ?? "stream",
+                stateless: stream.stateless ?? false,
+                sessionIdleTimeout: stream.sessionIdleTimeout
+              },
+              healthEndpoint: decoded.healthEndpoint ?? "/health",
+              allowedOrigins: decoded.allowedOrigins,
+              allowedHosts: decoded.allowedHosts,
+              exposeToken: decoded.exposeToken ?? false,
+              resource: decoded.resource,
+              onError: options.onError,
+              drainMs: 5000
+            }, sdk),
+          catch: (error) =>
+            (error as { _tag?: unknown })._tag === "ConfigurationError"
+              ? error as ConfigurationError
+              : new ListenError({ message: `cannot listen: ${(error as Error).message}`, cause: error })
+        }),
+        (host) => Effect.promise(() => host.close())
+      )
+      return { url: host.url, sessionCount: host.sessionCount }
+    })
+  )

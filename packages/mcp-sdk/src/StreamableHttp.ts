@@ -1,0 +1,105 @@
+/**
+ * MCP Streamable HTTP (protocol 2025-03-26 and later) through the SDK's own transport
+ * (v2 `NodeStreamableHTTPServerTransport`, v1 `StreamableHTTPServerTransport`), behind
+ * mcpgate's checks. Every request (`POST`, `GET`, `DELETE`) is authenticated before its
+ * body is read, as the MCP specification requires; the identity reaches the SDK as
+ * `req.auth` and tools as `authInfo`. Each session (`Mcp-Session-Id`) is bound to the
+ * identity that initialized it: another identity gets the contract's 403, and the session
+ * closes when its owner's credential expires or is revoked. After authentication, the
+ * SDK transport's own answers stand (unknown session, bad JSON, wrong method).
+ *
+ * @example
+ * ```ts
+ * import { APIKeyAuthProvider, StreamableHttp } from "@mcpgate/mcp-sdk"
+ * import { McpServer } from "@modelcontextprotocol/server"
+ * import { createServer } from "node:http"
+ *
+ * const mcp = await StreamableHttp.make({
+ *   auth: { provider: new APIKeyAuthProvider({ keys: [process.env.MCP_API_KEY!] }) },
+ *   createServer: () => {
+ *     const server = new McpServer({ name: "example", version: "1.0.0" })
+ *     server.registerTool("whoami", {}, async (ctx) => ({
+ *       content: [{ type: "text", text: ctx.http?.authInfo?.clientId ?? "anonymous" }]
+ *     }))
+ *     return server
+ *   }
+ * })
+ * createServer(mcp.handle).listen(8080, "127.0.0.1")
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import type * as http from "node:http"
+import type { ProviderInput } from "./CustomProvider.js"
+import { decodeStreamableOptions } from "./internal/options.js"
+import type { McpServerLike, SdkLine } from "./internal/sdk.js"
+import { loadSdk } from "./internal/sdk.js"
+import { build } from "./internal/streamable.js"
+
+/**
+ * The options, as written by users.
+ *
+ * @since 0.1.0
+ */
+export interface StreamableHttpOptions {
+  /** The provider. Every request needs credentials on Streamable HTTP. */
+  readonly auth: { readonly provider: ProviderInput }
+  /**
+   * Builds the MCP server (an SDK `McpServer`) for one session, or for one request when
+   * `stateless`. Register tools on it before returning it.
+   */
+  readonly createServer: () => McpServerLike | Promise<McpServerLike>
+  /** The path; default `"/mcp"`. */
+  readonly endpoint?: string
+  /** The public health path, or `false` for none; default `"/health"`. */
+  readonly healthEndpoint?: string | false
+  /** No sessions: a fresh server and transport per request. Default false. */
+  readonly stateless?: boolean
+  /**
+   * Seconds after which a session with no request open is closed (clients often leave
+   * without `DELETE`); a number, "30m", or a Duration. Default 30 minutes.
+   */
+  readonly sessionIdleTimeout?: number | string
+  /** `"stream"` answers POSTs as SSE streams, `"batch"` as one JSON body; default `"stream"`. */
+  readonly responseMode?: "stream" | "batch"
+  /** Exact origins allowed to call the server; default: any, none granted CORS (`"*"`: any, granted). */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** Host names the server answers to; default on a loopback socket: loopback names only. */
+  readonly allowedHosts?: ReadonlyArray<string>
+  /** Whether tools see the raw credential in `authInfo.token`; default false. */
+  readonly exposeToken?: boolean
+  /** The server's resource identifier (RFC 8707), reported to tools as `authInfo.resource`. */
+  readonly resource?: string
+  /** The SDK line; default v2 when installed, else v1. */
+  readonly sdk?: SdkLine
+  /** Hears of errors raised while serving; never given a secret. */
+  readonly onError?: (error: unknown) => void
+}
+
+/**
+ * A Streamable HTTP endpoint: a Node request listener plus its sessions.
+ *
+ * @since 0.1.0
+ */
+export interface StreamableHttpServer {
+  /** The `node:http` request listener; mount it on any server. */
+  readonly handle: (request: http.IncomingMessage, response: http.ServerResponse) => void
+  /** How many sessions are open. */
+  readonly sessionCount: () => number
+  /** Closes every session and stops watching for key rotations. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Builds the endpoint; loads the SDK first. Rejects with a `ConfigurationError` for bad
+ * options or a missing SDK.
+ *
+ * @since 0.1.0
+ */
+export const make = async (options: StreamableHttpOptions): Promise<StreamableHttpServer> => {
+  const decoded = decodeStreamableOptions(options)
+  if (Either.isLeft(decoded)) throw decoded.left
+  const sdk = await loadSdk(decoded.right.sdk)
+  return build(decoded.right, sdk)
+}

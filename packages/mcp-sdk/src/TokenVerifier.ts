@@ -1,0 +1,93 @@
+/**
+ * An mcpgate provider in the shape of the MCP SDK's `OAuthTokenVerifier`
+ * (`verifyAccessToken(token)`), for servers that already use the SDK's bearer middleware
+ * (`requireBearerAuth` in SDK v1's Express helpers or SDK v2). Every check of the provider
+ * still runs: algorithm allowlist, `exp`, issuer, audience, rotation.
+ *
+ * @example
+ * ```ts
+ * import { JWTAuthProvider, TokenVerifier } from "@mcpgate/mcp-sdk"
+ * import { requireBearerAuth } from "@modelcontextprotocol/server"
+ *
+ * const verifier = TokenVerifier.make(new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET! }))
+ * const gate = requireBearerAuth({ verifier })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { AuthFailure, AuthProvider } from "@mcpgate/auth-core"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type { ProviderInput } from "./CustomProvider.js"
+import { serviceOf } from "./CustomProvider.js"
+import type { SdkLine } from "./internal/sdk.js"
+import { loadSdk } from "./internal/sdk.js"
+import type { McpAuthInfo } from "./McpAuthInfo.js"
+import { fromPrincipal } from "./McpAuthInfo.js"
+
+/**
+ * The SDK's `OAuthTokenVerifier`, declared structurally.
+ *
+ * @since 0.1.0
+ */
+export interface OAuthTokenVerifier {
+  verifyAccessToken(token: string): Promise<McpAuthInfo>
+}
+
+/**
+ * The options.
+ *
+ * @since 0.1.0
+ */
+export interface TokenVerifierOptions {
+  /**
+   * The SDK line whose bearer middleware calls the verifier: its error classes are the ones
+   * thrown. Default: v2 when installed, else v1.
+   */
+  readonly sdk?: SdkLine
+  /** The server's resource identifier (RFC 8707), reported as `AuthInfo.resource` for `expectedResource`. */
+  readonly resource?: URL | string
+  /** Whether `AuthInfo.token` carries the token; default false. */
+  readonly exposeToken?: boolean
+}
+
+/**
+ * Builds the verifier. A refused token rejects with the SDK's `invalid_token` error (the
+ * middleware answers 401); an unreachable key source with its `server_error`. The reason
+ * is never in the message: the middleware sends it to the client.
+ *
+ * @since 0.1.0
+ */
+export const make = (provider: ProviderInput, options: TokenVerifierOptions = {}): OAuthTokenVerifier => {
+  const service = serviceOf(provider)
+  const resource = options.resource === undefined ? undefined : new URL(options.resource)
+  const exposeToken = options.exposeToken === true
+  return {
+    verifyAccessToken: async (token) => {
+      const exit = await Effect.runPromiseExit(AuthProvider.authenticateSafely(service, headersFor(service, token)))
+      if (Exit.isSuccess(exit)) {
+        return fromPrincipal(exit.value, { token: exposeToken ? token : undefined, resource })
+      }
+      const sdk = await loadSdk(options.sdk)
+      const failure = Option.getOrUndefined(Cause.failureOption(exit.cause))
+      if (failure !== undefined && AuthFailure.isUnavailable(failure)) throw sdk.serverError("Authentication unavailable")
+      throw sdk.invalidToken("Invalid token")
+    }
+  }
+}
+
+/**
+ * The request a provider expects for a bare token: `Authorization: Bearer <token>` for a
+ * JWT provider, the configured header for an API-key provider (the SDK middleware has
+ * already taken the token out of the Bearer header).
+ */
+const headersFor = (service: AuthProvider.Service, token: string): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  for (const name of service.headerNames) {
+    headers[name.toLowerCase()] = name.toLowerCase() === "authorization" ? `Bearer ${token}` : token
+  }
+  if (service.headerNames.length === 0) headers["authorization"] = `Bearer ${token}`
+  return headers
+}

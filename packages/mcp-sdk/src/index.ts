@@ -1,0 +1,22 @@
+/**
+ * mcpgate for the MCP SDK: the caller's identity in tools through the SDK's own `authInfo`
+ * (`getPrincipal`), Streamable HTTP through the SDK's transport (`StreamableHttp`), the
+ * SDK's `OAuthTokenVerifier` (`TokenVerifier`), an `MCPServer` shaped like mcp-framework's,
+ * and the same as an Effect `Layer` (`McpHttp`). The providers are re-exported, so one
+ * import serves.
+ *
+ * @since 0.1.0
+ */
+export * as CustomProvider from "./CustomProvider.js"
+export * as McpAuthInfo from "./McpAuthInfo.js"
+export * as McpHttp from "./McpHttp.js"
+export * as StreamableHttp from "./StreamableHttp.js"
+export * as TokenVerifier from "./TokenVerifier.js"
+
+export { getPrincipal } from "./McpAuthInfo.js"
+export type { Caller } from "./McpAuthInfo.js"
+export { MCPServer } from "./MCPServer.js"
+export type { MCPServerOptions } from "./MCPServer.js"
+
+export { ApiKey, APIKeyAuthProvider, AuthProvider, Jwt, JWTAuthProvider } from "@mcpgate/auth-core"
+export type { AuthResult } from "@mcpgate/auth-core"

@@ -1,0 +1,139 @@
+/**
+ * One `node:http` server carrying the legacy SSE transport, Streamable HTTP, or both, with
+ * a fresh SDK server per session. `MCPServer` and the `McpHttp` Layer both run on it, so a
+ * request takes the same path whichever API started the server.
+ */
+import type { AuthProvider, EndpointPolicy } from "@mcpgate/auth-core"
+import { NodeHttp, SseServer } from "@mcpgate/node-sse"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import type { StreamableHttpServer } from "../StreamableHttp.js"
+import { decodeStreamableOptions } from "./options.js"
+import type { McpServerLike, Sdk } from "./sdk.js"
+import { build } from "./streamable.js"
+
+/** What the host serves. */
+export interface HostSettings {
+  readonly port: number
+  readonly host: string
+  readonly provider: AuthProvider.Service
+  readonly createServer: () => McpServerLike | Promise<McpServerLike>
+  /** The legacy HTTP+SSE transport, when served. */
+  readonly sse?: {
+    readonly endpoint: string
+    readonly messageEndpoint: string
+    readonly endpoints: EndpointPolicy.Options | undefined
+  } | undefined
+  /** Streamable HTTP, when served. */
+  readonly stream?: {
+    readonly endpoint: string
+    readonly responseMode: "stream" | "batch"
+    readonly stateless: boolean
+    readonly sessionIdleTimeout: number | undefined
+  } | undefined
+  readonly healthEndpoint: string | false
+  readonly allowedOrigins: ReadonlyArray<string> | undefined
+  readonly allowedHosts: ReadonlyArray<string> | undefined
+  readonly exposeToken: boolean
+  readonly resource: string | undefined
+  readonly onError: ((error: unknown) => void) | undefined
+  /** How long `close` lets requests in flight finish before cutting their connections. */
+  readonly drainMs: number
+}
+
+/** A listening host. */
+export interface Host {
+  readonly url: URL
+  readonly server: http.Server
+  readonly sessionCount: () => number
+  /** Stops accepting, ends every stream, lets requests in flight finish, then closes. */
+  readonly close: () => Promise<void>
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> => {
+  const { sse: sseSettings, stream: streamSettings } = settings
+  const connectSdkServer = async (transport: unknown) => {
+    const server = await settings.createServer()
+    await server.connect(transport as never)
+  }
+  // Health is answered once: by the SSE transport when it is served.
+  const sse = sseSettings === undefined ? undefined : SseServer.make({
+    auth: { provider: settings.provider, ...optional("endpoints", sseSettings.endpoints) },
+    onSession: connectSdkServer,
+    endpoint: sseSettings.endpoint,
+    messageEndpoint: sseSettings.messageEndpoint,
+    healthEndpoint: settings.healthEndpoint,
+    exposeToken: settings.exposeToken,
+    ...optional("allowedOrigins", settings.allowedOrigins),
+    ...optional("allowedHosts", settings.allowedHosts),
+    ...optional("onError", settings.onError)
+  })
+  let stream: StreamableHttpServer | undefined
+  if (streamSettings !== undefined) {
+    const decoded = decodeStreamableOptions({
+      auth: { provider: settings.provider },
+      createServer: settings.createServer,
+      endpoint: streamSettings.endpoint,
+      healthEndpoint: sse === undefined ? settings.healthEndpoint : false,
+      stateless: streamSettings.stateless,
+      ...optional("sessionIdleTimeout", streamSettings.sessionIdleTimeout),
+      responseMode: streamSettings.responseMode,
+      exposeToken: settings.exposeToken,
+      ...optional("allowedOrigins", settings.allowedOrigins),
+      ...optional("allowedHosts", settings.allowedHosts),
+      ...optional("resource", settings.resource),
+      ...optional("onError", settings.onError)
+    })
+    if (decoded._tag === "Left") {
+      await sse?.close()
+      throw decoded.left
+    }
+    stream = build(decoded.right, sdk)
+  }
+
+  const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    const path = NodeHttp.targetOf(request)?.pathname
+    if (stream !== undefined && (sse === undefined || path === streamSettings!.endpoint)) return stream.handle(request, response)
+    // Everything else, unknown paths included, is the SSE transport's to answer.
+    sse!.handle(request, response)
+  }
+
+  const server = http.createServer(handle)
+  // Refusals (401, 413) go out before a client that waits for "100 Continue" sends its body.
+  server.on("checkContinue", handle)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(settings.port, settings.host, () => {
+        server.off("error", reject)
+        resolve()
+      })
+    })
+  } catch (error) {
+    await Promise.all([sse?.close(), stream?.close()])
+    throw error
+  }
+  const address = server.address() as AddressInfo
+  const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address
+
+  let closing: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    await Promise.all([sse?.close(), stream?.close()])
+    server.closeIdleConnections()
+    const cut = setTimeout(() => server.closeAllConnections(), settings.drainMs)
+    cut.unref()
+    await closed
+    clearTimeout(cut)
+  }
+
+  return {
+    url: new URL(`http://${hostname}:${address.port}`),
+    server,
+    sessionCount: () => (sse?.sessionCount() ?? 0) + (stream?.sessionCount() ?? 0),
+    close: () => (closing ??= close())
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The options of the Streamable HTTP endpoint and of `MCPServer`, decoded once at startup:
+ * unknown or misspelled keys are errors (mcp-framework silently ignores them, and a typo in
+ * `auth` leaves its server open).
+ */
+import { AuthProvider, CrossOrigin, EndpointPolicy, Options } from "@mcpgate/auth-core"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { isProviderInput, serviceOf } from "../CustomProvider.js"
+import type { StreamableHttpOptions } from "../StreamableHttp.js"
+import type { McpServerLike, SdkLine } from "./sdk.js"
+
+export const Provider = Schema.declare(isProviderInput, {
+  message: () =>
+    "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, " +
+    "or an object with authenticate(req)"
+})
+
+const Fn = Schema.declare((value: unknown): value is (...args: Array<never>) => unknown => typeof value === "function", {
+  message: () => "must be a function"
+})
+
+const Port = Schema.Number.pipe(
+  Schema.filter((port) => Number.isInteger(port) && port >= 0 && port <= 65535 || `${port} is not a port (0 to 65535)`)
+)
+
+const PositiveSeconds = Options.Seconds.pipe(
+  Schema.filter((seconds) => seconds > 0 || "must be more than 0 seconds")
+)
+
+const Host = Schema.String.pipe(Schema.filter((host) => host.length > 0 || "must not be empty"))
+
+/** Options both transports take beyond mcp-framework's. */
+const common = {
+  healthEndpoint: Schema.optional(Schema.Union(Options.Path, Schema.Literal(false))),
+  allowedHosts: Schema.optional(Schema.Array(Schema.String)),
+  exposeToken: Schema.optional(Schema.Boolean),
+  resource: Schema.optional(Options.HttpUrl)
+}
+
+// mcp-framework's CORS fields that mcpgate decides itself (contract section 6.2).
+const decided = (field: string) =>
+  Schema.optional(Schema.Never.annotations({
+    message: () => `cors.${field} is decided by mcpgate (the MCP headers and your credential header); remove it`
+  }))
+
+/** mcp-framework's `cors`: only the allowed origin is the server's choice. */
+const Cors = Schema.Struct({
+  allowOrigin: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
+  allowMethods: decided("allowMethods"),
+  allowHeaders: decided("allowHeaders"),
+  exposeHeaders: decided("exposeHeaders"),
+  maxAge: decided("maxAge")
+})
+
+const SseAuth = Schema.Struct({
+  provider: Provider,
+  endpoints: Schema.optional(EndpointPolicy.EndpointPolicySchema)
+})
+
+// Streamable HTTP authenticates every request (MCP specification); `endpoints` may only say so.
+const StreamAuth = Schema.Struct({
+  provider: Provider,
+  endpoints: Schema.optional(Schema.Struct({
+    sse: Schema.optional(Schema.Literal(true)),
+    messages: Schema.optional(Schema.Literal(true))
+  }).annotations({ message: () => "Streamable HTTP authenticates every request: endpoints may not be false" }))
+})
+
+const SseTransportOptions = Schema.Struct({
+  port: Schema.optional(Port),
+  host: Schema.optional(Host),
+  endpoint: Schema.optional(Options.Path),
+  messageEndpoint: Schema.optional(Options.Path),
+  auth: SseAuth,
+  cors: Schema.optional(Cors),
+  ...common
+})
+
+const StreamTransportOptions = Schema.Struct({
+  port: Schema.optional(Port),
+  host: Schema.optional(Host),
+  endpoint: Schema.optional(Options.Path),
+  auth: StreamAuth,
+  cors: Schema.optional(Cors),
+  responseMode: Schema.optional(Schema.Literal("stream", "batch")),
+  stateless: Schema.optional(Schema.Boolean),
+  sessionIdleTimeout: Schema.optional(PositiveSeconds),
+  ...common
+})
+
+export const MCPServerOptions = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  version: Schema.optional(Schema.String),
+  sdk: Schema.optional(Schema.Literal("v1", "v2")),
+  transport: Schema.Union(
+    Schema.Struct({ type: Schema.Literal("sse"), options: SseTransportOptions }),
+    Schema.Struct({ type: Schema.Literal("http-stream"), options: StreamTransportOptions })
+  ),
+  onError: Schema.optional(Fn)
+})
+
+export type MCPServerOptions = typeof MCPServerOptions.Type
+
+/** `cors.allowOrigin` as a list of allowed origins. */
+export const allowedOriginsOf = (cors: { readonly allowOrigin?: string | ReadonlyArray<string> | undefined } | undefined) =>
+  cors?.allowOrigin === undefined ? undefined : typeof cors.allowOrigin === "string" ? [cors.allowOrigin] : cors.allowOrigin
+
+const StreamableOptions = Schema.Struct({
+  auth: Schema.Struct({ provider: Provider }),
+  createServer: Fn,
+  endpoint: Schema.optionalWith(Options.Path, { default: () => "/mcp" }),
+  healthEndpoint: Schema.optionalWith(Schema.Union(Options.Path, Schema.Literal(false)), { default: () => "/health" as const }),
+  stateless: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  sessionIdleTimeout: Schema.optionalWith(PositiveSeconds, { default: () => 30 * 60 }),
+  responseMode: Schema.optionalWith(Schema.Literal("stream", "batch"), { default: () => "stream" as const }),
+  allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
+  allowedHosts: Schema.optional(Schema.Array(Schema.String)),
+  exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  resource: Schema.optional(Options.HttpUrl),
+  sdk: Schema.optional(Schema.Literal("v1", "v2")),
+  onError: Schema.optional(Fn)
+}).pipe(
+  Schema.filter((options) => options.endpoint !== options.healthEndpoint || "endpoint and healthEndpoint must differ")
+)
+
+/** The decoded settings of a Streamable HTTP endpoint. */
+export interface StreamableSettings {
+  readonly provider: AuthProvider.Service
+  readonly createServer: () => McpServerLike | Promise<McpServerLike>
+  readonly endpoint: string
+  readonly healthEndpoint: string | false
+  readonly stateless: boolean
+  readonly sessionIdleTimeout: number
+  readonly responseMode: "stream" | "batch"
+  readonly cors: CrossOrigin.CrossOrigin
+  readonly exposeToken: boolean
+  readonly resource: URL | undefined
+  readonly sdk: SdkLine | undefined
+  readonly onError: ((error: unknown) => void) | undefined
+}
+
+export const decodeStreamableOptions = (input: StreamableHttpOptions): Either.Either<StreamableSettings, ConfigurationError> =>
+  Either.flatMap(Options.decode(StreamableOptions, input, "Streamable HTTP"), (decoded) => {
+    const provider = serviceOf(decoded.auth.provider)
+    return Either.map(
+      CrossOrigin.decode({
+        credentialHeaders: provider.headerNames,
+        ...(decoded.allowedOrigins === undefined ? {} : { allowedOrigins: decoded.allowedOrigins }),
+        ...(decoded.allowedHosts === undefined ? {} : { allowedHosts: decoded.allowedHosts })
+      }),
+      (cors): StreamableSettings => ({
+        provider,
+        createServer: input.createServer,
+        endpoint: decoded.endpoint,
+        healthEndpoint: decoded.healthEndpoint,
+        stateless: decoded.stateless,
+        sessionIdleTimeout: decoded.sessionIdleTimeout,
+        responseMode: decoded.responseMode,
+        cors,
+        exposeToken: decoded.exposeToken,
+        resource: decoded.resource === undefined ? undefined : new URL(decoded.resource),
+        sdk: decoded.sdk,
+        onError: input.onError
+      })
+    )
+  })
+
+/** The `McpHttp` Layer's options: both transports by default, each may be turned off. */
+export const McpHttpOptions = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  version: Schema.optional(Schema.String),
+  port: Schema.optional(Port),
+  host: Schema.optional(Host),
+  register: Fn,
+  sse: Schema.optional(Schema.Union(
+    Schema.Literal(false),
+    Schema.Struct({
+      endpoint: Schema.optional(Options.Path),
+      messageEndpoint: Schema.optional(Options.Path),
+      endpoints: Schema.optional(EndpointPolicy.EndpointPolicySchema)
+    })
+  )),
+  stream: Schema.optional(Schema.Union(
+    Schema.Literal(false),
+    Schema.Struct({
+      endpoint: Schema.optional(Options.Path),
+      responseMode: Schema.optional(Schema.Literal("stream", "batch")),
+      stateless: Schema.optional(Schema.Boolean),
+      sessionIdleTimeout: Schema.optional(PositiveSeconds)
+    })
+  )),
+  allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
+  sdk: Schema.optional(Schema.Literal("v1", "v2")),
+  onError: Schema.optional(Fn),
+  ...common
+}).pipe(
+  Schema.filter((options) => options.sse !== false || options.stream !== false || "serve at least one transport")
+)

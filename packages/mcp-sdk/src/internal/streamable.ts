@@ -1,0 +1,238 @@
+/**
+ * The Streamable HTTP endpoint: contract section 6 in front of the SDK's own transport.
+ */
+import { AuthInfo, AuthProvider, CrossOrigin, HttpAnswer } from "@mcpgate/auth-core"
+import type { Principal } from "@mcpgate/auth-core/Principal"
+import { NodeHttp, SessionOwner } from "@mcpgate/node-sse"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+import { randomUUID } from "node:crypto"
+import type * as http from "node:http"
+import type { StreamableHttpServer } from "../StreamableHttp.js"
+import type { StreamableSettings } from "./options.js"
+import type { McpServerLike, Sdk, StreamableTransportLike } from "./sdk.js"
+
+type Route = "mcp" | "health"
+
+const METHODS: Readonly<Record<Route, ReadonlyArray<string>>> = {
+  mcp: ["GET", "POST", "DELETE"],
+  health: ["GET", "HEAD"]
+}
+
+/** One session: the SDK's transport and server, and the identity that owns them. */
+interface Session {
+  readonly transport: StreamableTransportLike
+  readonly server: McpServerLike
+  readonly owner: SessionOwner.SessionOwner
+  /** Requests of this session still open (a `GET` stream stays open for long). */
+  inFlight: number
+  /** When the last request of this session ended (ms). */
+  lastActive: number
+}
+
+// Clients often leave without `DELETE`; how often sessions are checked for idleness.
+const IDLE_SWEEP_MS = 60_000
+
+export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpServer => {
+  const { cors, provider } = settings
+  const sessions = new Map<string, Session>()
+  const credentialHeaders = new Set(provider.headerNames.map((name) => name.toLowerCase()))
+
+  const reportError = (error: unknown) => {
+    try {
+      settings.onError?.(error)
+    } catch {
+      // A failing error reporter must not take the server down.
+    }
+  }
+
+  // A transport closed at once answers every request as the SDK does for a session it does
+  // not know: 404 with its JSON-RPC error. Requests naming an unknown session go to it, so
+  // that answer stays the SDK's own.
+  const tombstone = new sdk.StreamableTransport({ sessionIdGenerator: () => randomUUID() })
+  void tombstone.close()
+
+  const closeSession = async (id: string): Promise<void> => {
+    const session = sessions.get(id)
+    if (session === undefined) return
+    sessions.delete(id)
+    session.owner.dispose()
+    await Promise.allSettled([session.transport.close(), session.server.close()])
+  }
+
+  // A session with no request open for `idleTimeout` is closed: a client that left without
+  // `DELETE` must not hold its server, transport and timers for ever.
+  const idleMs = settings.sessionIdleTimeout * 1000
+  const sweeper = setInterval(() => {
+    const now = Date.now()
+    for (const [id, session] of sessions) {
+      if (session.inFlight === 0 && now - session.lastActive >= idleMs) void closeSession(id)
+    }
+  }, Math.min(IDLE_SWEEP_MS, idleMs))
+  sweeper.unref()
+
+  const track = (session: Session, response: http.ServerResponse): void => {
+    session.inFlight += 1
+    response.once("close", () => {
+      session.inFlight -= 1
+      session.lastActive = Date.now()
+    })
+  }
+
+  // Contract section 4: a revoked credential's sessions are closed.
+  const rotations = Effect.runFork(
+    Stream.runForEach(provider.changes, () =>
+      Effect.promise(() => Promise.all([...sessions.values()].map((session) => session.owner.revalidate("revoked")))))
+  )
+
+  const routeOf = (path: string): Route | undefined =>
+    path === settings.endpoint ? "mcp" : path === settings.healthEndpoint ? "health" : undefined
+
+  const serve = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const origin = NodeHttp.singleHeader(request, "origin")
+    const corsHeaders = CrossOrigin.responseHeaders(cors, origin)
+    const answer = (reply: HttpAnswer.HttpAnswer) => NodeHttp.writeAnswer(response, reply, corsHeaders)
+
+    // 1. Origin and Host, then the path: all before authentication.
+    const refusal = CrossOrigin.check(cors, {
+      origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
+      host: NodeHttp.singleHeader(request, "host"),
+      localAddress: request.socket.localAddress
+    })
+    if (refusal !== undefined) return NodeHttp.writeAnswer(response, refusal)
+    const target = NodeHttp.targetOf(request)
+    const route = target === undefined ? undefined : routeOf(target.pathname)
+    if (route === undefined) return answer(HttpAnswer.notFound)
+
+    // 2. Preflight, without authentication. 3. Public routes.
+    if (request.method === "OPTIONS") return NodeHttp.writeAnswer(response, CrossOrigin.preflight(cors, origin, METHODS[route]))
+    if (route === "health") {
+      if (!METHODS.health.includes(request.method ?? "")) return answer(HttpAnswer.methodNotAllowed([...METHODS.health, "OPTIONS"]))
+      return answer(HttpAnswer.health)
+    }
+
+    // 5. Every request is authenticated, whatever its method, before its body is read.
+    const outcome = await NodeHttp.authenticate(provider, request, true)
+    if (outcome._tag === "Refused") return answer(outcome.answer)
+    // Unreachable with `required`: nothing was verified, so nothing is let in.
+    if (outcome._tag === "Anonymous") return answer(HttpAnswer.fromFailure(AuthProvider.unverified(provider)))
+    const principal = outcome.principal
+    for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value)
+    handOver(request, principal)
+
+    if (settings.stateless) return serveStateless(request, response)
+
+    // 6. Session lookup and identity binding.
+    const ids = request.headersDistinct["mcp-session-id"]
+    if (ids === undefined) return openSession(request, response, principal)
+    const session = ids.length === 1 ? sessions.get(ids[0]!) : undefined
+    if (session === undefined) return tombstone.handleRequest(request, response)
+    if (!session.owner.admits(principal)) return answer(HttpAnswer.sessionForbidden)
+    session.owner.bind(principal)
+    track(session, response)
+    // 7. The SDK transport reads the body and answers.
+    return session.transport.handleRequest(request, response)
+  }
+
+  /**
+   * What the SDK is given of the request: the identity as `req.auth`, and the credential
+   * headers removed unless the server exposes tokens, since the SDK hands the request's
+   * headers on to tools.
+   */
+  const handOver = (request: http.IncomingMessage, principal: Principal): void => {
+    const token = settings.exposeToken ? credentialOf(request, principal) : undefined
+    ;(request as http.IncomingMessage & { auth?: AuthInfo.AuthInfo }).auth = AuthInfo.fromPrincipal(principal, {
+      token,
+      resource: settings.resource
+    })
+    if (settings.exposeToken || credentialHeaders.size === 0) return
+    const raw: Array<string> = []
+    for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
+      if (!credentialHeaders.has(request.rawHeaders[index]!.toLowerCase())) {
+        raw.push(request.rawHeaders[index]!, request.rawHeaders[index + 1]!)
+      }
+    }
+    const headers = { ...request.headers }
+    for (const name of credentialHeaders) delete headers[name]
+    request.rawHeaders = raw
+    request.headers = headers
+  }
+
+  const credentialOf = (request: http.IncomingMessage, principal: Principal): string | undefined => {
+    const names = principal.credentialHeader === undefined ? [...credentialHeaders] : [principal.credentialHeader]
+    for (const name of names) {
+      const value = request.headersDistinct[name]?.[0]
+      if (value !== undefined) return value.replace(/^bearer +/i, "")
+    }
+    return undefined
+  }
+
+  const newTransport = (sessionId: (() => string) | undefined, principal?: Principal) => {
+    let owner: SessionOwner.SessionOwner | undefined
+    let server: McpServerLike | undefined
+    const transport: StreamableTransportLike = new sdk.StreamableTransport({
+      sessionIdGenerator: sessionId,
+      enableJsonResponse: settings.responseMode === "batch",
+      ...(sessionId === undefined ? {} : {
+        // Called before the answer to `initialize` leaves: the next request finds its session.
+        onsessioninitialized: (id: string) => {
+          owner = new SessionOwner.SessionOwner(provider, () => void closeSession(id))
+          owner.bind(principal!)
+          sessions.set(id, { transport, server: server!, owner, inFlight: 0, lastActive: Date.now() })
+        },
+        onsessionclosed: (id: string) => void closeSession(id)
+      })
+    })
+    // Set before `connect`, which chains its own handler after this one.
+    transport.onclose = () => {
+      const id = transport.sessionId
+      if (id !== undefined && sessions.get(id)?.transport === transport) void closeSession(id)
+    }
+    return {
+      transport,
+      connect: async () => {
+        server = await settings.createServer()
+        await server.connect(transport as never)
+        return server
+      }
+    }
+  }
+
+  const openSession = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    principal: Principal
+  ): Promise<void> => {
+    const { connect, transport } = newTransport(() => randomUUID(), principal)
+    const server = await connect()
+    await transport.handleRequest(request, response)
+    // Anything but an `initialize` leaves the transport without a session: nothing to keep.
+    if (transport.sessionId === undefined || !sessions.has(transport.sessionId)) {
+      await Promise.allSettled([transport.close(), server.close()])
+    }
+  }
+
+  const serveStateless = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const { connect, transport } = newTransport(undefined)
+    const server = await connect()
+    response.once("close", () => void Promise.allSettled([transport.close(), server.close()]))
+    await transport.handleRequest(request, response)
+  }
+
+  return {
+    handle: (request, response) => {
+      serve(request, response).catch((error: unknown) => {
+        reportError(error)
+        // Never a 500 with details: end the exchange.
+        response.destroy()
+      })
+    },
+    sessionCount: () => sessions.size,
+    close: async () => {
+      clearInterval(sweeper)
+      await Effect.runPromise(Fiber.interrupt(rotations))
+      await Promise.all([...sessions.keys()].map(closeSession))
+    }
+  }
+}
