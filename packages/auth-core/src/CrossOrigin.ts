@@ -24,6 +24,10 @@ import { decodeOptions, HeaderName } from "./internal/options.js"
 const OriginText = Schema.String.pipe(
   Schema.filter((origin) => {
     if (origin === ANY_ORIGIN) return true
+    // `new URL` takes "https://*.example.com" as a host name: it would match nothing, silently.
+    if (origin.includes("*")) {
+      return `${JSON.stringify(origin)} is a pattern, and origins are matched exactly: list each origin, or write "*" for any`
+    }
     try {
       const url = new URL(origin)
       if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === origin) return true

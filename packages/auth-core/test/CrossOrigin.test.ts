@@ -69,14 +69,13 @@ describe("CrossOrigin", () => {
         ["https://APP.example.com", "an upper-case host, which no browser sends"],
         ["http://localhost:80", "the scheme's default port, which no browser sends"],
         ["null", "the opaque origin"],
-        ["*", "a wildcard"],
         ["", "nothing"]
       ]
       for (const [origin, what] of cases) {
         const message = refusalOf({ allowedOrigins: [APP, origin] })
         expect(message, what).toBe(
           "Invalid cross-origin options:\n" +
-            `  - allowedOrigins.1: ${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com"`
+            `  - allowedOrigins.1: ${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com", or "*" for any`
         )
       }
     })
@@ -85,8 +84,8 @@ describe("CrossOrigin", () => {
       const message = refusalOf({ allowedOrigins: ["https://a.example/", APP, "ftp://b.example"] })
       expect(message.split("\n")).toEqual([
         "Invalid cross-origin options:",
-        "  - allowedOrigins.0: \"https://a.example/\" is not an origin: write scheme, host and port only, e.g. \"https://app.example.com\"",
-        "  - allowedOrigins.2: \"ftp://b.example\" is not an origin: write scheme, host and port only, e.g. \"https://app.example.com\""
+        "  - allowedOrigins.0: \"https://a.example/\" is not an origin: write scheme, host and port only, e.g. \"https://app.example.com\", or \"*\" for any",
+        "  - allowedOrigins.2: \"ftp://b.example\" is not an origin: write scheme, host and port only, e.g. \"https://app.example.com\", or \"*\" for any"
       ])
     })
 

@@ -43,17 +43,26 @@ describe("CrossOrigin with allowedOrigins: [\"*\"]", () => {
     expect([...CrossOrigin.make({ allowedOrigins: [APP, "*"] }).allowedOrigins!]).toEqual([APP, "*"])
   })
 
-  it("still refuses other wildcard spellings, naming \"*\" as the way to allow any", () => {
-    for (const bad of ["https://*.example.com", "*.example.com", "**", " *", "http://*"]) {
+  it("refuses other wildcard spellings and patterns, naming \"*\" as the way to allow any", () => {
+    for (const bad of ["*.example.com", "**", " *", "*:*", "https://*.example.com", "http://*"]) {
       const decoded = CrossOrigin.decode({ allowedOrigins: [bad] })
       if (Either.isRight(decoded)) throw new Error(`expected ${JSON.stringify(bad)} to be refused`)
       expect(decoded.left).toBeInstanceOf(ConfigurationError.ConfigurationError)
       expect(decoded.left.message).toBe(
         "Invalid cross-origin options:\n" +
-          `  - allowedOrigins.0: ${JSON.stringify(bad)} is not an origin: write scheme, host and port only, ` +
-          "e.g. \"https://app.example.com\", or \"*\" for any"
+          `  - allowedOrigins.0: ${JSON.stringify(bad)} is a pattern, and origins are matched exactly: ` +
+          "list each origin, or write \"*\" for any"
       )
     }
+  })
+
+  it("refuses an empty origin, showing what one looks like", () => {
+    const decoded = CrossOrigin.decode({ allowedOrigins: [""] })
+    if (Either.isRight(decoded)) throw new Error("expected the empty origin to be refused")
+    expect(decoded.left.message).toBe(
+      "Invalid cross-origin options:\n" +
+        "  - allowedOrigins.0: \"\" is not an origin: write scheme, host and port only, e.g. \"https://app.example.com\", or \"*\" for any"
+    )
   })
 
   it.prop(

@@ -2,7 +2,9 @@
  * An mcpgate provider in the shape of the MCP SDK's `OAuthTokenVerifier`
  * (`verifyAccessToken(token)`), for servers that already use the SDK's bearer middleware
  * (`requireBearerAuth` in SDK v1's Express helpers or SDK v2). Every check of the provider
- * still runs: algorithm allowlist, `exp`, issuer, audience, rotation.
+ * still runs: algorithm allowlist, `exp`, issuer, audience, rotation. The SDK's middleware
+ * refuses an `AuthInfo` without `expiresAt`: JWTs always carry one, API keys only when their
+ * entry has an `expiresAt`.
  *
  * @example
  * ```ts

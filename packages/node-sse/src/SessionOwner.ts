@@ -61,13 +61,18 @@ export class SessionOwner {
     return this.#principal === undefined || sameIdentity(this.#principal, principal)
   }
 
-  /** Binds the session to its first identity, or refreshes the owner's latest `exp`. */
-  bind(principal: Principal): void {
-    if (this.#disposed) return
+  /**
+   * Binds the session to its first identity, or refreshes the owner's latest `exp`. Another
+   * identity is never bound: the answer is false, and the owner stays.
+   */
+  bind(principal: Principal): boolean {
+    if (!this.admits(principal)) return false
+    if (this.#disposed) return true
     const owner = this.#principal
-    if (owner !== undefined && (principal.expiresAt ?? Infinity) <= (owner.expiresAt ?? Infinity)) return
+    if (owner !== undefined && (principal.expiresAt ?? Infinity) <= (owner.expiresAt ?? Infinity)) return true
     this.#principal = principal
     this.#scheduleExpiry()
+    return true
   }
 
   /** Asks the provider whether the owner is still accepted (after a rotation, at expiry). */

@@ -196,5 +196,15 @@ export const McpHttpOptions = Schema.Struct({
   onError: Schema.optional(Fn),
   ...common
 }).pipe(
-  Schema.filter((options) => options.sse !== false || options.stream !== false || "serve at least one transport")
+  Schema.filter((options) => options.sse !== false || options.stream !== false || "serve at least one transport"),
+  Schema.filter((options) => {
+    // One server routes by path: two uses of one path would hide one of them.
+    const paths = [
+      ...(options.sse === false ? [] : [options.sse?.endpoint ?? "/sse", options.sse?.messageEndpoint ?? "/messages"]),
+      ...(options.stream === false ? [] : [options.stream?.endpoint ?? "/mcp"]),
+      ...(options.healthEndpoint === false ? [] : [options.healthEndpoint ?? "/health"])
+    ]
+    const repeated = paths.find((path, index) => paths.indexOf(path) !== index)
+    return repeated === undefined || `${JSON.stringify(repeated)} is used twice: every endpoint needs a path of its own`
+  })
 )
