@@ -33,8 +33,18 @@ import type { IncomingMessage } from "node:http"
  * @since 0.1.0
  */
 export interface CustomProvider {
-  authenticate(request: IncomingMessage): Promise<boolean | { readonly data?: Record<string, unknown> }> | boolean
+  authenticate(request: IncomingMessage): Promise<boolean | CustomResult> | boolean | CustomResult
   getAuthError?(): { readonly status: number; readonly message: string }
+}
+
+/**
+ * What a custom provider resolves to when it lets the caller in with data about them
+ * (mcp-framework's `AuthResult`).
+ *
+ * @since 0.1.0
+ */
+export interface CustomResult {
+  readonly data?: Record<string, unknown>
 }
 
 /**

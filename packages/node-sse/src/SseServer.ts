@@ -93,6 +93,8 @@ export interface SseServerOptions {
   readonly heartbeat?: number | string
   /** Whether tools see the raw credential in `authInfo.token` and the request headers; default false. */
   readonly exposeToken?: boolean
+  /** The server's resource identifier (its canonical URL, RFC 8707), given to tools as `authInfo.resource`. */
+  readonly resource?: string
   /** Hears of errors raised while serving (a failing `onSession`, say); never given a secret. */
   readonly onError?: (error: unknown) => void
 }
@@ -220,6 +222,7 @@ interface Settings {
   readonly maxBufferedBytes: number
   readonly heartbeat: number
   readonly exposeToken: boolean
+  readonly resource?: string | undefined
 }
 
 type Route = "sse" | "messages" | "health"
@@ -236,7 +239,8 @@ const build = (settings: Settings): SseServer => {
   const sessions = new Map<string, Session>()
   const extraOptions: ExtraOptions = {
     credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
-    exposeToken: settings.exposeToken
+    exposeToken: settings.exposeToken,
+    resource: settings.resource === undefined ? undefined : new URL(settings.resource)
   }
   const sessionSettings = {
     messageEndpoint: settings.messageEndpoint,

@@ -67,6 +67,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     messageEndpoint: sseSettings.messageEndpoint,
     healthEndpoint: settings.healthEndpoint,
     exposeToken: settings.exposeToken,
+    ...optional("resource", settings.resource),
     ...optional("allowedOrigins", settings.allowedOrigins),
     ...optional("allowedHosts", settings.allowedHosts),
     ...optional("onError", settings.onError)

@@ -69,7 +69,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     for (const [id, session] of sessions) {
       if (session.inFlight === 0 && now - session.lastActive >= idleMs) void closeSession(id)
     }
-  }, Math.min(IDLE_SWEEP_MS, idleMs))
+  }, Math.min(IDLE_SWEEP_MS, Math.max(idleMs / 10, 100)))
   sweeper.unref()
 
   const track = (session: Session, response: http.ServerResponse): void => {

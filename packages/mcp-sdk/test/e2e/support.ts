@@ -269,13 +269,8 @@ export interface Served {
   readonly seen: Array<Seen>
 }
 
-/**
- * Call once per test file: returns `serve` and `connectAs`, whose servers and clients are
- * closed after each test (clients first), and `defer` for anything else.
- */
-export const harness = () => {
-  const defer = cleanupAfterEach()
-
+/** Servers and clients whose cleanups go to `defer`. */
+const toolsFor = (defer: (cleanup: () => Promise<void> | void) => void) => {
   /** An `MCPServer` of `sdk` with `whoami`, on 127.0.0.1 and a free port, started. */
   const serve = async (sdk: Sdk, transport: Transport, options: ServerOptions): Promise<Served> => {
     const seen: Array<Seen> = []
@@ -290,7 +285,7 @@ export const harness = () => {
     return { server, base, endpoint: new URL(transport === "sse" ? "/sse" : "/mcp", base), seen }
   }
 
-  /** A connected client, closed after the test (before the servers). */
+  /** A connected client, closed after the test (before the servers it talks to). */
   const connectAs = async (sdk: Sdk, transport: Transport, endpoint: URL, headers: Record<string, string>): Promise<McpClient> => {
     const client = await connect(sdk, transport, endpoint, headers)
     defer(() => client.close().catch(() => undefined))
@@ -298,6 +293,26 @@ export const harness = () => {
   }
 
   return { serve, connectAs, defer }
+}
+
+/**
+ * Call once per test file: `serve` and `connectAs`, whose servers and clients are closed
+ * after each test (clients first, `cleanupAfterEach`), and `defer` for anything else.
+ */
+export const harness = () => toolsFor(cleanupAfterEach())
+
+/**
+ * The same for one test of a `describe.concurrent`, where an `afterEach` would also close
+ * the servers of the tests still running: cleanups run when this test finishes, last first.
+ */
+export const forTest = (context: { readonly onTestFinished: (fn: () => Promise<void>) => void }) => {
+  const pending: Array<() => Promise<void> | void> = []
+  context.onTestFinished(async () => {
+    while (pending.length > 0) await pending.pop()!()
+  })
+  return toolsFor((cleanup) => {
+    pending.push(cleanup)
+  })
 }
 
 /** Polls `condition` every 10 ms until it holds; rejects after `timeoutMs`. */

@@ -23,6 +23,8 @@ export interface ExtraOptions {
   readonly credentialHeaders: ReadonlyArray<string>
   /** Whether tools may see the raw credential (`AuthInfo.token` and the headers). */
   readonly exposeToken: boolean
+  /** The server's resource identifier, when configured. */
+  readonly resource?: URL | undefined
 }
 
 /** The request's headers; credential headers are left out unless the server exposes tokens. */
@@ -55,7 +57,10 @@ export const authInfoOf = (
   principal: Principal,
   options: ExtraOptions
 ): AuthInfo.AuthInfo =>
-  AuthInfo.fromPrincipal(principal, { token: options.exposeToken ? rawCredential(request, principal, options) : undefined })
+  AuthInfo.fromPrincipal(principal, {
+    token: options.exposeToken ? rawCredential(request, principal, options) : undefined,
+    resource: options.resource
+  })
 
 export const messageExtra = (
   request: IncomingMessage,

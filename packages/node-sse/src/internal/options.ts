@@ -49,6 +49,7 @@ export const SseServerOptions = Schema.Struct({
   maxBufferedBytes: Schema.optionalWith(PositiveInt, { default: () => 8 * 1024 * 1024 }),
   heartbeat: Schema.optionalWith(PositiveSeconds, { default: () => 15 }),
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  resource: Schema.optional(Options.HttpUrl),
   onError: Schema.optional(Fn)
 }).pipe(
   Schema.filter((options) => {
