@@ -19,38 +19,7 @@ import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "./ConfigurationError.js"
 import type { HttpAnswer } from "./HttpAnswer.js"
 import { originNotAllowed } from "./HttpAnswer.js"
-import { decodeOptions, HeaderName } from "./internal/options.js"
-
-const OriginText = Schema.String.pipe(
-  Schema.filter((origin) => {
-    if (origin === ANY_ORIGIN) return true
-    // `new URL` takes "https://*.example.com" as a host name: it would match nothing, silently.
-    if (origin.includes("*")) {
-      return `${JSON.stringify(origin)} is a pattern, and origins are matched exactly: list each origin, or write "*" for any`
-    }
-    try {
-      const url = new URL(origin)
-      if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === origin) return true
-    } catch {
-      // fall through
-    }
-    return `${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com", or "*" for any`
-  })
-)
-
-/**
- * Any origin may call and is granted CORS access (mcp-framework's default). Safe only
- * because credentials travel in headers a page must be given, never in cookies; the `Host`
- * check still guards a loopback server against DNS rebinding.
- */
-const ANY_ORIGIN = "*"
-
-const HostName = Schema.String.pipe(
-  Schema.filter((host) =>
-    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)$/.test(host) ||
-    `${JSON.stringify(host)} is not a host name: write the name only, without scheme or port, e.g. "mcp.example.com"`
-  )
-)
+import { ANY_ORIGIN, decodeOptions, HeaderName, HostName, Origin as OriginText } from "./internal/options.js"
 
 const OptionsSchema = Schema.Struct({
   allowedOrigins: Schema.optional(Schema.Array(OriginText)),

@@ -28,11 +28,23 @@ export {
    */
   HeaderName,
   /**
+   * A host name without scheme or port (`mcp.example.com`).
+   *
+   * @since 0.1.0
+   */
+  HostName,
+  /**
    * An absolute http(s) URL.
    *
    * @since 0.1.0
    */
   HttpUrl,
+  /**
+   * An exact origin (`https://app.example.com`), or `"*"` for any.
+   *
+   * @since 0.1.0
+   */
+  Origin,
   /**
    * A request path as a server option: starts with "/", visible ASCII, no query or fragment.
    *

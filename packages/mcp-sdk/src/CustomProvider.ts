@@ -35,6 +35,12 @@ import type { IncomingMessage } from "node:http"
 export interface CustomProvider {
   authenticate(request: IncomingMessage): Promise<boolean | CustomResult> | boolean | CustomResult
   getAuthError?(): { readonly status: number; readonly message: string }
+  /**
+   * mcpgate's addition: the request headers that carry the credential. They are allowed in
+   * CORS preflights and kept from tools (unless the server exposes tokens); mcpgate cannot
+   * know them otherwise.
+   */
+  readonly headerNames?: ReadonlyArray<string>
 }
 
 /**
@@ -86,7 +92,10 @@ export const serviceOf = (input: ProviderInput): AuthProvider.Service => {
 const DEFAULT_REFUSAL = { status: 401, message: "Unauthorized" } as const
 
 /**
- * A custom provider as an `AuthProvider` service. Its principal: `subject` from the data's
+ * A custom provider as an `AuthProvider` service. `true`, or an object (mcp-framework's
+ * `{ data }`, without `ok: false`), lets the caller in; anything else refuses, as "no
+ * credentials" (an open endpoint lets the request in anonymously); a throw refuses on every
+ * endpoint. The principal: `subject` from the data's
  * `sub`, `id`, `userId` or `clientId` (else "custom"); `clientId` from `client_id` or
  * `clientId` (else the subject); scopes from `scope`, `scp` or `scopes`; `expiresAt` from a
  * numeric `exp`; the data itself as `claims`. Two callers are the same identity when their
@@ -95,33 +104,47 @@ const DEFAULT_REFUSAL = { status: 401, message: "Unauthorized" } as const
  * @since 0.1.0
  */
 export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
-  const refuse = (): AuthFailure.SingleFailure =>
-    new AuthFailure.InvalidCredentials({
-      provider: "custom",
-      reason: "custom_refusal",
-      challenge: { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined },
-      refusal: refusalOf(provider)
-    })
+  const fields = () => ({
+    provider: "custom" as const,
+    challenge: { scheme: "Bearer" as const, realm: "mcp", resourceMetadata: undefined },
+    refusal: refusalOf(provider)
+  })
+  // A refusal counts as "no credentials": mcpgate cannot tell a wrong credential from none,
+  // and an endpoint left open lets such a request in, as mcp-framework does.
+  const refuse = () => new AuthFailure.MissingCredentials({ ...fields(), reason: "custom_refusal" })
+  // A provider that throws has not vouched for anyone, on any endpoint.
+  const broken = () => new AuthFailure.InvalidCredentials({ ...fields(), reason: "verification_error" })
   return {
     kinds: ["custom"],
-    headerNames: [],
+    headerNames: Array.isArray(provider.headerNames) ? provider.headerNames.filter((name) => typeof name === "string") : [],
     authenticate: (request) =>
       Effect.flatMap(
         Effect.tryPromise({
           try: async () => provider.authenticate(asNodeRequest(request)),
-          catch: refuse
+          catch: broken
         }),
-        (verdict) => {
-          if (verdict === true) return Effect.succeed(principalOf({}))
-          if (typeof verdict === "object" && verdict !== null) return Effect.succeed(principalOf(verdict.data ?? {}))
-          return Effect.fail(refuse())
-        }
+        (verdict): Effect.Effect<Principal.Principal, AuthFailure.SingleFailure> =>
+          verdict === true
+            ? Effect.succeed(principalOf({}))
+            : isAcceptance(verdict)
+            ? Effect.succeed(principalOf(isRecord(verdict.data) ? verdict.data : {}))
+            : Effect.fail(refuse())
       ),
     // Nothing to re-check against: a custom provider has no key set to rotate.
     stillValid: () => Effect.succeed(true),
     changes: Stream.never
   }
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
+
+/**
+ * An object lets the caller in, as in mcp-framework, except one that says it does not: a
+ * JavaScript provider that hands on mcpgate's own `{ ok: false, ... }` result must not
+ * open the door.
+ */
+const isAcceptance = (verdict: unknown): verdict is CustomResult =>
+  isRecord(verdict) && (!("ok" in verdict) || verdict["ok"] === true)
 
 /** The provider's `getAuthError()`, kept to a client error status and a one-line message. */
 const refusalOf = (provider: CustomProvider): { readonly status: number; readonly message: string } => {

@@ -30,6 +30,7 @@
  */
 import type { EndpointPolicy } from "@mcpgate/auth-core"
 import { Options } from "@mcpgate/auth-core"
+import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"
 import type { ProviderInput } from "./CustomProvider.js"
 import { serviceOf } from "./CustomProvider.js"
@@ -122,6 +123,20 @@ export interface MCPServerOptions {
   readonly onError?: (error: unknown) => void
 }
 
+/**
+ * `auth: undefined` (say, from an unset variable) in plain words rather than as the schema
+ * of every provider: mcp-framework would run such a server open.
+ */
+const authLeftOut = (options: unknown): ConfigurationError | undefined => {
+  const transportOptions = (options as { transport?: { options?: unknown } } | null)?.transport?.options
+  if (typeof transportOptions !== "object" || transportOptions === null || !("auth" in transportOptions)) return undefined
+  if ((transportOptions as { auth?: unknown }).auth != null) return undefined
+  return new ConfigurationError({
+    message: "Invalid MCPServer options:\n  - transport.options.auth is required: mcpgate serves only authenticated MCP, " +
+      "e.g. auth: { provider: new APIKeyAuthProvider({ keys }) }"
+  })
+}
+
 /** One call to the SDK server's registration API, replayed on every SDK server made. */
 type Registration = (server: any) => void
 
@@ -141,7 +156,10 @@ export class MCPServer {
 
   /** Checks every option; throws a `ConfigurationError` naming each problem. */
   constructor(options: MCPServerOptions) {
-    const decoded = Either.getOrThrowWith(Options.decode(OptionsSchema, options, "MCPServer"), (error) => error)
+    const decoded = Either.getOrThrowWith(
+      Options.decode(OptionsSchema, options, "MCPServer"),
+      (error) => authLeftOut(options) ?? error
+    )
     const { transport } = decoded
     const common = transport.options
     this.#name = decoded.name ?? "mcp-server"

@@ -1,50 +1,316 @@
+/**
+ * `MCPServer`, end to end with real SDKs on both ends: tools and prompts registered once with
+ * the SDK's own signatures are served to every session, on both SDK lines and both
+ * transports; the caller reaches them; `start`, `stop`, `url` and `sessionCount` behave as
+ * documented; a port already taken is a rejected `start()` that leaves nothing behind.
+ */
 import { describe, expect, it } from "@effect/vitest"
-import { MCPServer, getPrincipal } from "@mcpgate/mcp-sdk"
+import { getPrincipal, MCPServer } from "@mcpgate/mcp-sdk"
+import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import { Client as ClientV2, SSEClientTransport as SseV2, StreamableHTTPClientTransport as StreamV2 } from "@modelcontextprotocol/client"
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport as SseV1 } from "@modelcontextprotocol/sdk/client/sse.js"
 import { StreamableHTTPClientTransport as StreamV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.js"
+import { McpServer as McpServerV2 } from "@modelcontextprotocol/server"
+import * as net from "node:net"
 import { z } from "zod"
-import { apiKeys, KEY_ALICE, KEY_BOB } from "./fixtures/credentials.js"
+import { cleanupAfterEach } from "./fixtures/cleanup.js"
+import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "./fixtures/credentials.js"
+import type { Sdk, Seen, Transport } from "./fixtures/mcp.js"
+import { registerWhoami, rejectionOf } from "./fixtures/mcp.js"
 
-describe("scratch", () => {
-  it("explores", async () => {
-    for (const sdk of ["v1", "v2"] as const) {
-      for (const type of ["sse", "http-stream"] as const) {
-        let configured = 0
-        const server = new MCPServer({ name: "n", version: "9.9.9", sdk, transport: { type, options: { port: 0, auth: { provider: apiKeys() } } } as any })
-        server.registerTool("add", { description: "adds", inputSchema: sdk === "v1" ? { a: z.number(), b: z.number() } : z.object({ a: z.number(), b: z.number() }) }, async (args: any, extra: any) => ({
-          content: [{ type: "text", text: `${args.a + args.b} ${getPrincipal(extra)?.clientId}` }]
-        }))
-        server.registerPrompt("greet", { argsSchema: sdk === "v1" ? { name: z.string() } : z.object({ name: z.string() }) }, (args: any, extra: any) => ({
-          messages: [{ role: "user", content: { type: "text", text: `hi ${args.name} from ${getPrincipal(extra)?.clientId}` } }]
-        }))
-        server.configure(() => { configured++ })
-        await server.start()
-        const url = new URL(type === "sse" ? "/sse" : "/mcp", server.url)
-        const mk = (key: string) => {
-          const init = { requestInit: { headers: { "x-api-key": key } } }
-          const client: any = sdk === "v1" ? new ClientV1({ name: "c", version: "1" }) : new ClientV2({ name: "c", version: "1" })
-          const t: any = type === "sse" ? (sdk === "v1" ? new SseV1(url, init) : new SseV2(url, init)) : (sdk === "v1" ? new StreamV1(url, init) : new StreamV2(url, init))
-          return { client, t }
-        }
-        const a = mk(KEY_ALICE), b = mk(KEY_BOB)
-        await a.client.connect(a.t); await b.client.connect(b.t)
-        console.log(sdk, type, server.url?.href, server.sessionCount, configured, a.client.getServerVersion())
-        console.log(JSON.stringify(await a.client.callTool({ name: "add", arguments: { a: 2, b: 3 } })))
-        console.log(JSON.stringify(await b.client.callTool({ name: "add", arguments: { a: 2, b: 3 } })))
-        try { console.log(JSON.stringify(await b.client.callTool({ name: "add", arguments: { a: "x", b: 3 } }))) } catch (e) { console.log("threw", String(e)) }
-        console.log(JSON.stringify(await b.client.getPrompt({ name: "greet", arguments: { name: "Bo" } })))
-        console.log(JSON.stringify((await b.client.listTools()).tools))
-        await a.client.close(); await b.client.close()
-        await new Promise((r) => setTimeout(r, 50))
-        console.log("after close", server.sessionCount, configured)
-        console.log(process.getActiveResourcesInfo())
-        const t0 = Date.now()
-        await server.stop()
-        console.log("stop took", Date.now() - t0)
-        console.log("after stop", server.sessionCount, process.getActiveResourcesInfo())
-      }
+const defer = cleanupAfterEach()
+
+/** The part of either SDK line's `Client` these tests use. */
+interface SdkClient {
+  listTools(): Promise<{ tools: Array<{ name: string; inputSchema: Record<string, unknown> }> }>
+  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<Record<string, unknown>>
+  getPrompt(params: { name: string; arguments?: Record<string, string> }): Promise<Record<string, unknown>>
+  getServerVersion(): { name: string; version: string } | undefined
+  close(): Promise<void>
+}
+
+type Options = MCPServerOptions["transport"]["options"]
+
+/**
+ * A started server, stopped after the test. Its clients are closed after it stops: the
+ * other order leaves it waiting for the connections the clients' pools keep (see the
+ * `stop()` test below).
+ */
+const serve = async (
+  type: Transport,
+  options: Omit<MCPServerOptions, "transport"> & { readonly auth?: Options["auth"] },
+  register: (server: MCPServer) => void = () => undefined
+) => {
+  const { auth = { provider: apiKeys() }, ...rest } = options
+  const server = new MCPServer({ ...rest, transport: { type, options: { port: 0, auth } } as MCPServerOptions["transport"] })
+  register(server)
+  const clients: Array<SdkClient> = []
+  defer(async () => {
+    await server.stop()
+    await Promise.all(clients.map((client) => client.close()))
+  })
+  await server.start()
+  /** Connects a client of `sdk` to the server's endpoint for `type`. */
+  const open = async (sdk: Sdk, headers: Record<string, string>): Promise<SdkClient> => {
+    const url = new URL(type === "sse" ? "/sse" : "/mcp", server.url)
+    const init = { requestInit: { headers } }
+    const client = sdk === "v1" ? new ClientV1({ name: "facade-test", version: "1.0.0" }) : new ClientV2({ name: "facade-test", version: "1.0.0" })
+    const transport = type === "sse"
+      ? (sdk === "v1" ? new SseV1(url, init) : new SseV2(url, init))
+      : (sdk === "v1" ? new StreamV1(url, init) : new StreamV2(url, init))
+    await (client as unknown as { connect(transport: unknown): Promise<void> }).connect(transport)
+    clients.push(client as unknown as SdkClient)
+    return client as unknown as SdkClient
+  }
+  return { server, open }
+}
+
+const textOf = (result: Record<string, unknown>): string => {
+  const content = result["content"] as Array<{ type: string; text: string }>
+  expect(content[0]?.type).toBe("text")
+  return content[0]!.text
+}
+
+/** `add` with a zod input schema, in each line's own form: v1 a raw shape, v2 a zod object. */
+const registerAdd = (sdk: Sdk) => (server: MCPServer) => {
+  const shape = { a: z.number(), b: z.number() }
+  server.registerTool(
+    "add",
+    { description: "Adds two numbers", inputSchema: sdk === "v1" ? shape : z.object(shape) },
+    async ({ a, b }: { a: number; b: number }, extraOrCtx: unknown) => ({
+      content: [{ type: "text", text: `${a + b} for ${getPrincipal(extraOrCtx)?.clientId ?? "nobody"}` }]
+    })
+  )
+}
+
+const registerGreeting = (sdk: Sdk) => (server: MCPServer) => {
+  const shape = { name: z.string() }
+  server.registerPrompt(
+    "greeting",
+    { description: "Greets someone", argsSchema: sdk === "v1" ? shape : z.object(shape) },
+    ({ name }: { name: string }, extraOrCtx: unknown) => ({
+      messages: [{
+        role: "user",
+        content: { type: "text", text: `Hello ${name}, from ${getPrincipal(extraOrCtx)?.clientId ?? "nobody"}` }
+      }]
+    })
+  )
+}
+
+const COMBINATIONS = (["v1", "v2"] as const).flatMap((sdk) =>
+  (["http-stream", "sse"] as const).map((type) => ({ sdk, type }))
+)
+
+describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }) => {
+  it("a tool registered with the SDK's signature and a zod schema is served to every session, two at once", async () => {
+    const { open, server } = await serve(type, { sdk }, registerAdd(sdk))
+    const alice = await open(sdk, { "x-api-key": KEY_ALICE })
+    const bob = await open(sdk, { "x-api-key": KEY_BOB })
+    expect(server.sessionCount).toBe(2)
+
+    for (const client of [alice, bob]) {
+      const { tools } = await client.listTools()
+      expect(tools.map((tool) => tool.name)).toEqual(["add"])
+      expect(tools[0]!.inputSchema).toMatchObject({
+        type: "object",
+        properties: { a: { type: "number" }, b: { type: "number" } },
+        required: ["a", "b"]
+      })
     }
-  }, 60000)
+    // Both sessions call at once; each handler sees its own caller.
+    const [forAlice, forBob] = await Promise.all([
+      alice.callTool({ name: "add", arguments: { a: 2, b: 3 } }),
+      bob.callTool({ name: "add", arguments: { a: 40, b: 2 } })
+    ])
+    expect(textOf(forAlice!)).toBe("5 for alice")
+    expect(textOf(forBob!)).toBe("42 for bob")
+
+    // The schema is the SDK's to enforce.
+    const invalid = await bob.callTool({ name: "add", arguments: { a: "two", b: 3 } })
+    expect(invalid["isError"]).toBe(true)
+    expect(textOf(invalid)).toContain("Input validation error")
+  })
+
+  it("a prompt registered with the SDK's signature is served, and knows its caller", async () => {
+    const { open } = await serve(type, { sdk }, registerGreeting(sdk))
+    const bob = await open(sdk, { "x-api-key": KEY_BOB })
+    expect(await bob.getPrompt({ name: "greeting", arguments: { name: "Ada" } })).toMatchObject({
+      messages: [{ role: "user", content: { type: "text", text: "Hello Ada, from bob" } }]
+    })
+  })
+
+  it("configure runs on each SDK server made, one per session, of the chosen SDK line", async () => {
+    const configured: Array<unknown> = []
+    const { open } = await serve(type, { sdk }, (server) =>
+      server.configure((sdkServer) => {
+        configured.push(sdkServer)
+        sdkServer.registerTool("configured", { description: "Registered through configure" }, async () => ({
+          content: [{ type: "text", text: "configured" }]
+        }))
+      }))
+    expect(configured).toHaveLength(0)
+    const alice = await open(sdk, { "x-api-key": KEY_ALICE })
+    const bob = await open(sdk, { "x-api-key": KEY_BOB })
+    expect(configured).toHaveLength(2)
+    expect(configured[0]).not.toBe(configured[1])
+    for (const made of configured) expect(made).toBeInstanceOf(sdk === "v1" ? McpServerV1 : McpServerV2)
+    for (const client of [alice, bob]) {
+      expect(textOf(await client.callTool({ name: "configured", arguments: {} }))).toBe("configured")
+    }
+  })
+
+  it("name and version reach the client, and getPrincipal in a tool gives the caller", async () => {
+    const seen: Array<Seen> = []
+    const { open } = await serve(type, { sdk, name: "facade-under-test", version: "2.3.4", auth: { provider: jwts() } }, (server) =>
+      server.configure(registerWhoami(seen)))
+    const client = await open(sdk, { authorization: `Bearer ${await tokenFor("user-7", { claims: { client_id: "app-7" } })}` })
+    expect(client.getServerVersion()).toMatchObject({ name: "facade-under-test", version: "2.3.4" })
+    const answer = JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))
+    expect(answer).toMatchObject({ provider: "jwt", subject: "user-7", clientId: "app-7", scopes: ["tools:read"] })
+    expect(seen).toHaveLength(1)
+    expect(seen[0]!.caller).toEqual(answer)
+    // The credential is not handed to the tool.
+    expect(seen[0]!.authInfo?.["token"]).toBe("")
+  })
+
+  it("name and version default to mcp-server 1.0.0", async () => {
+    const { open } = await serve(type, { sdk })
+    const client = await open(sdk, { "x-api-key": KEY_ALICE })
+    expect(client.getServerVersion()).toMatchObject({ name: "mcp-server", version: "1.0.0" })
+  })
+})
+
+describe("MCPServer's life cycle", () => {
+  const options = (port = 0): MCPServerOptions => ({
+    transport: { type: "http-stream", options: { port, auth: { provider: apiKeys() } } }
+  })
+
+  it("registering after start() throws, already while start() is pending, and registers nothing", async () => {
+    const tool = () => ({ content: [] })
+    const server = new MCPServer(options()).registerTool("early", {}, tool)
+    const clients: Array<ClientV2> = []
+    defer(async () => {
+      await server.stop()
+      await Promise.all(clients.map((client) => client.close()))
+    })
+    const starting = server.start()
+    const attempts = [
+      () => server.registerTool("late", {}, tool),
+      () => server.registerPrompt("late", {}, () => ({ messages: [] })),
+      () => server.registerResource("late", "late://x", {}, () => ({ contents: [] })),
+      () => server.configure(() => undefined)
+    ]
+    for (const attempt of attempts) expect(attempt).toThrow("register tools before start()")
+    await starting
+    for (const attempt of attempts) expect(attempt).toThrow("register tools before start()")
+
+    const client = new ClientV2({ name: "late", version: "1.0.0" })
+    clients.push(client)
+    await client.connect(new StreamV2(new URL("/mcp", server.url), { requestInit: { headers: { "x-api-key": KEY_ALICE } } }))
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["early"])
+    expect(client.getServerCapabilities()?.prompts).toBeUndefined()
+    expect(client.getServerCapabilities()?.resources).toBeUndefined()
+  })
+
+  it("start() twice is one start: the same promise, the same port", async () => {
+    const server = new MCPServer(options())
+    defer(() => server.stop())
+    const first = server.start()
+    const second = server.start()
+    expect(second).toBe(first)
+    await first
+    const url = server.url
+    expect(server.start()).toBe(first)
+    await server.start()
+    expect(server.url).toBe(url)
+  })
+
+  it("stop() before start() is harmless, and so is stopping twice", async () => {
+    const never = new MCPServer(options())
+    await never.stop()
+    await never.stop()
+    expect(never.url).toBeUndefined()
+    expect(never.sessionCount).toBe(0)
+
+    const server = new MCPServer(options())
+    await server.start()
+    await Promise.all([server.stop(), server.stop()])
+    await server.stop()
+    await expect(fetch(new URL("/health", server.url))).rejects.toThrow()
+  })
+
+  it("url is http://127.0.0.1:<port> once started; sessionCount counts open sessions; stop() ends them", async () => {
+    const server = new MCPServer(options()).registerTool("noop", {}, () => ({ content: [] }))
+    expect(server.url).toBeUndefined()
+    expect(server.sessionCount).toBe(0)
+    defer(() => server.stop())
+    await server.start()
+    const url = server.url!
+    expect(url.protocol).toBe("http:")
+    expect(url.hostname).toBe("127.0.0.1")
+    expect(Number(url.port)).toBeGreaterThan(0)
+    expect(url.href).toBe(`http://127.0.0.1:${url.port}/`)
+    expect(await (await fetch(new URL("/health", url))).text()).toBe("{\"ok\":true}")
+
+    const client = new ClientV2({ name: "count", version: "1.0.0" })
+    const transport = new StreamV2(new URL("/mcp", url), { requestInit: { headers: { "x-api-key": KEY_ALICE } } })
+    await client.connect(transport)
+    expect(server.sessionCount).toBe(1)
+    await server.stop()
+    expect(server.sessionCount).toBe(0)
+    // The session is gone with the server.
+    await expect(client.listTools()).rejects.toThrow()
+    await client.close()
+  })
+
+  it("a port already taken: start() rejects with EADDRINUSE and leaves nothing running", async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
+    const port = (blocker.address() as net.AddressInfo).port
+    const listening = () => process.getActiveResourcesInfo().filter((kind) => kind === "TCPServerWrap").length
+    // A listener that failed to bind closes its handle asynchronously.
+    const settled = async (count: number) => {
+      for (let waited = 0; listening() !== count && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+      return listening()
+    }
+    const before = listening()
+
+    for (const type of ["http-stream", "sse"] as const) {
+      const server = new MCPServer({ transport: { type, options: { port, auth: { provider: apiKeys() } } } })
+      const error = await rejectionOf(server.start())
+      expect(error).toMatchObject({ code: "EADDRINUSE", port })
+      expect(server.url).toBeUndefined()
+      expect(server.sessionCount).toBe(0)
+      await server.stop()
+      expect(await settled(before)).toBe(before)
+    }
+
+    // With the blocker gone, nothing answers on the port: no listener was left behind.
+    await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    const refused = await rejectionOf(new Promise((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.destroy()
+        resolve(undefined)
+      })
+      socket.once("error", reject)
+    }))
+    expect(refused).toMatchObject({ code: "ECONNREFUSED" })
+  })
+
+  // Node's `closeIdleConnections` skips a connection on which no request has started, and
+  // every SDK client leaves one such spare behind when it closes: `stop()` must not wait
+  // the whole drain for it.
+  it("stop() does not wait for a connection on which no request was ever sent", async () => {
+    const server = new MCPServer(options())
+    defer(() => server.stop())
+    await server.start()
+    const socket = net.connect(Number(server.url!.port), "127.0.0.1")
+    defer(() => void socket.destroy())
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+    const started = Date.now()
+    await server.stop()
+    expect(Date.now() - started).toBeLessThan(1000)
+  }, 10_000)
 })

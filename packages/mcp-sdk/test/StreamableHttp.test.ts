@@ -103,7 +103,7 @@ describe("StreamableHttp.make", () => {
         ]
       ) {
         const error = await refusalOf({ auth: { provider: apiKeys() }, createServer, ...options })
-        expect(error.message).toContain("endpoint and healthEndpoint must differ")
+        expect(error.message).toContain("is used twice: every endpoint needs a path of its own")
       }
     })
 

@@ -14,7 +14,8 @@ const PARSE_OPTIONS = { onExcessProperty: "error", errors: "all" } as const
  */
 export const formatIssues = (error: ParseResult.ParseError, prefix: ReadonlyArray<PropertyKey> = []): ReadonlyArray<string> => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const pathOf = (issue: typeof issues[number]) => [...prefix, ...issue.path].join(".")
+  // A symbol key (an odd options object) must be named, not crash the report.
+  const pathOf = (issue: typeof issues[number]) => [...prefix, ...issue.path].map(String).join(".")
   const useless = (issue: typeof issues[number]) =>
     issue.message.startsWith("Expected undefined,") &&
     issues.some((other) =>
@@ -86,6 +87,39 @@ export const Path = Schema.String.pipe(
   Schema.filter((path) =>
     /^\/[\x21-\x7e]*$/.test(path) && !/[?#]/.test(path) ||
     `${JSON.stringify(path)} is not a path: start with "/", no query or fragment, e.g. "/sse"`
+  )
+)
+
+/**
+ * Any origin may call and is granted CORS access (mcp-framework's default). Safe only
+ * because credentials travel in headers a page must be given, never in cookies; the `Host`
+ * check still guards a loopback server against DNS rebinding.
+ */
+export const ANY_ORIGIN = "*"
+
+/** An exact origin (`https://app.example.com`), or `"*"` for any. */
+export const Origin = Schema.String.pipe(
+  Schema.filter((origin) => {
+    if (origin === ANY_ORIGIN) return true
+    // `new URL` takes "https://*.example.com" as a host name: it would match nothing, silently.
+    if (origin.includes("*")) {
+      return `${JSON.stringify(origin)} is a pattern, and origins are matched exactly: list each origin, or write "*" for any`
+    }
+    try {
+      const url = new URL(origin)
+      if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === origin) return true
+    } catch {
+      // fall through
+    }
+    return `${JSON.stringify(origin)} is not an origin: write scheme, host and port only, e.g. "https://app.example.com", or "*" for any`
+  })
+)
+
+/** A host name without scheme or port (`mcp.example.com`, `[::1]`). */
+export const HostName = Schema.String.pipe(
+  Schema.filter((host) =>
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)$/.test(host) ||
+    `${JSON.stringify(host)} is not a host name: write the name only, without scheme or port, e.g. "mcp.example.com"`
   )
 )
 

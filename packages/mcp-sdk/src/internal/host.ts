@@ -6,7 +6,7 @@
 import type { AuthProvider, EndpointPolicy } from "@mcpgate/auth-core"
 import { NodeHttp, SseServer } from "@mcpgate/node-sse"
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import type { StreamableHttpServer } from "../StreamableHttp.js"
 import { decodeStreamableOptions } from "./options.js"
 import type { McpServerLike, Sdk } from "./sdk.js"
@@ -102,9 +102,29 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     sse!.handle(request, response)
   }
 
-  const server = http.createServer(handle)
+  // Requests open per connection, so that `close` can end the connections that carry none:
+  // Node's `closeIdleConnections` leaves alone those that never sent a request (clients keep
+  // such spares), and they would hold `close` open until the drain ends.
+  const requestsOpen = new Map<Socket, number>()
+  let closing: Promise<void> | undefined
+  const counted = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    const socket = request.socket
+    requestsOpen.set(socket, (requestsOpen.get(socket) ?? 0) + 1)
+    response.once("close", () => {
+      const left = (requestsOpen.get(socket) ?? 1) - 1
+      requestsOpen.set(socket, left)
+      if (left === 0 && closing !== undefined) socket.destroy()
+    })
+    handle(request, response)
+  }
+
+  const server = http.createServer(counted)
+  server.on("connection", (socket: Socket) => {
+    requestsOpen.set(socket, 0)
+    socket.once("close", () => requestsOpen.delete(socket))
+  })
   // Refusals (401, 413) go out before a client that waits for "100 Continue" sends its body.
-  server.on("checkContinue", handle)
+  server.on("checkContinue", counted)
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject)
@@ -120,11 +140,10 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
   const address = server.address() as AddressInfo
   const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address
 
-  let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     await Promise.all([sse?.close(), stream?.close()])
-    server.closeIdleConnections()
+    for (const [socket, open] of requestsOpen) if (open === 0) socket.destroy()
     const cut = setTimeout(() => server.closeAllConnections(), settings.drainMs)
     cut.unref()
     await closed

@@ -34,7 +34,7 @@ const Host = Schema.String.pipe(Schema.filter((host) => host.length > 0 || "must
 /** Options both transports take beyond mcp-framework's. */
 const common = {
   healthEndpoint: Schema.optional(Schema.Union(Options.Path, Schema.Literal(false))),
-  allowedHosts: Schema.optional(Schema.Array(Schema.String)),
+  allowedHosts: Schema.optional(Schema.Array(Options.HostName)),
   exposeToken: Schema.optional(Schema.Boolean),
   resource: Schema.optional(Options.HttpUrl)
 }
@@ -45,9 +45,20 @@ const decided = (field: string) =>
     message: () => `cors.${field} is decided by mcpgate (the MCP headers and your credential header); remove it`
   }))
 
+/** One origin or a list, read as a list, so that a bad one is reported once, by position. */
+const AllowOrigin = Schema.transform(
+  Schema.Union(Schema.String, Schema.Array(Schema.String)),
+  Schema.Array(Schema.String),
+  {
+    strict: true,
+    decode: (value) => (typeof value === "string" ? [value] : value),
+    encode: (list) => list
+  }
+).pipe(Schema.compose(Schema.Array(Options.Origin)))
+
 /** mcp-framework's `cors`: only the allowed origin is the server's choice. */
 const Cors = Schema.Struct({
-  allowOrigin: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
+  allowOrigin: Schema.optional(AllowOrigin),
   allowMethods: decided("allowMethods"),
   allowHeaders: decided("allowHeaders"),
   exposeHeaders: decided("exposeHeaders"),
@@ -62,11 +73,22 @@ const SseAuth = Schema.Struct({
 // Streamable HTTP authenticates every request (MCP specification); `endpoints` may only say so.
 const StreamAuth = Schema.Struct({
   provider: Provider,
-  endpoints: Schema.optional(Schema.Struct({
-    sse: Schema.optional(Schema.Literal(true)),
-    messages: Schema.optional(Schema.Literal(true))
-  }).annotations({ message: () => "Streamable HTTP authenticates every request: endpoints may not be false" }))
+  endpoints: Schema.optional(
+    Schema.Struct({ sse: Schema.optional(Schema.Boolean), messages: Schema.optional(Schema.Boolean) }).pipe(
+      Schema.filter((endpoints) =>
+        endpoints.sse !== false && endpoints.messages !== false ||
+        "Streamable HTTP authenticates every request: remove endpoints, or leave both true"
+      )
+    )
+  )
 })
+
+/** The first path used twice, for a refusal: one server routes by path, so a repeat hides an endpoint. */
+const repeatedPath = (paths: ReadonlyArray<string | false>): true | string => {
+  const served = paths.filter((path): path is string => path !== false)
+  const repeated = served.find((path, index) => served.indexOf(path) !== index)
+  return repeated === undefined || `${JSON.stringify(repeated)} is used twice: every endpoint needs a path of its own`
+}
 
 const SseTransportOptions = Schema.Struct({
   port: Schema.optional(Port),
@@ -95,17 +117,27 @@ export const MCPServerOptions = Schema.Struct({
   version: Schema.optional(Schema.String),
   sdk: Schema.optional(Schema.Literal("v1", "v2")),
   transport: Schema.Union(
-    Schema.Struct({ type: Schema.Literal("sse"), options: SseTransportOptions }),
-    Schema.Struct({ type: Schema.Literal("http-stream"), options: StreamTransportOptions })
+    Schema.Struct({
+      type: Schema.Literal("sse"),
+      options: SseTransportOptions.pipe(Schema.filter((options) =>
+        repeatedPath([options.endpoint ?? "/sse", options.messageEndpoint ?? "/messages", options.healthEndpoint ?? "/health"])
+      ))
+    }),
+    Schema.Struct({
+      type: Schema.Literal("http-stream"),
+      options: StreamTransportOptions.pipe(Schema.filter((options) =>
+        repeatedPath([options.endpoint ?? "/mcp", options.healthEndpoint ?? "/health"])
+      ))
+    })
   ),
   onError: Schema.optional(Fn)
 })
 
 export type MCPServerOptions = typeof MCPServerOptions.Type
 
-/** `cors.allowOrigin` as a list of allowed origins. */
-export const allowedOriginsOf = (cors: { readonly allowOrigin?: string | ReadonlyArray<string> | undefined } | undefined) =>
-  cors?.allowOrigin === undefined ? undefined : typeof cors.allowOrigin === "string" ? [cors.allowOrigin] : cors.allowOrigin
+/** `cors.allowOrigin`, decoded to a list of allowed origins. */
+export const allowedOriginsOf = (cors: { readonly allowOrigin?: ReadonlyArray<string> | undefined } | undefined) =>
+  cors?.allowOrigin
 
 const StreamableOptions = Schema.Struct({
   auth: Schema.Struct({ provider: Provider }),
@@ -122,7 +154,7 @@ const StreamableOptions = Schema.Struct({
   sdk: Schema.optional(Schema.Literal("v1", "v2")),
   onError: Schema.optional(Fn)
 }).pipe(
-  Schema.filter((options) => options.endpoint !== options.healthEndpoint || "endpoint and healthEndpoint must differ")
+  Schema.filter((options) => repeatedPath([options.endpoint, options.healthEndpoint]))
 )
 
 /** The decoded settings of a Streamable HTTP endpoint. */
@@ -191,20 +223,17 @@ export const McpHttpOptions = Schema.Struct({
       sessionIdleTimeout: Schema.optional(PositiveSeconds)
     })
   )),
-  allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
+  allowedOrigins: Schema.optional(Schema.Array(Options.Origin)),
   sdk: Schema.optional(Schema.Literal("v1", "v2")),
   onError: Schema.optional(Fn),
   ...common
 }).pipe(
   Schema.filter((options) => options.sse !== false || options.stream !== false || "serve at least one transport"),
-  Schema.filter((options) => {
-    // One server routes by path: two uses of one path would hide one of them.
-    const paths = [
+  Schema.filter((options) =>
+    repeatedPath([
       ...(options.sse === false ? [] : [options.sse?.endpoint ?? "/sse", options.sse?.messageEndpoint ?? "/messages"]),
       ...(options.stream === false ? [] : [options.stream?.endpoint ?? "/mcp"]),
-      ...(options.healthEndpoint === false ? [] : [options.healthEndpoint ?? "/health"])
-    ]
-    const repeated = paths.find((path, index) => paths.indexOf(path) !== index)
-    return repeated === undefined || `${JSON.stringify(repeated)} is used twice: every endpoint needs a path of its own`
-  })
+      options.healthEndpoint ?? "/health"
+    ])
+  )
 )

@@ -1,0 +1,371 @@
+/**
+ * Providers of mcp-framework's custom shape (`authenticate(req)` resolving to `true`,
+ * `false` or `{ data }`, and an optional `getAuthError()`), as `fromCustom` services and
+ * plugged into `MCPServer`: the caller they describe, the refusal they choose kept to a
+ * client-error status and one line, and never a 500 whatever they do.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { CustomProvider, MCPServer } from "@mcpgate/mcp-sdk"
+import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
+import * as Effect from "effect/Effect"
+import * as http from "node:http"
+import { cleanupAfterEach } from "./fixtures/cleanup.js"
+import type { Seen, Transport } from "./fixtures/mcp.js"
+import { connect, registerWhoami } from "./fixtures/mcp.js"
+
+const defer = cleanupAfterEach()
+
+const UNAUTHORIZED = "{\"error\":\"Unauthorized\",\"status\":401,\"type\":\"authentication_error\"}"
+const SESSION_FORBIDDEN = "{\"error\":\"Session belongs to another identity\",\"status\":403,\"type\":\"authorization_error\"}"
+
+/** An `MCPServer` with `provider` and `whoami`, started; stopped after the test. */
+const serve = async (provider: CustomProvider.CustomProvider, type: Transport = "http-stream", extra: Record<string, unknown> = {}) => {
+  const seen: Array<Seen> = []
+  const server = new MCPServer({
+    transport: { type, options: { port: 0, auth: { provider, ...extra } } }
+  } as MCPServerOptions).configure(registerWhoami(seen))
+  const clients: Array<{ close(): Promise<void> }> = []
+  defer(async () => {
+    await server.stop()
+    await Promise.all(clients.map((client) => client.close()))
+  })
+  await server.start()
+  const url = server.url!
+  const endpoint = new URL(type === "sse" ? "/sse" : "/mcp", url)
+  return {
+    url,
+    seen,
+    client: async (headers: Record<string, string>) => {
+      const client = await connect("v2", type, endpoint, headers)
+      clients.push(client)
+      return client
+    }
+  }
+}
+
+const initialize = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }
+
+/** A raw Streamable HTTP POST. */
+const post = (url: URL, headers: Record<string, string>, message: unknown = initialize) =>
+  fetch(new URL("/mcp", url), {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    body: JSON.stringify(message)
+  })
+
+/** What `fromCustom(provider)` makes of a request with these headers: the principal, or the refusal. */
+const verdictOf = (provider: CustomProvider.CustomProvider, headers: Record<string, string> = {}) =>
+  Effect.either(CustomProvider.fromCustom(provider).authenticate(headers))
+
+describe("fromCustom: the caller a custom provider describes", () => {
+  it.effect("true: a caller with provider \"custom\", one identity for everyone", () =>
+    Effect.gen(function*() {
+      const principal = yield* CustomProvider.fromCustom({ authenticate: async () => true }).authenticate({})
+      expect(principal).toMatchObject({
+        provider: "custom",
+        subject: "custom",
+        clientId: "custom",
+        scopes: [],
+        expiresAt: undefined,
+        claims: {},
+        identity: "custom:custom"
+      })
+    }))
+
+  it.effect("{ data: { sub, scopes, client_id, exp } }: the caller those claims name", () =>
+    Effect.gen(function*() {
+      const data = { sub: "user-1", scopes: ["tools:read", "tools:call"], client_id: "app-9", exp: 1_900_000_000, team: "blue" }
+      const principal = yield* CustomProvider.fromCustom({ authenticate: async () => ({ data }) }).authenticate({})
+      expect(principal).toMatchObject({
+        provider: "custom",
+        subject: "user-1",
+        clientId: "app-9",
+        scopes: ["tools:read", "tools:call"],
+        expiresAt: 1_900_000_000,
+        claims: data,
+        identity: "custom:user-1"
+      })
+    }))
+
+  it.effect("the subject from sub, id, userId or clientId, in that order; the client id from client_id or clientId, else the subject", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [Record<string, unknown>, string, string]> = [
+        [{ sub: "s", id: "i", userId: "u", clientId: "c" }, "s", "c"],
+        [{ id: "i", userId: "u", clientId: "c" }, "i", "c"],
+        [{ userId: "u", clientId: "c" }, "u", "c"],
+        [{ clientId: "c" }, "c", "c"],
+        [{ sub: 123 }, "123", "123"],
+        [{ sub: "", id: "i" }, "i", "i"],
+        [{ sub: { nested: true } }, "custom", "custom"],
+        [{ sub: "s", client_id: "a", clientId: "b" }, "s", "a"]
+      ]
+      for (const [data, subject, clientId] of cases) {
+        const principal = yield* CustomProvider.fromCustom({ authenticate: async () => ({ data }) }).authenticate({})
+        expect({ subject: principal.subject, clientId: principal.clientId }, JSON.stringify(data)).toEqual({ subject, clientId })
+      }
+    }))
+
+  it.effect("scopes from scopes, else scope (space-separated) or scp; exp only when a finite number", () =>
+    Effect.gen(function*() {
+      const principalOf = (data: Record<string, unknown>) => CustomProvider.fromCustom({ authenticate: async () => ({ data }) }).authenticate({})
+      expect((yield* principalOf({ scope: "a  b" })).scopes).toEqual(["a", "b"])
+      expect((yield* principalOf({ scp: ["c", 1, "d"] })).scopes).toEqual(["c", "d"])
+      expect((yield* principalOf({ scopes: ["e"], scope: "a" })).scopes).toEqual(["e"])
+      expect((yield* principalOf({ scopes: [], scope: "a" })).scopes).toEqual(["a"])
+      expect((yield* principalOf({ exp: "1900000000" })).expiresAt).toBeUndefined()
+      expect((yield* principalOf({ exp: Number.POSITIVE_INFINITY })).expiresAt).toBeUndefined()
+      // `{}` and `{ data: undefined }` are truthy verdicts, as in the reference.
+      expect((yield* CustomProvider.fromCustom({ authenticate: async () => ({}) }).authenticate({})).subject).toBe("custom")
+    }))
+
+  it.effect("false, or a verdict that is neither true nor an object, refuses as \"no credentials\"", () =>
+    Effect.gen(function*() {
+      const providers: ReadonlyArray<CustomProvider.CustomProvider> = [
+        { authenticate: async () => false },
+        { authenticate: () => false },
+        { authenticate: async () => null as never },
+        { authenticate: async () => undefined as never },
+        { authenticate: async () => "yes" as never },
+        { authenticate: async () => 1 as never },
+        // mcpgate's own Promise-API refusal, handed on by a JavaScript provider.
+        { authenticate: async () => ({ ok: false, status: 401 }) as never }
+      ]
+      for (const provider of providers) {
+        const verdict = yield* verdictOf(provider)
+        expect(verdict._tag).toBe("Left")
+        if (verdict._tag === "Left") {
+          expect(verdict.left).toMatchObject({
+            _tag: "MissingCredentials",
+            provider: "custom",
+            reason: "custom_refusal",
+            refusal: { status: 401, message: "Unauthorized" }
+          })
+        }
+      }
+    }))
+
+  it.effect("a throw or a rejection refuses as a failed check, on every endpoint", () =>
+    Effect.gen(function*() {
+      const providers: ReadonlyArray<CustomProvider.CustomProvider> = [
+        {
+          authenticate: () => {
+            throw new TypeError("boom")
+          }
+        },
+        { authenticate: () => Promise.reject(new Error("database down")) }
+      ]
+      for (const provider of providers) {
+        const verdict = yield* verdictOf(provider)
+        expect(verdict._tag).toBe("Left")
+        if (verdict._tag === "Left") {
+          expect(verdict.left).toMatchObject({
+            _tag: "InvalidCredentials",
+            provider: "custom",
+            reason: "verification_error",
+            refusal: { status: 401, message: "Unauthorized" }
+          })
+        }
+      }
+    }))
+
+  it.effect("a header record or Headers reaches authenticate as req.headers, names lower-cased", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const provider: CustomProvider.CustomProvider = {
+        authenticate: (req) => {
+          seen.push(req.headers)
+          return true
+        }
+      }
+      yield* CustomProvider.fromCustom(provider).authenticate({ "X-Session": "abc", "Accept": ["a", "b"] })
+      yield* CustomProvider.fromCustom(provider).authenticate(new Headers({ "X-Session": "def" }))
+      expect(seen).toEqual([{ "x-session": "abc", accept: "a, b" }, { "x-session": "def" }])
+    }))
+})
+
+describe("custom providers in MCPServer", () => {
+  it("the provider receives the Node request, and the caller reaches the tool", async () => {
+    const requests: Array<http.IncomingMessage> = []
+    const { client, seen } = await serve({
+      async authenticate(req) {
+        requests.push(req)
+        const user = req.headers["x-user"]
+        return typeof user === "string" ? { data: { sub: user, scope: "tools:read" } } : false
+      }
+    })
+    const alice = await client({ "X-User": "alice" })
+    expect(await alice.whoami()).toMatchObject({ provider: "custom", subject: "alice", clientId: "alice", scopes: ["tools:read"] })
+    expect(seen[0]!.authInfo).toMatchObject({ token: "", clientId: "alice", scopes: ["tools:read"] })
+    expect(requests.length).toBeGreaterThan(0)
+    for (const request of requests) {
+      expect(request).toBeInstanceOf(http.IncomingMessage)
+      expect(request.url).toBe("/mcp")
+      expect(request.headers["x-user"]).toBe("alice")
+      expect(request.socket.remoteAddress).toBe("127.0.0.1")
+    }
+  })
+
+  it("false: 401 with mcp-framework's default refusal, or getAuthError()'s status and message", async () => {
+    let chosen: (() => { status: number; message: string }) | undefined
+    const provider: CustomProvider.CustomProvider = {
+      authenticate: async (req) => req.headers["x-user"] === "alice" ? { data: { sub: "alice" } } : false
+    }
+    const { url } = await serve(provider)
+    const refused = async () => {
+      const response = await post(url, { "X-User": "mallory" })
+      expect(response.headers.get("content-type")).toBe("application/json")
+      expect(response.headers.get("cache-control")).toBe("no-store")
+      // A refusal is "no credentials" to mcpgate: the challenge carries no error code (RFC 6750 3.1).
+      expect(response.headers.get("www-authenticate")).toBe("Bearer realm=\"mcp\"")
+      return { status: response.status, body: await response.text() }
+    }
+    expect(await refused()).toEqual({ status: 401, body: UNAUTHORIZED })
+
+    // getAuthError is asked on each refusal.
+    ;(provider as { getAuthError?: () => unknown }).getAuthError = () => chosen!()
+    const cases: ReadonlyArray<readonly [{ status: number; message: string }, number, string]> = [
+      [{ status: 403, message: "Forbidden here" }, 403, "Forbidden here"],
+      [{ status: 401, message: "Authentication failed" }, 401, "Authentication failed"],
+      [{ status: 429, message: "Slow down" }, 429, "Slow down"],
+      // Only client errors: anything else is 401.
+      [{ status: 500, message: "Server error" }, 401, "Server error"],
+      [{ status: 302, message: "Elsewhere" }, 401, "Elsewhere"],
+      [{ status: 200, message: "OK" }, 401, "OK"],
+      [{ status: 403.5, message: "Half" }, 401, "Half"],
+      [{ status: Number.NaN, message: "NaN" }, 401, "NaN"],
+      [{ status: "403" as unknown as number, message: "Text" }, 401, "Text"],
+      // One line, whatever the provider wrote.
+      [{ status: 403, message: "line one\nline two\r\nline three" }, 403, "line one line two line three"],
+      [{ status: 403, message: "" }, 403, "Unauthorized"],
+      [{ status: 403, message: 42 as unknown as string }, 403, "Unauthorized"]
+    ]
+    for (const [answer, status, message] of cases) {
+      chosen = () => answer
+      expect(await refused(), JSON.stringify(answer)).toEqual({
+        status,
+        body: JSON.stringify({ error: message, status, type: "authentication_error" })
+      })
+    }
+    // A very long message is cut, a throwing getAuthError falls back to the default.
+    chosen = () => ({ status: 403, message: "x".repeat(10_000) })
+    expect(JSON.parse((await refused()).body).error).toHaveLength(500)
+    chosen = () => {
+      throw new Error("no")
+    }
+    expect(await refused()).toEqual({ status: 401, body: UNAUTHORIZED })
+    chosen = () => undefined as never
+    expect(await refused()).toEqual({ status: 401, body: UNAUTHORIZED })
+
+    // The caller it accepts is still let in.
+    expect((await post(url, { "X-User": "alice" })).status).toBe(200)
+  })
+
+  it("a provider that throws or rejects refuses with a 401, never a 500", async () => {
+    const failures: Record<string, () => never | Promise<never>> = {
+      throws: () => {
+        throw new TypeError("Cannot read properties of undefined")
+      },
+      rejects: () => Promise.reject(new Error("database down")),
+      "rejects with nothing": () => Promise.reject(undefined as never),
+      "throws a string": () => {
+        throw "boom"
+      }
+    }
+    let failure = failures["throws"]!
+    const errors: Array<unknown> = []
+    const server = new MCPServer({
+      transport: { type: "http-stream", options: { port: 0, auth: { provider: { authenticate: (req: http.IncomingMessage) => req.headers["x-user"] === "ok" ? true : failure() } } } },
+      onError: (error) => errors.push(error)
+    })
+    defer(() => server.stop())
+    await server.start()
+    for (const [name, fails] of Object.entries(failures)) {
+      failure = fails
+      const response = await post(server.url!, { "X-User": "someone" })
+      expect(response.status, name).toBe(401)
+      expect(await response.text(), name).toBe(UNAUTHORIZED)
+    }
+    // The server goes on serving.
+    expect((await post(server.url!, { "X-User": "ok" })).status).toBe(200)
+    expect(errors).toEqual([])
+  })
+
+  it("two subjects cannot share a Streamable HTTP session: the other one gets the 403", async () => {
+    const { url } = await serve({
+      authenticate: async (req) => typeof req.headers["x-user"] === "string" ? { data: { sub: req.headers["x-user"] } } : false
+    })
+    const opened = await post(url, { "X-User": "alice" })
+    expect(opened.status).toBe(200)
+    const session = opened.headers.get("mcp-session-id")!
+    expect(session).toMatch(/^[0-9a-f-]{36}$/)
+    await opened.text()
+    const initialized = { jsonrpc: "2.0", method: "notifications/initialized" }
+    const ping = { jsonrpc: "2.0", id: 2, method: "ping" }
+    const headers = (user: string) => ({ "X-User": user, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" })
+    expect((await post(url, headers("alice"), initialized)).status).toBe(202)
+
+    const intruder = await post(url, headers("mallory"), ping)
+    expect(intruder.status).toBe(403)
+    expect(await intruder.text()).toBe(SESSION_FORBIDDEN)
+    // Without credentials: the refusal, before the session is looked at.
+    const anonymous = await post(url, { "mcp-session-id": session }, ping)
+    expect(anonymous.status).toBe(401)
+    expect(await anonymous.text()).toBe(UNAUTHORIZED)
+    // The owner goes on.
+    const owner = await post(url, headers("alice"), ping)
+    expect(owner.status).toBe(200)
+    expect(await owner.text()).toContain("\"result\":{}")
+  })
+
+  it("a provider that resolves true gives every caller one identity, so they may share a session", async () => {
+    const { url } = await serve({ authenticate: async (req) => req.headers["x-user"] !== undefined })
+    const opened = await post(url, { "X-User": "alice" })
+    const session = opened.headers.get("mcp-session-id")!
+    await opened.text()
+    const headers = (user: string) => ({ "X-User": user, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" })
+    expect((await post(url, headers("alice"), { jsonrpc: "2.0", method: "notifications/initialized" })).status).toBe(202)
+    expect((await post(url, headers("bob"), { jsonrpc: "2.0", id: 2, method: "ping" })).status).toBe(200)
+  })
+
+  it("over SSE with both endpoints authenticated, the custom caller reaches the tool", async () => {
+    const { client } = await serve(
+      { authenticate: async (req) => req.headers["x-user"] === "carol" ? { data: { sub: "carol" } } : false },
+      "sse",
+      { endpoints: { sse: true, messages: true } }
+    )
+    expect(await (await client({ "X-User": "carol" })).whoami()).toMatchObject({ provider: "custom", subject: "carol" })
+  })
+
+  // README, "What tools see": the raw credential is not in the request headers the SDK hands
+  // on unless the server sets exposeToken. A custom provider names the headers it reads with
+  // `headerNames` (mcpgate's addition to mcp-framework's shape); those are removed.
+  it("the header a custom provider names is not handed on to tools", async () => {
+    const secret = "session-f3b1c2d4e5a6978812345678"
+    const { client, seen } = await serve({
+      authenticate: async (req) => req.headers["x-session"] === secret ? { data: { sub: "dana" } } : false,
+      headerNames: ["X-Session"]
+    })
+    expect(await (await client({ "X-Session": secret })).whoami()).toMatchObject({ subject: "dana" })
+    expect(seen[0]!.headers).not.toHaveProperty("x-session")
+  })
+
+  it("without headerNames, mcpgate cannot know the header, and tools see it", async () => {
+    const secret = "session-0a9b8c7d6e5f4a3b2c1d0e9f"
+    const { client, seen } = await serve({
+      authenticate: async (req) => req.headers["x-session"] === secret ? { data: { sub: "dana" } } : false
+    })
+    await (await client({ "X-Session": secret })).whoami()
+    expect(seen[0]!.headers["x-session"]).toBe(secret)
+  })
+
+  // The SSE stream is open by default (`endpoints.sse: false`, as the reference documents).
+  // A custom provider cannot tell "no credentials" from "wrong ones", so its `false` counts
+  // as none there, and the stream opens, as mcp-framework (which never asks it) does.
+  it("over SSE with the default endpoints, the stream opens without credentials", async () => {
+    const { url } = await serve({ authenticate: async (req) => req.headers["x-user"] === "carol" }, "sse")
+    const controller = new AbortController()
+    defer(() => controller.abort())
+    const response = await fetch(new URL("/sse", url), { signal: controller.signal })
+    expect(response.status).toBe(200)
+  })
+})
