@@ -38,6 +38,7 @@ import type { Host, HostSettings } from "./internal/host.js"
 import { listen } from "./internal/host.js"
 import { allowedOriginsOf, MCPServerOptions as OptionsSchema } from "./internal/options.js"
 import type { McpServerLike, SdkLine } from "./internal/sdk.js"
+import type { ServingOptions, StreamOptions } from "./StreamableHttp.js"
 import { loadSdk } from "./internal/sdk.js"
 
 /**
@@ -55,20 +56,15 @@ export interface CorsOptions {
  *
  * @since 0.1.0
  */
-export interface CommonTransportOptions {
+export interface CommonTransportOptions
+  extends Pick<ServingOptions, "healthEndpoint" | "allowedHosts" | "exposeToken" | "resource">
+{
   /** Default 8080; 0 picks a free port. */
   readonly port?: number
   /** Default `"127.0.0.1"`. */
   readonly host?: string
+  /** The origins allowed (mcp-framework's name for `allowedOrigins`). */
   readonly cors?: CorsOptions
-  /** The public health path, or `false`; default `"/health"`. */
-  readonly healthEndpoint?: string | false
-  /** Host names the server answers to; default on a loopback address: loopback names only. */
-  readonly allowedHosts?: ReadonlyArray<string>
-  /** Whether tools see the raw credential in `authInfo.token`; default false. */
-  readonly exposeToken?: boolean
-  /** The server's resource identifier (its canonical URL, RFC 8707), given to tools as `authInfo.resource`. */
-  readonly resource?: string
 }
 
 /**
@@ -89,19 +85,13 @@ export interface SseTransportOptions extends CommonTransportOptions {
  *
  * @since 0.1.0
  */
-export interface HttpStreamTransportOptions extends CommonTransportOptions {
+export interface HttpStreamTransportOptions extends CommonTransportOptions, StreamOptions {
   readonly endpoint?: string
   readonly auth: {
     readonly provider: ProviderInput
     /** Accepted for migrating code; Streamable HTTP authenticates every request, so neither may be false. */
     readonly endpoints?: { readonly sse?: true; readonly messages?: true }
   }
-  /** `"stream"` (SSE answers, the default) or `"batch"` (one JSON body per POST). */
-  readonly responseMode?: "stream" | "batch"
-  /** No sessions: a fresh SDK server per request. Default false. */
-  readonly stateless?: boolean
-  /** Seconds after which a session with no request open is closed; default 30 minutes. */
-  readonly sessionIdleTimeout?: number | string
 }
 
 /**
@@ -220,7 +210,10 @@ export class MCPServer {
     return this
   }
 
-  /** Loads the SDK and listens. Rejects if the SDK is missing or the port is taken. */
+  /**
+   * Loads the SDK and listens. Rejects if the SDK is missing, a registration fails (the SDK
+   * refuses two tools of one name, say), or the port is taken.
+   */
   start(): Promise<void> {
     this.#starting ??= (async () => {
       const sdk = await loadSdk(this.#sdk)

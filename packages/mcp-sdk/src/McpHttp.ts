@@ -28,15 +28,15 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { listen } from "./internal/host.js"
 import { McpHttpOptions as OptionsSchema } from "./internal/options.js"
-import type { SdkLine } from "./internal/sdk.js"
 import { loadSdk } from "./internal/sdk.js"
+import type { ServingOptions, StreamOptions } from "./StreamableHttp.js"
 
 /**
  * The options.
  *
  * @since 0.1.0
  */
-export interface McpHttpOptions {
+export interface McpHttpOptions extends ServingOptions {
   /** The SDK server's name and version; default `"mcp-server"`, `"1.0.0"`. */
   readonly name?: string
   readonly version?: string
@@ -53,27 +53,7 @@ export interface McpHttpOptions {
     readonly endpoints?: EndpointPolicy.Options
   }
   /** Streamable HTTP (default `/mcp`), or `false`. */
-  readonly stream?: false | {
-    readonly endpoint?: string
-    readonly responseMode?: "stream" | "batch"
-    readonly stateless?: boolean
-    /** Seconds after which a session with no request open is closed; default 30 minutes. */
-    readonly sessionIdleTimeout?: number | string
-  }
-  /** The public health path, or `false`; default `"/health"`. */
-  readonly healthEndpoint?: string | false
-  /** Exact origins allowed to call the server, or `["*"]`; default: any, none granted CORS. */
-  readonly allowedOrigins?: ReadonlyArray<string>
-  /** Host names the server answers to; default on a loopback address: loopback names only. */
-  readonly allowedHosts?: ReadonlyArray<string>
-  /** Whether tools see the raw credential in `authInfo.token`; default false. */
-  readonly exposeToken?: boolean
-  /** The server's resource identifier (RFC 8707), given to tools as `authInfo.resource`. */
-  readonly resource?: string
-  /** The SDK line; default v2 when installed, else v1. */
-  readonly sdk?: SdkLine
-  /** Hears of errors raised while serving; never given a secret. */
-  readonly onError?: (error: unknown) => void
+  readonly stream?: false | (StreamOptions & { readonly endpoint?: string })
 }
 
 /**

@@ -38,22 +38,12 @@ import { loadSdk } from "./internal/sdk.js"
 import { build } from "./internal/streamable.js"
 
 /**
- * The options, as written by users.
+ * How Streamable HTTP keeps (or does not keep) sessions and answers `POST`s; shared by
+ * `StreamableHttp.make`, `MCPServer` and `McpHttp.layer`.
  *
  * @since 0.1.0
  */
-export interface StreamableHttpOptions {
-  /** The provider. Every request needs credentials on Streamable HTTP. */
-  readonly auth: { readonly provider: ProviderInput }
-  /**
-   * Builds the MCP server (an SDK `McpServer`) for one session, or for one request when
-   * `stateless`. Register tools on it before returning it.
-   */
-  readonly createServer: () => McpServerLike | Promise<McpServerLike>
-  /** The path; default `"/mcp"`. */
-  readonly endpoint?: string
-  /** The public health path, or `false` for none; default `"/health"`. */
-  readonly healthEndpoint?: string | false
+export interface StreamOptions {
   /** No sessions: a fresh server and transport per request. Default false. */
   readonly stateless?: boolean
   /**
@@ -63,18 +53,46 @@ export interface StreamableHttpOptions {
   readonly sessionIdleTimeout?: number | string
   /** `"stream"` answers POSTs as SSE streams, `"batch"` as one JSON body; default `"stream"`. */
   readonly responseMode?: "stream" | "batch"
-  /** Exact origins allowed to call the server; default: any, none granted CORS (`"*"`: any, granted). */
+}
+
+/**
+ * What every way of serving takes besides its transports; shared by `StreamableHttp.make`
+ * and `McpHttp.layer`.
+ *
+ * @since 0.1.0
+ */
+export interface ServingOptions {
+  /** The public health path, or `false` for none; default `"/health"`. */
+  readonly healthEndpoint?: string | false
+  /** Exact origins allowed to call the server, or `["*"]` for any; default: any, none granted CORS. */
   readonly allowedOrigins?: ReadonlyArray<string>
   /** Host names the server answers to; default on a loopback socket: loopback names only. */
   readonly allowedHosts?: ReadonlyArray<string>
   /** Whether tools see the raw credential in `authInfo.token`; default false. */
   readonly exposeToken?: boolean
-  /** The server's resource identifier (RFC 8707), reported to tools as `authInfo.resource`. */
+  /** The server's resource identifier (its canonical URL, RFC 8707), given to tools as `authInfo.resource`. */
   readonly resource?: string
   /** The SDK line; default v2 when installed, else v1. */
   readonly sdk?: SdkLine
   /** Hears of errors raised while serving; never given a secret. */
   readonly onError?: (error: unknown) => void
+}
+
+/**
+ * The options, as written by users.
+ *
+ * @since 0.1.0
+ */
+export interface StreamableHttpOptions extends StreamOptions, ServingOptions {
+  /** The provider. Every request needs credentials on Streamable HTTP. */
+  readonly auth: { readonly provider: ProviderInput }
+  /**
+   * Builds the MCP server (an SDK `McpServer`) for one session, or for one request when
+   * `stateless`. Register tools on it before returning it.
+   */
+  readonly createServer: () => McpServerLike | Promise<McpServerLike>
+  /** The path; default `"/mcp"`. */
+  readonly endpoint?: string
 }
 
 /**

@@ -141,7 +141,7 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     })
   })
 
-  it("configure runs on each SDK server made, one per session, of the chosen SDK line", async () => {
+  it("configure runs on each SDK server made, one at start and one per session, of the chosen SDK line", async () => {
     const configured: Array<unknown> = []
     const { open } = await serve(type, { sdk }, (server) =>
       server.configure((sdkServer) => {
@@ -150,11 +150,12 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
           content: [{ type: "text", text: "configured" }]
         }))
       }))
-    expect(configured).toHaveLength(0)
+    // One made by start(), to check the registrations before anything listens.
+    expect(configured).toHaveLength(1)
     const alice = await open(sdk, { "x-api-key": KEY_ALICE })
     const bob = await open(sdk, { "x-api-key": KEY_BOB })
-    expect(configured).toHaveLength(2)
-    expect(configured[0]).not.toBe(configured[1])
+    expect(configured).toHaveLength(3)
+    expect(new Set(configured).size).toBe(3)
     for (const made of configured) expect(made).toBeInstanceOf(sdk === "v1" ? McpServerV1 : McpServerV2)
     for (const client of [alice, bob]) {
       expect(textOf(await client.callTool({ name: "configured", arguments: {} }))).toBe("configured")
@@ -212,6 +213,20 @@ describe("MCPServer's life cycle", () => {
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["early"])
     expect(client.getServerCapabilities()?.prompts).toBeUndefined()
     expect(client.getServerCapabilities()?.resources).toBeUndefined()
+  })
+
+  it("a registration the SDK refuses (two tools of one name) fails start(), and nothing listens", async () => {
+    for (const sdk of ["v1", "v2"] as const) {
+      const tool = () => ({ content: [] })
+      const server = new MCPServer({ ...options(), sdk }).registerTool("twice", {}, tool).registerTool("twice", {}, tool)
+      defer(() => server.stop())
+      const error = await server.start().then(() => undefined, (error: unknown) => error)
+      expect(error).toMatchObject({
+        _tag: "ConfigurationError",
+        message: "The MCP server could not be made from its registrations: Tool twice is already registered"
+      })
+      expect(server.url).toBeUndefined()
+    }
   })
 
   it("start() twice is one start: the same promise, the same port", async () => {

@@ -292,6 +292,17 @@ describe("McpHttp.layer", () => {
       yield* Effect.promise(() => mcp.close().catch(() => {}))
     }))
 
+  it.live("a registration the SDK refuses fails the Layer with a ConfigurationError, before anything listens", () =>
+    Effect.gen(function*() {
+      const twice = (server: any) => {
+        server.registerTool("twice", {}, async () => ({ content: [] }))
+        server.registerTool("twice", {}, async () => ({ content: [] }))
+      }
+      const error = yield* Effect.flip(serve(McpHttp.layer({ port: 0, register: twice }).pipe(Layer.provide(ApiKeys))))
+      expect(error._tag).toBe("ConfigurationError")
+      expect(error.message).toBe("The MCP server could not be made from its registrations: Tool twice is already registered")
+    }).pipe(Effect.scoped))
+
   it.live("a taken port fails the Layer with a ListenError", () =>
     Effect.gen(function*() {
       const taken = yield* Effect.acquireRelease(Effect.promise(() => listenOn(0)), (server) => Effect.promise(() => closeServer(server)))

@@ -4,6 +4,7 @@
  * request takes the same path whichever API started the server.
  */
 import type { AuthProvider, EndpointPolicy } from "@mcpgate/auth-core"
+import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { NodeHttp, SseServer } from "@mcpgate/node-sse"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
@@ -55,6 +56,15 @@ const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]
 
 export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> => {
   const { sse: sseSettings, stream: streamSettings } = settings
+  // One SDK server made now, so that a registration the SDK refuses (two tools of one name,
+  // say) fails the start rather than every session later.
+  try {
+    await (await settings.createServer()).close()
+  } catch (error) {
+    throw new ConfigurationError({
+      message: `The MCP server could not be made from its registrations: ${error instanceof Error ? error.message : String(error)}`
+    })
+  }
   const connectSdkServer = async (transport: unknown) => {
     const server = await settings.createServer()
     await server.connect(transport as never)
