@@ -29,9 +29,10 @@ const OptionsSchema = Schema.Struct({
 
 /**
  * The options: `allowedOrigins` are exact origins (`https://app.example.com`), or `"*"`
- * for any; without them no `Origin` is refused and no origin is granted CORS access. `allowedHosts` are the
- * names the server answers to (any port); when set, every `Host` must be one of them, which
- * replaces the loopback rule (for a server behind a local reverse proxy, say).
+ * for any; without them no `Origin` is refused and no origin is granted CORS access.
+ * `allowedHosts` are the names the server answers to (any port); when set, every `Host`
+ * must be one of them, which replaces the loopback rule (for a server behind a local
+ * reverse proxy, say).
  * `credentialHeaders` are the extra request headers a browser client may send (a custom
  * API-key header).
  *

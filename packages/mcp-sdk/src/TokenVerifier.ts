@@ -17,11 +17,13 @@
  *
  * @since 0.1.0
  */
-import { AuthFailure, AuthProvider } from "@mcpgate/auth-core"
+import { AuthFailure, AuthProvider, Options } from "@mcpgate/auth-core"
 import * as Cause from "effect/Cause"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { ProviderInput } from "./CustomProvider.js"
 import { serviceOf } from "./CustomProvider.js"
 import type { SdkLine } from "./internal/sdk.js"
@@ -55,8 +57,18 @@ export interface TokenVerifierOptions {
   readonly exposeToken?: boolean
 }
 
+const VerifierOptions = Schema.Struct({
+  sdk: Schema.optional(Schema.Literal("v1", "v2")),
+  resource: Schema.optional(Schema.Union(Options.HttpUrl, Schema.instanceOf(URL).pipe(Schema.transform(Schema.String, {
+    strict: true,
+    decode: (url) => url.href,
+    encode: (href) => new URL(href)
+  })))),
+  exposeToken: Schema.optional(Schema.Boolean)
+})
+
 /**
- * Builds the verifier. A refused token rejects with the SDK's `invalid_token` error (the
+ * Builds the verifier; throws a `ConfigurationError` for bad options. A refused token rejects with the SDK's `invalid_token` error (the
  * middleware answers 401); an unreachable key source with its `server_error`. The reason
  * is never in the message: the middleware sends it to the client.
  *
@@ -64,15 +76,16 @@ export interface TokenVerifierOptions {
  */
 export const make = (provider: ProviderInput, options: TokenVerifierOptions = {}): OAuthTokenVerifier => {
   const service = serviceOf(provider)
-  const resource = options.resource === undefined ? undefined : new URL(options.resource)
-  const exposeToken = options.exposeToken === true
+  const decoded = Either.getOrThrowWith(Options.decode(VerifierOptions, options, "token verifier"), (error) => error)
+  const resource = decoded.resource === undefined ? undefined : new URL(decoded.resource)
+  const exposeToken = decoded.exposeToken === true
   return {
     verifyAccessToken: async (token) => {
       const exit = await Effect.runPromiseExit(AuthProvider.authenticateSafely(service, headersFor(service, token)))
       if (Exit.isSuccess(exit)) {
         return fromPrincipal(exit.value, { token: exposeToken ? token : undefined, resource })
       }
-      const sdk = await loadSdk(options.sdk)
+      const sdk = await loadSdk(decoded.sdk)
       const failure = Option.getOrUndefined(Cause.failureOption(exit.cause))
       if (failure !== undefined && AuthFailure.isUnavailable(failure)) throw sdk.serverError("Authentication unavailable")
       throw sdk.invalidToken("Invalid token")

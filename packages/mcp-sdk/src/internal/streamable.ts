@@ -168,8 +168,10 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     return undefined
   }
 
-  const newTransport = (sessionId: (() => string) | undefined, principal?: Principal) => {
-    let owner: SessionOwner.SessionOwner | undefined
+  const newTransport = (
+    sessionId: (() => string) | undefined,
+    opening?: { readonly principal: Principal; readonly response: http.ServerResponse }
+  ) => {
     let server: McpServerLike | undefined
     const transport: StreamableTransportLike = new sdk.StreamableTransport({
       sessionIdGenerator: sessionId,
@@ -177,9 +179,12 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
       ...(sessionId === undefined ? {} : {
         // Called before the answer to `initialize` leaves: the next request finds its session.
         onsessioninitialized: (id: string) => {
-          owner = new SessionOwner.SessionOwner(provider, () => void closeSession(id))
-          owner.bind(principal!)
-          sessions.set(id, { transport, server: server!, owner, inFlight: 0, lastActive: Date.now() })
+          const owner = new SessionOwner.SessionOwner(provider, () => void closeSession(id))
+          owner.bind(opening!.principal)
+          const session: Session = { transport, server: server!, owner, inFlight: 0, lastActive: Date.now() }
+          sessions.set(id, session)
+          // The `initialize` exchange itself counts as a request open on the session.
+          track(session, opening!.response)
         },
         onsessionclosed: (id: string) => void closeSession(id)
       })
@@ -204,7 +209,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     response: http.ServerResponse,
     principal: Principal
   ): Promise<void> => {
-    const { connect, transport } = newTransport(() => randomUUID(), principal)
+    const { connect, transport } = newTransport(() => randomUUID(), { principal, response })
     const server = await connect()
     await transport.handleRequest(request, response)
     // Anything but an `initialize` leaves the transport without a session: nothing to keep.
