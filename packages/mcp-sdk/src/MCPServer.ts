@@ -29,9 +29,15 @@
  * @since 0.1.0
  */
 import type { EndpointPolicy } from "@mcpgate/auth-core"
-import { Options } from "@mcpgate/auth-core"
+import { AuthProvider, Options } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import type { ProviderInput } from "./CustomProvider.js"
 import { serviceOf } from "./CustomProvider.js"
 import type { Host, HostSettings } from "./internal/host.js"
@@ -50,6 +56,15 @@ import { loadSdk } from "./internal/sdk.js"
 export interface CorsOptions {
   readonly allowOrigin?: string | ReadonlyArray<string>
 }
+
+/**
+ * A provider: an `APIKeyAuthProvider`, a `JWTAuthProvider`, an `AuthProvider` service, an
+ * object of mcp-framework's custom shape, or a Layer of the `AuthProvider` service
+ * (`ApiKey.layerConfig()`, say), built when the server starts and released when it stops.
+ *
+ * @since 0.1.0
+ */
+export type ProviderOption = ProviderInput | Layer.Layer<AuthProvider.AuthProvider, unknown>
 
 /**
  * What both transports accept besides mcp-framework's options.
@@ -77,7 +92,7 @@ export interface SseTransportOptions extends CommonTransportOptions {
   readonly endpoint?: string
   readonly messageEndpoint?: string
   /** `endpoints.sse` defaults to false and `endpoints.messages` to true, as mcp-framework documents. */
-  readonly auth: { readonly provider: ProviderInput; readonly endpoints?: EndpointPolicy.Options }
+  readonly auth: { readonly provider: ProviderOption; readonly endpoints?: EndpointPolicy.Options }
 }
 
 /**
@@ -88,7 +103,7 @@ export interface SseTransportOptions extends CommonTransportOptions {
 export interface HttpStreamTransportOptions extends CommonTransportOptions, StreamOptions {
   readonly endpoint?: string
   readonly auth: {
-    readonly provider: ProviderInput
+    readonly provider: ProviderOption
     /** Accepted for migrating code; Streamable HTTP authenticates every request, so neither may be false. */
     readonly endpoints?: { readonly sse?: true; readonly messages?: true }
   }
@@ -136,7 +151,9 @@ type Registration = (server: any) => void
  * @since 0.1.0
  */
 export class MCPServer {
-  readonly #settings: Omit<HostSettings, "createServer">
+  readonly #settings: Omit<HostSettings, "createServer" | "provider">
+  readonly #provider: ProviderOption
+  #providerScope: Scope.CloseableScope | undefined
   readonly #name: string
   readonly #version: string
   readonly #sdk: SdkLine | undefined
@@ -155,10 +172,10 @@ export class MCPServer {
     this.#name = decoded.name ?? "mcp-server"
     this.#version = decoded.version ?? "1.0.0"
     this.#sdk = decoded.sdk
+    this.#provider = common.auth.provider
     this.#settings = {
       port: common.port ?? 8080,
       host: common.host ?? "127.0.0.1",
-      provider: serviceOf(common.auth.provider),
       sse: transport.type === "sse"
         ? {
           endpoint: transport.options.endpoint ?? "/sse",
@@ -222,7 +239,13 @@ export class MCPServer {
         for (const register of this.#registrations) register(server)
         return server
       }
-      this.#host = await listen({ ...this.#settings, createServer }, sdk)
+      const provider = await this.#buildProvider()
+      try {
+        this.#host = await listen({ ...this.#settings, provider, createServer }, sdk)
+      } catch (error) {
+        await this.#releaseProvider()
+        throw error
+      }
     })()
     return this.#starting
   }
@@ -231,6 +254,26 @@ export class MCPServer {
   async stop(): Promise<void> {
     await this.#starting?.catch(() => undefined)
     await this.#host?.close()
+    await this.#releaseProvider()
+  }
+
+  /** The provider's service; a Layer is built here, in a scope that `stop()` closes. */
+  async #buildProvider(): Promise<AuthProvider.Service> {
+    if (!Layer.isLayer(this.#provider)) return serviceOf(this.#provider as ProviderInput)
+    const layer = this.#provider as Layer.Layer<AuthProvider.AuthProvider, unknown>
+    const scope = Effect.runSync(Scope.make())
+    this.#providerScope = scope
+    const exit = await Effect.runPromiseExit(Layer.buildWithScope(layer, scope))
+    if (Exit.isSuccess(exit)) return Context.get(exit.value, AuthProvider.AuthProvider)
+    await this.#releaseProvider()
+    // The Layer's own error (a ConfigurationError, a ConfigError), not Effect's wrapper.
+    throw Cause.squash(exit.cause)
+  }
+
+  async #releaseProvider(): Promise<void> {
+    const scope = this.#providerScope
+    this.#providerScope = undefined
+    if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 
   /** The base URL once started, e.g. `http://127.0.0.1:8080`. */

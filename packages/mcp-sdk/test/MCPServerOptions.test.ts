@@ -99,8 +99,8 @@ describe("MCPServer options: refused at construction with a message naming the f
     for (const notProvider of notProviders) {
       const message = refusal(sse({ auth: { provider: notProvider } }))
       expect(message).toContain(
-        "  - transport.options.auth.provider: provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, " +
-          "or an object with authenticate(req)"
+        "  - transport.options.auth.provider: provider must be an APIKeyAuthProvider, a JWTAuthProvider, " +
+          "an AuthProvider service or Layer, or an object with authenticate(req)"
       )
       // Never quoting what it was given: here, a key.
       expect(message).not.toContain(KEY_ALICE)

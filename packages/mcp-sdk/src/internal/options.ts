@@ -6,7 +6,9 @@
 import { AuthProvider, CrossOrigin, EndpointPolicy, Options } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type { ProviderInput } from "../CustomProvider.js"
 import { isProviderInput, serviceOf } from "../CustomProvider.js"
 import type { StreamableHttpOptions } from "../StreamableHttp.js"
 import type { McpServerLike, SdkLine } from "./sdk.js"
@@ -16,6 +18,17 @@ export const Provider = Schema.declare(isProviderInput, {
     "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, " +
     "or an object with authenticate(req)"
 })
+
+/** `MCPServer` also takes a Layer of the `AuthProvider` service, built when it starts. */
+const ProviderOrLayer = Schema.declare(
+  (value: unknown): value is ProviderInput | Layer.Layer<AuthProvider.AuthProvider, unknown> =>
+    Layer.isLayer(value) || isProviderInput(value),
+  {
+    message: () =>
+      "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service or Layer, " +
+      "or an object with authenticate(req)"
+  }
+)
 
 const Fn = Schema.declare((value: unknown): value is (...args: Array<never>) => unknown => typeof value === "function", {
   message: () => "must be a function"
@@ -66,13 +79,13 @@ const Cors = Schema.Struct({
 })
 
 const SseAuth = Schema.Struct({
-  provider: Provider,
+  provider: ProviderOrLayer,
   endpoints: Schema.optional(EndpointPolicy.EndpointPolicySchema)
 })
 
 // Streamable HTTP authenticates every request (MCP specification); `endpoints` may only say so.
 const StreamAuth = Schema.Struct({
-  provider: Provider,
+  provider: ProviderOrLayer,
   endpoints: Schema.optional(
     Schema.Struct({ sse: Schema.optional(Schema.Boolean), messages: Schema.optional(Schema.Boolean) }).pipe(
       Schema.filter((endpoints) =>
