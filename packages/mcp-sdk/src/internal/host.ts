@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from "node:net"
 import type { StreamableHttpServer } from "../StreamableHttp.js"
 import { decodeStreamableOptions } from "./options.js"
 import type { McpServerLike, Sdk } from "./sdk.js"
-import { build } from "./streamable.js"
+import { awaitingContinue, build } from "./streamable.js"
 
 /** What the host serves. */
 export interface HostSettings {
@@ -134,7 +134,10 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     socket.once("close", () => requestsOpen.delete(socket))
   })
   // Refusals (401, 413) go out before a client that waits for "100 Continue" sends its body.
-  server.on("checkContinue", counted)
+  server.on("checkContinue", (request: http.IncomingMessage, response: http.ServerResponse) => {
+    awaitingContinue.add(request)
+    counted(request, response)
+  })
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject)

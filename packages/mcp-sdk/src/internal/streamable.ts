@@ -15,6 +15,13 @@ import type { McpServerLike, Sdk, StreamableTransportLike } from "./sdk.js"
 
 type Route = "mcp" | "health"
 
+/**
+ * Requests whose `Expect: 100-continue` the server left to us (its `checkContinue` event):
+ * "100 Continue" goes out only once they are authenticated, so a refusal comes before the
+ * body. A server without that listener has already sent it.
+ */
+export const awaitingContinue = new WeakSet<http.IncomingMessage>()
+
 const METHODS: Readonly<Record<Route, ReadonlyArray<string>>> = {
   mcp: ["GET", "POST", "DELETE"],
   health: ["GET", "HEAD"]
@@ -118,6 +125,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     // Unreachable with `required`: nothing was verified, so nothing is let in.
     if (outcome._tag === "Anonymous") return answer(HttpAnswer.fromFailure(AuthProvider.unverified(provider)))
     const principal = outcome.principal
+    if (awaitingContinue.has(request)) response.writeContinue()
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value)
     handOver(request, principal)
 
