@@ -1,7 +1,7 @@
 /**
- * The options of the Streamable HTTP endpoint and of `MCPServer`, decoded once at startup:
- * unknown or misspelled keys are errors (mcp-framework silently ignores them, and a typo in
- * `auth` leaves its server open).
+ * The options of the Streamable HTTP endpoint, `MCPServer` and the `McpHttp` Layer, decoded
+ * once at startup: unknown or misspelled keys are errors (mcp-framework silently ignores
+ * them, and a typo in `auth` leaves its server open).
  */
 import { AuthProvider, CrossOrigin, EndpointPolicy, Options } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
