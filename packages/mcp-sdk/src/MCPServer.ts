@@ -229,7 +229,8 @@ export class MCPServer {
 
   /**
    * Loads the SDK and listens. Rejects if the SDK is missing, a registration fails (the SDK
-   * refuses two tools of one name, say), or the port is taken.
+   * refuses two tools of one name, say), or the port is taken; nothing is left running then,
+   * and `start()` may be called again.
    */
   start(): Promise<void> {
     this.#starting ??= (async () => {
@@ -246,7 +247,11 @@ export class MCPServer {
         await this.#releaseProvider()
         throw error
       }
-    })()
+    })().catch((error: unknown) => {
+      // Nothing was left running: a later start() may try again (once the port is free, say).
+      this.#starting = undefined
+      throw error
+    })
     return this.#starting
   }
 

@@ -314,6 +314,18 @@ describe("MCPServer's life cycle", () => {
     expect(refused).toMatchObject({ code: "ECONNREFUSED" })
   })
 
+  it("a failed start() may be tried again: once the port is free, the same server starts there", async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
+    const port = (blocker.address() as net.AddressInfo).port
+    const server = new MCPServer({ transport: { type: "http-stream", options: { port, auth: { provider: apiKeys() } } } })
+    defer(() => server.stop())
+    expect(await rejectionOf(server.start())).toMatchObject({ code: "EADDRINUSE", port })
+    await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    await server.start()
+    expect(server.url?.port).toBe(String(port))
+  })
+
   // Node's `closeIdleConnections` skips a connection on which no request has started, and
   // every SDK client leaves one such spare behind when it closes: `stop()` must not wait
   // the whole drain for it.
