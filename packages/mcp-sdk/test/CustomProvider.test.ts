@@ -10,8 +10,8 @@ import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
-import type { Seen, Transport } from "./fixtures/mcp.js"
-import { connect, registerWhoami } from "./fixtures/mcp.js"
+import type { Transport } from "./fixtures/mcp.js"
+import { startWhoami } from "./fixtures/whoamiServer.js"
 
 const defer = cleanupAfterEach()
 
@@ -20,27 +20,11 @@ const SESSION_FORBIDDEN = "{\"error\":\"Session belongs to another identity\",\"
 
 /** An `MCPServer` with `provider` and `whoami`, started; stopped after the test. */
 const serve = async (provider: CustomProvider.CustomProvider, type: Transport = "http-stream", extra: Record<string, unknown> = {}) => {
-  const seen: Array<Seen> = []
   const server = new MCPServer({
     transport: { type, options: { port: 0, auth: { provider, ...extra } } }
-  } as MCPServerOptions).configure(registerWhoami(seen))
-  const clients: Array<{ close(): Promise<void> }> = []
-  defer(async () => {
-    await server.stop()
-    await Promise.all(clients.map((client) => client.close()))
-  })
-  await server.start()
-  const url = server.url!
-  const endpoint = new URL(type === "sse" ? "/sse" : "/mcp", url)
-  return {
-    url,
-    seen,
-    client: async (headers: Record<string, string>) => {
-      const client = await connect("v2", type, endpoint, headers)
-      clients.push(client)
-      return client
-    }
-  }
+  } as MCPServerOptions)
+  const { client, seen, url } = await startWhoami(server, defer)
+  return { url, seen, client: (headers: Record<string, string>) => client(type, headers) }
 }
 
 const initialize = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }

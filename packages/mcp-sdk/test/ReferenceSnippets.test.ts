@@ -10,8 +10,7 @@ import { SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
-import type { Seen, Transport } from "./fixtures/mcp.js"
-import { connect, registerWhoami } from "./fixtures/mcp.js"
+import { startWhoami } from "./fixtures/whoamiServer.js"
 
 const defer = cleanupAfterEach()
 
@@ -23,27 +22,7 @@ const Bodies = {
 } as const
 
 /** Starts a server built from a snippet, with `whoami`; stopped after the test (before its clients close). */
-const start = async (server: MCPServer) => {
-  const seen: Array<Seen> = []
-  server.configure(registerWhoami(seen))
-  const clients: Array<{ close(): Promise<void> }> = []
-  defer(async () => {
-    await server.stop()
-    await Promise.all(clients.map((client) => client.close()))
-  })
-  await server.start()
-  const url = server.url!
-  return {
-    url,
-    seen,
-    /** A stock SDK client over `transport`, sending `headers`. */
-    client: async (transport: Transport, headers: Record<string, string>) => {
-      const client = await connect("v2", transport, new URL(transport === "sse" ? "/sse" : "/mcp", url), headers)
-      clients.push(client)
-      return client
-    }
-  }
-}
+const start = (server: MCPServer) => startWhoami(server, defer)
 
 /** The three mcpgate checks of a refusal: status, exact body, JSON, not cached. */
 const expectRefusal = async (response: Response, status: number, body: string) => {
