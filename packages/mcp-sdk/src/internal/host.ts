@@ -69,6 +69,14 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     const server = await settings.createServer()
     await server.connect(transport as never)
   }
+  // What both transports are given alike.
+  const shared = {
+    exposeToken: settings.exposeToken,
+    ...optional("resource", settings.resource),
+    ...optional("allowedOrigins", settings.allowedOrigins),
+    ...optional("allowedHosts", settings.allowedHosts),
+    ...optional("onError", settings.onError)
+  }
   // Health is answered once: by the SSE transport when it is served.
   const sse = sseSettings === undefined ? undefined : SseServer.make({
     auth: { provider: settings.provider, ...optional("endpoints", sseSettings.endpoints) },
@@ -76,11 +84,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     endpoint: sseSettings.endpoint,
     messageEndpoint: sseSettings.messageEndpoint,
     healthEndpoint: settings.healthEndpoint,
-    exposeToken: settings.exposeToken,
-    ...optional("resource", settings.resource),
-    ...optional("allowedOrigins", settings.allowedOrigins),
-    ...optional("allowedHosts", settings.allowedHosts),
-    ...optional("onError", settings.onError)
+    ...shared
   })
   let stream: StreamableHttpServer | undefined
   if (streamSettings !== undefined) {
@@ -92,11 +96,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
       stateless: streamSettings.stateless,
       ...optional("sessionIdleTimeout", streamSettings.sessionIdleTimeout),
       responseMode: streamSettings.responseMode,
-      exposeToken: settings.exposeToken,
-      ...optional("allowedOrigins", settings.allowedOrigins),
-      ...optional("allowedHosts", settings.allowedHosts),
-      ...optional("resource", settings.resource),
-      ...optional("onError", settings.onError)
+      ...shared
     })
     if (decoded._tag === "Left") {
       await sse?.close()
