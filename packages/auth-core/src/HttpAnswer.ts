@@ -121,11 +121,26 @@ const bearerChallenge = (
  *
  * @since 0.1.0
  */
-export const challengeOf = (failure: SingleFailure): string => {
+export const challengeOf = (failure: SingleFailure, options: ChallengeOptions = {}): string => {
   const params = failure.challenge
-  return params.scheme === "ApiKey"
-    ? `ApiKey realm=${quote(params.realm)}, header=${quote(params.headerName)}`
-    : bearerChallenge(params, bearerError(failure))
+  if (params.scheme === "ApiKey") return `ApiKey realm=${quote(params.realm)}, header=${quote(params.headerName)}`
+  return bearerChallenge(
+    { ...params, resourceMetadata: params.resourceMetadata ?? options.resourceMetadata },
+    bearerError(failure)
+  )
+}
+
+/**
+ * What a server adds to every Bearer challenge it sends.
+ *
+ * @since 0.2.0
+ */
+export interface ChallengeOptions {
+  /**
+   * The URL of the server's protected-resource metadata (RFC 9728), sent as
+   * `resource_metadata` in Bearer challenges that do not name one already.
+   */
+  readonly resourceMetadata?: string | undefined
 }
 
 /**
@@ -135,10 +150,10 @@ export const challengeOf = (failure: SingleFailure): string => {
  *
  * @since 0.1.0
  */
-export const fromFailure = (failure: AuthFailure): HttpAnswer => {
+export const fromFailure = (failure: AuthFailure, options: ChallengeOptions = {}): HttpAnswer => {
   const primary = primaryOf(failure)
   if (primary._tag === "KeySourceUnavailable") return unavailable
-  const challenges = failuresOf(failure).map(challengeOf).join(", ")
+  const challenges = failuresOf(failure).map((single) => challengeOf(single, options)).join(", ")
   if (primary.provider === "custom") {
     // The refusal a migrated mcp-framework provider chose, in the contract's body shape.
     const { message, status } = primary.refusal ?? { status: 401, message: Messages.unauthorized }

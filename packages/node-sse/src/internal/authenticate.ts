@@ -1,19 +1,20 @@
 /**
- * One authentication step of an adapter: the provider's verdict on a Node request, with
- * "no credentials at all" told apart, for endpoints where credentials are optional.
+ * One authentication step of an adapter: the gate's verdict (failed-attempt limit, then the
+ * provider's check) on a Node request, with "no credentials at all" told apart for
+ * endpoints where credentials are optional.
  */
-import { AuthFailure, AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
+import { ClientAddress, Gate, HttpAnswer } from "@mcpgate/auth-core"
+import type { AuthProvider, RateLimiter } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
+import * as Logger from "effect/Logger"
+import * as Runtime from "effect/Runtime"
 import type { IncomingMessage } from "node:http"
 
 export type Outcome =
   | { readonly _tag: "Authenticated"; readonly principal: Principal }
   | { readonly _tag: "Anonymous" }
-  | { readonly _tag: "Refused"; readonly answer: HttpAnswer.HttpAnswer; readonly failure: AuthFailure.AuthFailure }
+  | { readonly _tag: "Refused"; readonly answer: HttpAnswer.HttpAnswer }
 
 /** A provider as adapters accept it: the Effect service, or a Promise provider that wraps one. */
 export type ProviderInput = AuthProvider.Service | { readonly service: AuthProvider.Service }
@@ -21,33 +22,47 @@ export type ProviderInput = AuthProvider.Service | { readonly service: AuthProvi
 export const serviceOf = (input: ProviderInput): AuthProvider.Service =>
   "service" in input ? input.service : input
 
-const ANONYMOUS: Outcome = { _tag: "Anonymous" }
+/** What a gate is built from, beyond the provider. */
+export interface RequestGateOptions {
+  /** The failed-attempt limit: options, a limiter shared with another adapter, or `false` for none. */
+  readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false | undefined
+  /** Proxies whose `X-Forwarded-For` entries are believed (addresses, CIDR ranges, `loopback`...). */
+  readonly trustProxy?: ReadonlyArray<string> | undefined
+  readonly protectedResource?: Gate.ProtectedResource | undefined
+  /** Replaces Effect's default logger for the gate's log lines. */
+  readonly logger?: Logger.Logger<unknown, unknown> | undefined
+  /** The runtime the gate runs in (an Effect app's own, with its logger); default Effect's default runtime. */
+  readonly runtime?: Runtime.Runtime<never> | undefined
+}
+
+/** A gate as a Node adapter runs it: the core gate, the trusted proxies, and the runtime. */
+export interface RequestGate {
+  readonly gate: Gate.Gate
+  readonly provider: AuthProvider.Service
+  readonly proxies: ClientAddress.TrustedProxies
+  readonly run: <A>(effect: Effect.Effect<A>) => Promise<A>
+}
+
+/** A gate for a provider; throws `ConfigurationError` for bad `rateLimit` or `trustProxy`. */
+export const makeRequestGate = (provider: AuthProvider.Service, options: RequestGateOptions = {}): RequestGate => {
+  const proxies = ClientAddress.trustedProxies(options.trustProxy ?? [])
+  const gate = Gate.make(provider, { rateLimit: options.rateLimit, protectedResource: options.protectedResource })
+  const runPromise = Runtime.runPromise(options.runtime ?? Runtime.defaultRuntime)
+  const logger = options.logger
+  const run = logger === undefined
+    ? runPromise
+    : <A>(effect: Effect.Effect<A>) => runPromise(Effect.provide(effect, Logger.replace(Logger.defaultLogger, logger)))
+  return { gate, provider, proxies, run }
+}
+
+/** The client a request counts against: the socket address, or behind trusted proxies the forwarded one. */
+export const clientOf = (gate: RequestGate, request: IncomingMessage): string =>
+  ClientAddress.of(request.socket.remoteAddress, request.headers["x-forwarded-for"], gate.proxies)
 
 /**
  * Checks a request. With `required` false, a request that presents no credentials at all
  * passes as anonymous; one that presents credentials still has them checked, so a wrong or
  * another caller's credential is never ignored.
  */
-export const authenticate = async (
-  provider: AuthProvider.Service,
-  request: IncomingMessage,
-  required: boolean
-): Promise<Outcome> => {
-  const exit = await Effect.runPromiseExit(AuthProvider.authenticateSafely(provider, request))
-  if (Exit.isSuccess(exit)) return { _tag: "Authenticated", principal: exit.value }
-  const failure = Option.getOrUndefined(Cause.failureOption(exit.cause))
-  if (failure === undefined) {
-    // Interrupted: nothing was verified, so nothing is let in.
-    return refusalOf(AuthProvider.unverified(provider))
-  }
-  if (!required && AuthFailure.failuresOf(failure).every((single) => single._tag === "MissingCredentials")) {
-    return ANONYMOUS
-  }
-  return refusalOf(failure)
-}
-
-const refusalOf = (failure: AuthFailure.AuthFailure): Outcome => ({
-  _tag: "Refused",
-  answer: HttpAnswer.fromFailure(failure),
-  failure
-})
+export const authenticate = async (gate: RequestGate, request: IncomingMessage, required: boolean): Promise<Outcome> =>
+  gate.run(gate.gate.check({ headers: request, client: clientOf(gate, request) }, required))

@@ -304,6 +304,9 @@ export const serve = async (options: HarnessOptions): Promise<Harness> => {
     await transport.start()
   }
   const server = await start({
+    // These tests pin the bytes of answers, hundreds of refusals from one address each; the
+    // failed-attempt limit has tests of its own (test/rateLimit/), so it is off unless asked for.
+    ...(options.gate === undefined && options.rateLimit === undefined ? { rateLimit: false as const } : {}),
     ...options,
     onSession: options.onSession ?? echo,
     onError: (error) => {

@@ -1,0 +1,215 @@
+/**
+ * Steps 4 and 5 of every request (contract section 6) in one place, so that every adapter
+ * and transport limits, counts and logs alike: the failed-attempt gate before any
+ * cryptography, then the provider's check, then the verdict as data.
+ *
+ * - A client over its budget gets 429 before its credential is looked at.
+ * - Every 401 spends one unit of the client's budget; a 503 (key source down) does not.
+ * - Successes and failures are counted (`AuthMetrics`); each failure is logged once at
+ *   warning level with its reason code, provider, client and key label or fingerprint,
+ *   never a credential, under flood control (100 lines a minute, then one line saying how
+ *   many were held back). Logs go through Effect's `Logger`, so a `Logger` layer in the
+ *   runtime that runs `check` replaces them.
+ * - With protected-resource metadata configured (RFC 9728), every Bearer challenge names
+ *   it, and a JWT must be addressed to the resource (`aud`).
+ *
+ * @example
+ * ```ts
+ * import { ClientAddress, Gate } from "@mcpgate/auth-core"
+ * import { Effect } from "effect"
+ *
+ * const gate = Gate.make(provider, { rateLimit: { maxFailures: 20, window: 60 } })
+ * const verdict = await Effect.runPromise(
+ *   gate.check({ headers: req.headers, client: ClientAddress.of(req.socket.remoteAddress, undefined) }, true)
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import type { AuthFailure } from "./AuthFailure.js"
+import { ClaimMismatch, failuresOf, primaryOf } from "./AuthFailure.js"
+import { rateLimited, recordFailure, recordSuccess } from "./AuthMetrics.js"
+import * as AuthProvider from "./AuthProvider.js"
+import type { RequestHeaders } from "./Credentials.js"
+import * as HttpAnswer from "./HttpAnswer.js"
+import * as FloodControl from "./internal/floodControl.js"
+import type { Principal } from "./Principal.js"
+import * as RateLimiter from "./RateLimiter.js"
+
+/**
+ * One request as the gate sees it: its headers and the client it counts against
+ * (`ClientAddress.of`).
+ *
+ * @since 0.2.0
+ */
+export interface Request {
+  readonly headers: RequestHeaders
+  readonly client: string
+}
+
+/**
+ * The gate's verdict: let the principal in, let an anonymous caller in (credentials
+ * optional and none presented), or answer.
+ *
+ * @since 0.2.0
+ */
+export type Verdict =
+  | { readonly _tag: "Authenticated"; readonly principal: Principal }
+  | { readonly _tag: "Anonymous" }
+  | { readonly _tag: "Refused"; readonly answer: HttpAnswer.HttpAnswer }
+
+/**
+ * The protected resource a server is (RFC 9728): its identifier, which JWTs must name in
+ * `aud`, and the URL of its metadata document, named in every Bearer challenge.
+ *
+ * @since 0.2.0
+ */
+export interface ProtectedResource {
+  readonly resource: string
+  readonly metadataUrl: string
+}
+
+/**
+ * The options of a gate.
+ *
+ * @since 0.2.0
+ */
+export interface Options {
+  /**
+   * The failed-attempt limiter: options for a new one, a limiter to share (between the
+   * transports of one server, say), or `false` to turn limiting off. Default: 20 failures
+   * per client per 60 s, counted in memory.
+   */
+  readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false | undefined
+  readonly protectedResource?: ProtectedResource | undefined
+}
+
+/**
+ * A gate.
+ *
+ * @since 0.2.0
+ */
+export interface Gate {
+  readonly provider: AuthProvider.Service
+  readonly limiter: RateLimiter.RateLimiter | undefined
+  /**
+   * The verdict on one request. With `required` false, a request that presents no
+   * credentials at all is `Anonymous` and spends no budget; presented credentials are
+   * always checked. Never fails and never dies.
+   */
+  readonly check: (request: Request, required: boolean) => Effect.Effect<Verdict>
+  /** The challenge options (`resource_metadata`) for answers built outside the gate. */
+  readonly challenge: HttpAnswer.ChallengeOptions
+}
+
+const isLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
+  typeof value === "object" && value !== null && "check" in value && "fallback" in value
+
+const ANONYMOUS: Verdict = { _tag: "Anonymous" }
+
+// Enough to see an attack's shape in the logs, too few to fill a disk: 144,000 lines a day.
+const LOG_LINES = 100
+const LOG_WINDOW_MILLIS = 60_000
+
+/**
+ * A gate in front of a provider. Throws `ConfigurationError` for bad `rateLimit` options.
+ *
+ * @since 0.2.0
+ */
+export const make = (provider: AuthProvider.Service, options: Options = {}): Gate => {
+  const limiter = options.rateLimit === false
+    ? undefined
+    : isLimiter(options.rateLimit)
+    ? options.rateLimit
+    : RateLimiter.make(options.rateLimit ?? {})
+  const protectedResource = options.protectedResource
+  const challenge: HttpAnswer.ChallengeOptions = { resourceMetadata: protectedResource?.metadataUrl }
+  const flood = FloodControl.make({ lines: LOG_LINES, windowMillis: LOG_WINDOW_MILLIS })
+
+  const authenticate = (headers: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
+    const checked = AuthProvider.authenticateSafely(provider, headers)
+    if (protectedResource === undefined) return checked
+    return Effect.flatMap(checked, (principal) =>
+      principal.provider !== "jwt" || addressedTo(principal, protectedResource.resource)
+        ? Effect.succeed(principal)
+        : Effect.fail(
+          new ClaimMismatch({
+            provider: "jwt",
+            reason: "audience_mismatch",
+            // Providers do not expose their realm; the contract's default names it.
+            challenge: { scheme: "Bearer", realm: "mcp", resourceMetadata: protectedResource.metadataUrl }
+          })
+        ))
+  }
+
+  const refuse = (request: Request, failure: AuthFailure): Effect.Effect<Verdict> => {
+    const primary = primaryOf(failure)
+    const answer = HttpAnswer.fromFailure(failure, challenge)
+    const logged = flood.log(
+      Effect.logWarning("authentication failed").pipe(
+        Effect.annotateLogs({
+          reason: primary.reason,
+          provider: primary.provider,
+          client: request.client,
+          ...(primary.keyLabel === undefined ? {} : { key: primary.keyLabel })
+        })
+      )
+    )
+    const counted = Effect.zipRight(recordFailure(primary.provider, primary.reason), logged)
+    // A key source that is down is not the client's fault: it spends no budget.
+    if (limiter === undefined || answer.status !== 401) return Effect.as(counted, { _tag: "Refused", answer })
+    return counted.pipe(
+      Effect.zipRight(limiter.recordFailure(request.client)),
+      // Once limited, the client is stopped at the gate, so this is logged about once per window.
+      Effect.tap((after) =>
+        after._tag === "Limited"
+          ? flood.log(
+            Effect.logWarning("client over its failed-attempt budget").pipe(
+              Effect.annotateLogs({ client: request.client, retryAfterSeconds: after.retryAfterSeconds })
+            )
+          )
+          : Effect.void
+      ),
+      Effect.as({ _tag: "Refused", answer } as const)
+    )
+  }
+
+  const check = (request: Request, required: boolean): Effect.Effect<Verdict> => {
+    const verify = Effect.flatMap(Effect.exit(authenticate(request.headers)), (exit): Effect.Effect<Verdict> => {
+      if (Exit.isSuccess(exit)) {
+        return Effect.as(recordSuccess(exit.value.provider), { _tag: "Authenticated", principal: exit.value })
+      }
+      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+      // Interrupted, or a defect authenticateSafely did not catch: nothing was verified.
+      if (failure === undefined) return refuse(request, AuthProvider.unverified(provider))
+      if (!required && failuresOf(failure).every((single) => single._tag === "MissingCredentials")) {
+        return Effect.succeed(ANONYMOUS)
+      }
+      return refuse(request, failure)
+    })
+    if (limiter === undefined) return verify
+    return Effect.flatMap(limiter.check(request.client), (decision): Effect.Effect<Verdict> => {
+      switch (decision._tag) {
+        case "Allowed":
+          return verify
+        case "Limited":
+          return Effect.as(Metric.increment(rateLimited), {
+            _tag: "Refused",
+            answer: HttpAnswer.tooManyAttempts(decision.retryAfterSeconds)
+          })
+        case "Unavailable":
+          return Effect.succeed({ _tag: "Refused", answer: HttpAnswer.unavailable })
+      }
+    })
+  }
+
+  return { provider, limiter, check, challenge }
+}
+
+const addressedTo = (principal: Principal, resource: string): boolean => {
+  const aud = principal.claims?.["aud"]
+  return typeof aud === "string" ? aud === resource : Array.isArray(aud) && aud.includes(resource)
+}
