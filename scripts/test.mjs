@@ -9,6 +9,7 @@ const run = (command, args) => spawnSync(command, args, { stdio: "inherit" }).st
 const bin = (name) => `node_modules/.bin/${name}`
 
 rmSync(results, { force: true })
+rmSync(".vitest/logs", { recursive: true, force: true })
 const steps = []
 const step = (name, ok) => {
   steps.push({ name, ok })
@@ -18,6 +19,7 @@ const step = (name, ok) => {
 
 const built = step("typecheck and build (tsc -b)", run(bin("tsc"), ["-b"]))
 step("tests (vitest)", run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`]))
+step("no secret in any captured log line", run("node", ["scripts/scan-logs.mjs"]))
 if (built) step("packed packages (publint, attw, import from the tarball)", run("node", ["scripts/check-packs.mjs"]))
 else step("packed packages (skipped: the build failed)", false)
 

@@ -1,0 +1,156 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { RateLimiter } from "@mcpgate/auth-core"
+import { NodeGuard } from "@mcpgate/node-sse"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { cleanupAfterEach } from "../fixtures/cleanup.js"
+import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
+import { start } from "../fixtures/http.js"
+import { API_KEY_BODY, closeAgents, RATE_LIMITED_BODY, send } from "./support.js"
+
+const defer = cleanupAfterEach()
+afterAll(closeAgents)
+
+const ATTACKER = "127.0.0.1"
+const USER = "127.0.0.2"
+
+/** A message POST: after authentication the unknown session gives 404, which proves the key was accepted. */
+const post = (url: URL, from: string, key: string) =>
+  send(url, {
+    from,
+    path: "/messages?sessionId=none",
+    headers: { "x-api-key": key, "content-type": "application/json" },
+    body: "{}"
+  })
+
+describe("a brute-force run on loopback (contract section 6, step 4)", () => {
+  it("1,000 wrong keys from one address get 401, then 429 with Retry-After; another address is served throughout", async () => {
+    const server = await start({ auth: { provider: apiKeyProvider() }, onSession: () => {} })
+    defer(() => server.close())
+
+    const statuses = new Map<number, number>()
+    const retryAfters = new Set<string>()
+    for (let attempt = 0; attempt < 1_000; attempt++) {
+      const reply = await post(server.url, ATTACKER, `wrong_key_${attempt.toString().padStart(12, "0")}`)
+      statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
+      if (attempt < 20) {
+        expect(reply.status).toBe(401)
+        expect(reply.body).toBe(API_KEY_BODY)
+      } else {
+        expect(reply.status).toBe(429)
+        expect(reply.body).toBe(RATE_LIMITED_BODY)
+        expect(reply.headers["content-type"]).toBe("application/json")
+        retryAfters.add(reply.headers["retry-after"]!)
+      }
+      if (attempt % 50 === 0) {
+        // The legitimate client from another address: authenticated (404: no such session), never slowed.
+        expect((await post(server.url, USER, KEY_ALICE)).status).toBe(404)
+      }
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ 401: 20, 429: 980 })
+    // Whole seconds until the window of the first failure ends: sensible, never more than the window.
+    for (const value of retryAfters) {
+      expect(value).toMatch(/^\d+$/)
+      expect(Number(value)).toBeGreaterThanOrEqual(1)
+      expect(Number(value)).toBeLessThanOrEqual(60)
+    }
+    // A limited client is turned away even with a good key, before any check of it.
+    expect((await post(server.url, ATTACKER, KEY_ALICE)).status).toBe(429)
+  }, 60_000)
+
+  it("after the window, the limited address can authenticate again", async () => {
+    const server = await start({
+      auth: { provider: apiKeyProvider() },
+      onSession: () => {},
+      rateLimit: { maxFailures: 5, window: 1 }
+    })
+    defer(() => server.close())
+    for (let attempt = 0; attempt < 5; attempt++) {
+      expect((await post(server.url, ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
+    }
+    const limited = await post(server.url, ATTACKER, KEY_ALICE)
+    expect(limited.status).toBe(429)
+    expect(limited.headers["retry-after"]).toBe("1")
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    expect((await post(server.url, ATTACKER, KEY_ALICE)).status).toBe(404)
+  })
+
+  it("with endpoints.messages false, anonymous posts spend no budget; a wrong key still does", async () => {
+    const server = await start({
+      auth: { provider: apiKeyProvider(), endpoints: { messages: false } },
+      onSession: () => {},
+      rateLimit: { maxFailures: 3 }
+    })
+    defer(() => server.close())
+    const anonymous = () =>
+      send(server.url, { from: ATTACKER, path: "/messages?sessionId=none", headers: { "content-type": "application/json" }, body: "{}" })
+    for (let i = 0; i < 10; i++) expect((await anonymous()).status).toBe(404)
+    for (let i = 0; i < 3; i++) expect((await post(server.url, ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
+    expect((await anonymous()).status).toBe(429)
+  })
+})
+
+describe("trustProxy: the client behind a proxy", () => {
+  const forwarded = (url: URL, forwardedFor: string, key: string) =>
+    send(url, {
+      from: ATTACKER,
+      path: "/messages?sessionId=none",
+      headers: { "x-api-key": key, "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body: "{}"
+    })
+
+  it("gives each forwarded address its own budget when the socket is a trusted proxy", async () => {
+    const server = await start({
+      auth: { provider: apiKeyProvider() },
+      onSession: () => {},
+      rateLimit: { maxFailures: 3 },
+      trustProxy: ["loopback"]
+    })
+    defer(() => server.close())
+    // 30 addresses, one failure each: nobody is over budget.
+    for (let i = 0; i < 30; i++) expect((await forwarded(server.url, `198.51.100.${i}`, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
+    // One address over budget; the entry the client forged on the left changes nothing.
+    for (let i = 0; i < 3; i++) await forwarded(server.url, `6.6.6.${i}, 203.0.113.9`, "wrong_key_aaaaaaaaaaaa")
+    expect((await forwarded(server.url, "203.0.113.9", KEY_BOB)).status).toBe(429)
+    expect((await forwarded(server.url, "203.0.113.10", KEY_BOB)).status).toBe(404)
+  })
+
+  it("ignores X-Forwarded-For from a socket that is not a trusted proxy", async () => {
+    const server = await start({
+      auth: { provider: apiKeyProvider() },
+      onSession: () => {},
+      rateLimit: { maxFailures: 3 },
+      trustProxy: ["10.0.0.0/8"]
+    })
+    defer(() => server.close())
+    for (let i = 0; i < 3; i++) await forwarded(server.url, `198.51.100.${i}`, "wrong_key_aaaaaaaaaaaa")
+    expect((await forwarded(server.url, "198.51.100.200", KEY_BOB)).status).toBe(429)
+  })
+
+  it("refuses a trustProxy entry that is not an address or range, at startup", async () => {
+    await expect(start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, trustProxy: ["proxy.internal"] }))
+      .rejects.toThrow("trustProxy (item 1) \"proxy.internal\" is not an IP address")
+  })
+})
+
+describe("NodeGuard: the same gate in front of any handler", () => {
+  it("limits failed attempts per client, and shares a limiter when given one", async () => {
+    const limiter = RateLimiter.make({ maxFailures: 2 })
+    const guard = NodeGuard.make({ provider: apiKeyProvider(), rateLimit: limiter })
+    const server = http.createServer(async (request, response) => {
+      if ((await guard.authenticate(request, response)) !== undefined) response.end("ok")
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    defer(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    const get = (from: string, key: string) => send(url, { from, method: "GET", path: "/", headers: { "x-api-key": key } })
+    expect((await get(ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
+    expect((await get(ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
+    expect(await get(ATTACKER, KEY_ALICE)).toMatchObject({ status: 429, body: RATE_LIMITED_BODY })
+    expect(await get(USER, KEY_ALICE)).toMatchObject({ status: 200, body: "ok" })
+    // The limiter is shared: a server built with it sees the same budget.
+    const sse = await start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: limiter })
+    defer(() => sse.close())
+    expect((await post(sse.url, ATTACKER, KEY_ALICE)).status).toBe(429)
+  })
+})
