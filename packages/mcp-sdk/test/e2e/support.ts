@@ -23,6 +23,7 @@ export const Bodies = {
   originNotAllowed: `{"error":"Origin not allowed","status":403,"type":"authorization_error"}`,
   notFound: `{"error":"Not found","status":404,"type":"not_found_error"}`,
   health: `{"ok":true}`,
+  rateLimited: `{"error":"Too many failed authentication attempts","status":429,"type":"rate_limit_error"}`,
   /** Streamable HTTP: the MCP SDK transport's own 404 for a session it does not know. */
   sdkSessionNotFound: `{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}`
 } as const
@@ -93,7 +94,12 @@ const parseResponse = (data: Buffer): RawResponse | undefined => {
   return body === undefined ? undefined : { ...head, body: body.toString("utf8") }
 }
 
-const connectTo = (base: URL): net.Socket => net.connect(Number(base.port), base.hostname.replace(/^\[|\]$/g, ""))
+const connectTo = (base: URL, localAddress?: string): net.Socket =>
+  net.connect({
+    port: Number(base.port),
+    host: base.hostname.replace(/^\[|\]$/g, ""),
+    ...(localAddress === undefined ? {} : { localAddress })
+  })
 
 /**
  * Sends one request on a fresh connection and resolves with the complete answer. `Host`
@@ -107,6 +113,29 @@ export const send = (
   headers: HeaderLines = [],
   body?: string,
   timeoutMs = 3000
+): Promise<RawResponse> => exchange(base, method, path, headers, body, timeoutMs, undefined)
+
+/**
+ * `send` from another loopback address (`127.0.0.2`, say): Linux routes all of 127.0.0.0/8
+ * to loopback, so to the server it is another client.
+ */
+export const sendFrom = (
+  localAddress: string,
+  base: URL,
+  method: string,
+  path: string,
+  headers: HeaderLines = [],
+  body?: string
+): Promise<RawResponse> => exchange(base, method, path, headers, body, 3000, localAddress)
+
+const exchange = (
+  base: URL,
+  method: string,
+  path: string,
+  headers: HeaderLines,
+  body: string | undefined,
+  timeoutMs: number,
+  localAddress: string | undefined
 ): Promise<RawResponse> =>
   new Promise((resolve, reject) => {
     const lines: Array<Header> = []
@@ -114,7 +143,7 @@ export const send = (
     lines.push(...headers)
     if (body !== undefined) lines.push(["Content-Length", String(Buffer.byteLength(body))])
     lines.push(["Connection", "close"])
-    const socket = connectTo(base)
+    const socket = connectTo(base, localAddress)
     const chunks: Array<Buffer> = []
     let settled = false
     const settle = (outcome: { readonly response: RawResponse } | { readonly error: Error }) => {
