@@ -4,6 +4,7 @@
  * listed beside it, so that `scripts/scan-logs.mjs` can prove no log line of the whole suite
  * holds a key, a token or a secret (contract section 8).
  */
+import { afterAll } from "vitest"
 import { appendFileSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -24,6 +25,13 @@ const append = (file: string, text: string): void => {
   }
 }
 
+const fixtures = [
+  "packages/auth-core/test/fixtures/apiKeys.ts",
+  "packages/auth-core/test/fixtures/tokens.ts",
+  "packages/node-sse/test/fixtures/credentials.ts",
+  "packages/mcp-sdk/test/fixtures/credentials.ts"
+]
+
 const methods = ["log", "info", "warn", "error", "debug", "trace"] as const
 for (const method of methods) {
   const original = console[method].bind(console)
@@ -34,18 +42,15 @@ for (const method of methods) {
 }
 
 // Every secret the fixtures define, computed ones included: exported strings named for a key,
-// secret or token.
-const fixtures = [
-  "packages/auth-core/test/fixtures/apiKeys.ts",
-  "packages/auth-core/test/fixtures/tokens.ts",
-  "packages/node-sse/test/fixtures/credentials.ts",
-  "packages/mcp-sdk/test/fixtures/credentials.ts"
-]
-const secrets: Array<string> = []
-for (const fixture of fixtures) {
-  const module = (await import(join(root, fixture))) as Record<string, unknown>
-  for (const [name, value] of Object.entries(module)) {
-    if (typeof value === "string" && /KEY|SECRET|TOKEN/.test(name) && value.length >= 16) secrets.push(value)
+// secret or token. Read after the file's tests, not now: importing the fixtures before a test
+// file's `vi.mock` of `node:crypto` or `jose` would load the real modules first.
+afterAll(async () => {
+  const secrets: Array<string> = []
+  for (const fixture of fixtures) {
+    const module = (await import(join(root, fixture))) as Record<string, unknown>
+    for (const [name, value] of Object.entries(module)) {
+      if (typeof value === "string" && /KEY|SECRET|TOKEN/.test(name) && value.length >= 16) secrets.push(value)
+    }
   }
-}
-append(join(dir, `secrets-${process.pid}-${threadId}.txt`), secrets.map((s) => `${JSON.stringify(s)}\n`).join(""))
+  append(join(dir, `secrets-${process.pid}-${threadId}.txt`), secrets.map((s) => `${JSON.stringify(s)}\n`).join(""))
+})
