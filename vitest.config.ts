@@ -14,10 +14,14 @@ export default defineConfig({
       { find: /^@mcpgate\/node-sse$/, replacement: source("./packages/node-sse/src/index.ts") },
       { find: /^@mcpgate\/node-sse\/(.*)$/, replacement: source("./packages/node-sse/src/$1.ts") },
       { find: /^@mcpgate\/mcp-sdk$/, replacement: source("./packages/mcp-sdk/src/index.ts") },
-      { find: /^@mcpgate\/mcp-sdk\/(.*)$/, replacement: source("./packages/mcp-sdk/src/$1.ts") }
+      { find: /^@mcpgate\/mcp-sdk\/(.*)$/, replacement: source("./packages/mcp-sdk/src/$1.ts") },
+      { find: /^@mcpgate\/redis$/, replacement: source("./packages/redis/src/index.ts") },
+      { find: /^@mcpgate\/redis\/(.*)$/, replacement: source("./packages/redis/src/$1.ts") }
     ]
   },
   test: {
+    // Tees console output to .vitest/logs for the secret scan of scripts/scan-logs.mjs.
+    setupFiles: [source("./scripts/capture-logs.ts")],
     projects: [
       {
         extends: true,
@@ -40,6 +44,14 @@ export default defineConfig({
         test: {
           name: "mcp-sdk",
           root: "packages/mcp-sdk",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          name: "redis",
+          root: "packages/redis",
           include: ["test/**/*.test.ts"]
         }
       }

@@ -29,7 +29,7 @@
  * @since 0.1.0
  */
 import type { EndpointPolicy } from "@mcpgate/auth-core"
-import { AuthProvider, Options } from "@mcpgate/auth-core"
+import { AuthProvider, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -72,7 +72,18 @@ export type ProviderOption = ProviderInput | Layer.Layer<AuthProvider.AuthProvid
  * @since 0.1.0
  */
 export interface CommonTransportOptions
-  extends Pick<ServingOptions, "healthEndpoint" | "allowedHosts" | "exposeToken" | "resource">
+  extends Pick<
+    ServingOptions,
+    | "healthEndpoint"
+    | "allowedHosts"
+    | "exposeToken"
+    | "resource"
+    | "protectedResource"
+    | "toolScopes"
+    | "rateLimit"
+    | "trustProxy"
+    | "logger"
+  >
 {
   /** Default 8080; 0 picks a free port. */
   readonly port?: number
@@ -80,6 +91,15 @@ export interface CommonTransportOptions
   readonly host?: string
   /** The origins allowed (mcp-framework's name for `allowedOrigins`). */
   readonly cors?: CorsOptions
+  /**
+   * Where Effect's metrics (mcpgate's `mcpgate_auth_*` counters and the app's own) are
+   * served in the Prometheus text format, e.g. `"/metrics"`; default `false`: not served.
+   * The route is public like health (no authentication, no rate limiting); only the
+   * `Origin` and `Host` checks apply. Counts of failures by reason tell an attacker how the
+   * server is probed: serve it on a loopback or internal port (`host: "127.0.0.1"`), or
+   * keep it from the outside at the proxy.
+   */
+  readonly metricsEndpoint?: string | false
 }
 
 /**
@@ -173,6 +193,9 @@ export class MCPServer {
     this.#version = decoded.version ?? "1.0.0"
     this.#sdk = decoded.sdk
     this.#provider = common.auth.provider
+    const protectedResource = common.protectedResource === undefined
+      ? undefined
+      : ProtectedResource.fromDecoded(common.protectedResource)
     this.#settings = {
       port: common.port ?? 8080,
       host: common.host ?? "127.0.0.1",
@@ -192,10 +215,20 @@ export class MCPServer {
         }
         : undefined,
       healthEndpoint: common.healthEndpoint ?? "/health",
+      metricsEndpoint: common.metricsEndpoint ?? false,
       allowedOrigins: allowedOriginsOf(common.cors),
       allowedHosts: common.allowedHosts,
       exposeToken: common.exposeToken ?? false,
-      resource: common.resource,
+      resource: common.resource ?? protectedResource?.resource,
+      protectedResource: common.protectedResource,
+      toolScopes: common.toolScopes ?? ToolScopes.empty,
+      gate: {
+        rateLimit: common.rateLimit,
+        trustProxy: common.trustProxy,
+        logger: common.logger,
+        protectedResource,
+        runtime: undefined
+      },
       onError: options.onError,
       drainMs: 5000
     }

@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import type { EndpointPolicy } from "@mcpgate/auth-core"
-import { AuthProvider, Options } from "@mcpgate/auth-core"
+import { AuthProvider, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -54,6 +54,15 @@ export interface McpHttpOptions extends ServingOptions {
   }
   /** Streamable HTTP (default `/mcp`), or `false`. */
   readonly stream?: false | (StreamOptions & { readonly endpoint?: string })
+  /**
+   * Where Effect's metrics (mcpgate's `mcpgate_auth_*` counters and the app's own) are
+   * served in the Prometheus text format, e.g. `"/metrics"`; default `false`: not served.
+   * The route is public like health (no authentication, no rate limiting); only the
+   * `Origin` and `Host` checks apply. Counts of failures by reason tell an attacker how the
+   * server is probed: serve it on a loopback or internal port (`host: "127.0.0.1"`), or
+   * keep it from the outside at the proxy.
+   */
+  readonly metricsEndpoint?: string | false
 }
 
 /**
@@ -95,10 +104,15 @@ export const layer = (
     Effect.gen(function*() {
       const decoded = yield* Options.decode(OptionsSchema, options, "McpHttp")
       const provider = yield* AuthProvider.AuthProvider
+      // The gate logs through the app's runtime, so its `Logger` layer applies.
+      const runtime = yield* Effect.runtime<never>()
       const sdk = yield* Effect.tryPromise({
         try: () => loadSdk(decoded.sdk),
         catch: (error) => error as ConfigurationError
       })
+      const protectedResource = decoded.protectedResource === undefined
+        ? undefined
+        : ProtectedResource.fromDecoded(decoded.protectedResource)
       const sse = decoded.sse === false ? undefined : decoded.sse ?? {}
       const stream = decoded.stream === false ? undefined : decoded.stream ?? {}
       const host = yield* Effect.acquireRelease(
@@ -125,10 +139,20 @@ export const layer = (
                 sessionIdleTimeout: stream.sessionIdleTimeout
               },
               healthEndpoint: decoded.healthEndpoint ?? "/health",
+              metricsEndpoint: decoded.metricsEndpoint ?? false,
               allowedOrigins: decoded.allowedOrigins,
               allowedHosts: decoded.allowedHosts,
               exposeToken: decoded.exposeToken ?? false,
-              resource: decoded.resource,
+              resource: decoded.resource ?? protectedResource?.resource,
+              protectedResource: decoded.protectedResource,
+              toolScopes: decoded.toolScopes ?? ToolScopes.empty,
+              gate: {
+                rateLimit: decoded.rateLimit,
+                trustProxy: decoded.trustProxy,
+                logger: decoded.logger,
+                protectedResource,
+                runtime
+              },
               onError: options.onError,
               drainMs: 5000
             }, sdk),

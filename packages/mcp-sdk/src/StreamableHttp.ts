@@ -29,6 +29,9 @@
  *
  * @since 0.1.0
  */
+import type { ProtectedResource, RateLimiter } from "@mcpgate/auth-core"
+import type { NodeHttp } from "@mcpgate/node-sse"
+import type * as Logger from "effect/Logger"
 import * as Either from "effect/Either"
 import type * as http from "node:http"
 import type { ProviderInput } from "./CustomProvider.js"
@@ -70,12 +73,47 @@ export interface ServingOptions {
   readonly allowedHosts?: ReadonlyArray<string>
   /** Whether tools see the raw credential in `authInfo.token`; default false. */
   readonly exposeToken?: boolean
-  /** The server's resource identifier (its canonical URL, RFC 8707), given to tools as `authInfo.resource`. */
+  /**
+   * The server's resource identifier (its canonical URL, RFC 8707), given to tools as
+   * `authInfo.resource`; default `protectedResource.resource`.
+   */
   readonly resource?: string
+  /**
+   * The server as an OAuth protected resource (RFC 9728): its metadata is served, without
+   * credentials, at `/.well-known/oauth-protected-resource[/<path>]`, every Bearer challenge
+   * names it (`resource_metadata`), and a JWT must name `resource` in `aud`.
+   */
+  readonly protectedResource?: ProtectedResource.Options
+  /**
+   * Scopes per tool: tool name → the scopes a caller must all hold to call it (JWT `scope`
+   * or `scp`, or the API-key entry's `scopes`). A request with a `tools/call` of such a tool,
+   * from a caller without them, is refused whole with 403 `insufficient_scope` before the
+   * SDK sees it; tools left out need no scope. Default none, and then request bodies are
+   * left to the SDK untouched.
+   *
+   * @example
+   * ```ts
+   * toolScopes: { deploy: ["deploy:write"], search: ["docs:read"] }
+   * ```
+   */
+  readonly toolScopes?: Readonly<Record<string, ReadonlyArray<string>>>
   /** The SDK line; default v2 when installed, else v1. */
   readonly sdk?: SdkLine
   /** Hears of errors raised while serving; never given a secret. */
   readonly onError?: (error: unknown) => void
+  /**
+   * The failed-attempt limit (contract section 6, step 4): options (`maxFailures` 20,
+   * `window` 60 s, `store`, `maxClients` 10,000, `onStoreUnavailable` `"memory"`), a
+   * `RateLimiter` shared with other servers, or `false` to turn it off.
+   */
+  readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false
+  /**
+   * Proxies in front of the server whose `X-Forwarded-For` is believed, as addresses, CIDR
+   * ranges or `loopback`, `linklocal`, `uniquelocal`. Default none: the client is the socket address.
+   */
+  readonly trustProxy?: ReadonlyArray<string>
+  /** Replaces Effect's default logger for the failure log lines. */
+  readonly logger?: Logger.Logger<unknown, unknown>
 }
 
 /**
@@ -93,6 +131,11 @@ export interface StreamableHttpOptions extends StreamOptions, ServingOptions {
   readonly createServer: () => McpServerLike | Promise<McpServerLike>
   /** The path; default `"/mcp"`. */
   readonly endpoint?: string
+  /**
+   * A gate (`NodeHttp.gate`) for the same provider, shared with other endpoints of the
+   * process so they share one failed-attempt budget; replaces `rateLimit`, `trustProxy`, `logger`.
+   */
+  readonly gate?: NodeHttp.RequestGate
 }
 
 /**

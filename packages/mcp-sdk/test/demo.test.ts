@@ -2,20 +2,26 @@
  * The demo behind `pnpm demo` works as its header and banner say: run from the repository
  * root against the built package, it serves `whoami` over Streamable HTTP and HTTP+SSE,
  * prints a generated key once (and a configured one never), serves JWTs when asked, refuses
- * bad configuration in one line naming the variable, and stops cleanly on a signal.
+ * bad configuration in one line naming the variable, and stops cleanly on a signal. It serves
+ * its authentication counters at `/metrics`, and reloads MCP_API_KEYS_FILE when it changes.
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Caller } from "@mcpgate/mcp-sdk"
 import { SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { connect } from "./fixtures/mcp.js"
-import { CLIENT, DEMO, freePort, run, runToEnd } from "./support/processes.js"
+import { CLIENT, DEMO, freePort, HAS_REDIS_SERVER, run, runToEnd, startRedis } from "./support/processes.js"
 
 const defer = cleanupAfterEach()
 
 const API_KEY_401 = "{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}"
 const JWT_401 = "{\"error\":\"Invalid or expired JWT token\",\"status\":401,\"type\":\"authentication_error\"}"
+const TOO_MANY = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
+const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 /** Starts the demo on a free port and waits for its banner. */
 const startDemo = async (env: Record<string, string> = {}) => {
@@ -45,6 +51,44 @@ const postInitialize = (url: URL, headers: Record<string, string>) =>
       params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
     })
   })
+
+/** The value of one series in a Prometheus text body; 0 when absent (a counter not yet counted). */
+const sample = (body: string, series: string): number => {
+  const line = body.split("\n").find((line) => line.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.slice(series.length + 1))
+}
+
+const UNKNOWN_KEY = "mcpgate_auth_failures_total{provider=\"api-key\",reason=\"unknown_key\"}"
+const SUCCESSES = "mcpgate_auth_successes_total{provider=\"api-key\"}"
+const RATE_LIMITED = "mcpgate_auth_rate_limited_total"
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `check` until it holds; fails after `timeoutMs`. */
+const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> => {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await check()) return
+    await sleep(50)
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}`)
+}
+
+/** A key file in a fresh directory, removed after the test. */
+const keyDirectory = (): string => {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "mcpgate-demo-keys-"))
+  defer(() => fs.rmSync(directory, { recursive: true, force: true }))
+  return directory
+}
+
+/** Replaces a file as editors do: a new file written beside it, then renamed over it. */
+const replaceFile = (file: string, text: string): void => {
+  const temporary = `${file}.${randomBytes(4).toString("hex")}.tmp`
+  fs.writeFileSync(temporary, text)
+  fs.renameSync(temporary, file)
+}
+
+const newKey = () => randomBytes(24).toString("base64url")
 
 describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
   it("prints a generated key once; SDK clients over /mcp and /sse and client.mjs are told who they are; a wrong key gets the 401", async () => {
@@ -217,4 +261,182 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       await expect(fetch(new URL("/health", origin))).rejects.toThrow()
     }
   }, 30_000)
+
+  it("/metrics counts failures by reason and successes, in Prometheus text; the 21st try of a failing client is the 429, counted too", async () => {
+    const key = newKey()
+    const { demo, mcp, origin } = await startDemo({ MCP_API_KEYS: key })
+    const metricsUrl = new URL("/metrics", origin)
+    expect(demo.stdout()).toContain(`  metrics          ${metricsUrl.href}  (Prometheus text, no auth)\n`)
+    const metrics = async () => {
+      // Public: no credential.
+      const answer = await fetch(metricsUrl)
+      expect(answer.status).toBe(200)
+      expect(answer.headers.get("content-type")).toBe(PROMETHEUS)
+      expect(answer.headers.get("cache-control")).toBe("no-store")
+      return answer.text()
+    }
+    // A fresh process: nothing counted yet.
+    expect(sample(await metrics(), UNKNOWN_KEY)).toBe(0)
+
+    for (let index = 0; index < 3; index++) expect((await postInitialize(mcp, { "X-API-Key": newKey() })).status).toBe(401)
+    expect((await postInitialize(mcp, { "X-API-Key": key })).status).toBe(200)
+    const counted = await metrics()
+    expect(sample(counted, UNKNOWN_KEY)).toBe(3)
+    expect(sample(counted, SUCCESSES)).toBe(1)
+    expect(counted).toContain("# TYPE mcpgate_auth_failures_total counter\n")
+    expect(counted).toContain("# TYPE mcpgate_auth_successes_total counter\n")
+    // Valid exposition text: each line a HELP or TYPE comment or a sample; each family typed before its samples.
+    const typed = new Set<string>()
+    for (const line of counted.trimEnd().split("\n")) {
+      const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$/.exec(line)
+      if (type !== null) typed.add(type[1]!)
+      else if (!line.startsWith("# HELP ")) {
+        const series = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? \d+$/.exec(line)
+        expect(series, line).not.toBeNull()
+        expect(typed.has(series![1]!), line).toBe(true)
+      }
+    }
+    expect(counted.endsWith("\n")).toBe(true)
+
+    // 20 failures from this client (the tests and the demo share 127.0.0.1): then 429, even with the right key.
+    for (let index = 3; index < 20; index++) expect((await postInitialize(mcp, { "X-API-Key": newKey() })).status).toBe(401)
+    const limited = await postInitialize(mcp, { "X-API-Key": key })
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60)
+    expect(await limited.text()).toBe(TOO_MANY)
+    // /metrics is not limited: the limited client still reads it.
+    const after = await metrics()
+    expect(sample(after, RATE_LIMITED)).toBe(1)
+    expect(after).toContain("# TYPE mcpgate_auth_rate_limited_total counter\n")
+    expect(sample(after, UNKNOWN_KEY)).toBe(20)
+    expect(sample(after, SUCCESSES)).toBe(1)
+
+    // Each failure was logged once, without the key.
+    expect(occurrences(demo.stdout(), "message=\"authentication failed\" reason=unknown_key")).toBe(20)
+    expect(demo.stdout() + demo.stderr()).not.toContain(key)
+  }, 30_000)
+
+  it("MCP_API_KEYS_FILE: a rewritten file replaces the keys without a restart, closing the revoked key's stream; a bad file keeps the old keys", async () => {
+    const [alice, bob] = [newKey(), newKey()]
+    const directory = keyDirectory()
+    const file = path.join(directory, "keys")
+    fs.writeFileSync(file, `# demo keys\n\n  ${alice}   # alice\n`)
+    const { demo, mcp, sse } = await startDemo({ MCP_API_KEYS_FILE: file, MCP_AUTH_SSE: "true" })
+    expect(demo.stdout()).toContain("  send header      X-API-Key: <one of the keys in MCP_API_KEYS_FILE>\n")
+    expect(demo.stdout()).toContain(`  keys file        ${file} (reloaded when it changes)\n`)
+    expect(demo.stdout()).not.toContain("a key generated for this run")
+    const status = async (key: string) => (await postInitialize(mcp, { "X-API-Key": key })).status
+    expect(await status(alice)).toBe(200)
+    expect(await status(bob)).toBe(401)
+
+    // A stream opened with Alice's key (MCP_AUTH_SSE=true: the stream itself is authenticated).
+    const stream = await fetch(sse, { headers: { accept: "text/event-stream", "X-API-Key": alice } })
+    expect(stream.status).toBe(200)
+    const reader = stream.body!.getReader()
+    let received = ""
+    while (!received.includes("event: endpoint")) received += new TextDecoder().decode((await reader.read()).value)
+    const streamEnded = (async () => {
+      try {
+        while (!(await reader.read()).done) { /* events */ }
+      } catch {
+        // The server cut the connection: ended too.
+      }
+      return true
+    })()
+
+    expect(await Promise.race([streamEnded, sleep(200).then(() => false)])).toBe(false)
+
+    // Rotation: Bob's key replaces Alice's, as an editor saves (write, then rename over).
+    replaceFile(file, `${bob}\n`)
+    await eventually("Alice's key refused", async () => (await status(alice)) === 401)
+    expect(await status(bob)).toBe(200)
+    await demo.waitFor(/message="API keys reloaded from MCP_API_KEYS_FILE" keys=1$/m)
+    // Alice's open stream was closed by the rotation.
+    expect(await Promise.race([streamEnded, sleep(3000).then(() => false)])).toBe(true)
+
+    // A file with a bad key: one line, naming the line, not the key; Bob's key still works.
+    replaceFile(file, "# rotated\nZq7-tiny-key\n")
+    await demo.waitFor(/API keys not reloaded: MCP_API_KEYS_FILE line 2 is shorter than 16 characters/)
+    await sleep(300)
+    expect(occurrences(demo.stdout(), "API keys not reloaded")).toBe(1)
+    expect(await status(bob)).toBe(200)
+
+    // Deleted: the keys stay; made again: read again.
+    fs.rmSync(file)
+    await demo.waitFor(/API keys not reloaded: MCP_API_KEYS_FILE cannot be read \(no such file\); the previous keys stay/)
+    expect(await status(bob)).toBe(200)
+    fs.writeFileSync(file, `${alice}\n${bob}\n`)
+    await demo.waitFor(/message="API keys reloaded from MCP_API_KEYS_FILE" keys=2$/m)
+    expect(await status(alice)).toBe(200)
+    expect(await status(bob)).toBe(200)
+
+    demo.child.kill("SIGTERM")
+    expect(await demo.exited).toEqual({ code: 0, signal: null })
+    const everything = demo.stdout() + demo.stderr()
+    for (const secret of [alice, bob, "Zq7-tiny"]) expect(everything).not.toContain(secret)
+    expect(demo.stderr()).toBe("")
+  }, 30_000)
+
+  it("MCP_API_KEYS_FILE at start: refused in one line naming the variable (and the line of a bad key, never the key)", async () => {
+    const directory = keyDirectory()
+    const write = (name: string, text: string) => {
+      const file = path.join(directory, name)
+      fs.writeFileSync(file, text)
+      return file
+    }
+    const good = write("good", `${newKey()}\n`)
+    const cases: ReadonlyArray<{ readonly env: Record<string, string>; readonly says: ReadonlyArray<string>; readonly quiet?: string }> = [
+      { env: { MCP_API_KEYS: newKey(), MCP_API_KEYS_FILE: good }, says: ["MCP_API_KEYS and MCP_API_KEYS_FILE are both set"] },
+      {
+        env: { MCP_API_KEYS_FILE: write("short", `# keys\n${newKey()}\n\nZq7-tiny-key # bad\n`) },
+        says: ["MCP_API_KEYS_FILE line 4 is shorter than 16 characters", "randomBytes(32)"],
+        quiet: "Zq7-tiny"
+      },
+      {
+        env: { MCP_API_KEYS_FILE: write("spaced", `${newKey()} ${"k".repeat(20)}\n`) },
+        says: ["MCP_API_KEYS_FILE line 1 contains a comma or whitespace"],
+        quiet: "k".repeat(20)
+      },
+      { env: { MCP_API_KEYS_FILE: write("twice", "same-key-0123456789\nsame-key-0123456789\n") }, says: ["MCP_API_KEYS_FILE line 2 repeats an earlier key"] },
+      { env: { MCP_API_KEYS_FILE: write("empty", "# nothing yet\n\n") }, says: ["MCP_API_KEYS_FILE", "holds no keys"] },
+      { env: { MCP_API_KEYS_FILE: path.join(directory, "missing") }, says: ["MCP_API_KEYS_FILE", "cannot be read (no such file)"] }
+    ]
+    const port = String(await freePort())
+    const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, { PORT: port, ...env })))
+    for (const [index, { quiet, says }] of cases.entries()) {
+      const { code, stderr, stdout } = results[index]!
+      const context = JSON.stringify(cases[index]!.env)
+      expect(code, context).toBe(1)
+      expect(stdout, context).toBe("")
+      expect(stderr, context).toMatch(/^mcpgate demo: [^\n]+\n$/)
+      for (const part of says) expect(stderr, context).toContain(part)
+      if (quiet !== undefined) expect(stderr, context).not.toContain(quiet)
+    }
+    expect(results[3]!.stderr).not.toContain("same-key")
+  }, 30_000)
+  // Runs where .ci/run provides Redis (REDIS_URL, redis-server); reported as skipped elsewhere.
+  // A Redis of its own: the budget it fills must not limit 127.0.0.1 in other tests.
+  it.skipIf(process.env["REDIS_URL"] === undefined || !HAS_REDIS_SERVER)(
+    "two demos on one Redis (REDIS_URL) agree: failures on either count against the client on both",
+    async () => {
+      const redis = startRedis(await freePort())
+      defer(() => redis.stop())
+      const key = newKey()
+      const env = { MCP_API_KEYS: key, REDIS_URL: await redis.url }
+      const [first, second] = await Promise.all([startDemo(env), startDemo(env)])
+      expect(first.demo.stdout()).toContain("counted on Redis (REDIS_URL), shared")
+      // 20 failures, split between the two instances.
+      for (let index = 0; index < 10; index++) {
+        expect((await postInitialize(first.mcp, { "X-API-Key": newKey() })).status).toBe(401)
+        expect((await postInitialize(second.mcp, { "X-API-Key": newKey() })).status).toBe(401)
+      }
+      for (const { mcp } of [first, second]) {
+        const limited = await postInitialize(mcp, { "X-API-Key": key })
+        expect(limited.status).toBe(429)
+        expect(await limited.text()).toBe(TOO_MANY)
+      }
+    },
+    30_000
+  )
 })

@@ -2,7 +2,8 @@
  * Authentication in front of any Node HTTP handler: plain `node:http`, Express, or
  * Fastify's raw `req`/`res`. A request either yields its `Principal`, with `req.auth` set
  * in the shape of the MCP SDK's `AuthInfo` (what the SDK's Streamable HTTP transports
- * read), or has been answered with the contract's exact bytes.
+ * read), or has been answered with the contract's exact bytes. Failed attempts are limited
+ * per client (429), counted and logged, as on the transports.
  *
  * @example
  * ```ts
@@ -27,11 +28,13 @@
 import type { AuthInfo } from "@mcpgate/auth-core/AuthInfo"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import type { RateLimiter } from "@mcpgate/auth-core"
 import { AuthProvider, HttpAnswer, Options } from "@mcpgate/auth-core"
+import type * as Logger from "effect/Logger"
 import * as Either from "effect/Either"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { ProviderInput } from "./internal/authenticate.js"
-import { authenticate, serviceOf } from "./internal/authenticate.js"
+import type { ProviderInput, RequestGate } from "./internal/authenticate.js"
+import { authenticate, makeRequestGate, serviceOf } from "./internal/authenticate.js"
 import { authInfoOf } from "./internal/messageExtra.js"
 import { writeAnswer } from "./internal/nodeHttp.js"
 import { GuardOptions } from "./internal/options.js"
@@ -45,6 +48,14 @@ export interface NodeGuardOptions {
   readonly provider: ProviderInput
   /** Whether `req.auth.token` carries the raw credential; default false (the empty string). */
   readonly exposeToken?: boolean
+  /** The failed-attempt limit (default 20 failures per client per 60 s, in memory), or `false`. */
+  readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false
+  /** Proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, `loopback`, ... */
+  readonly trustProxy?: ReadonlyArray<string>
+  /** Replaces Effect's default logger for the failure log lines. */
+  readonly logger?: Logger.Logger<unknown, unknown>
+  /** A gate (`NodeHttp.gate`) for the same provider, shared with other endpoints; replaces the options above. */
+  readonly gate?: RequestGate
 }
 
 /**
@@ -79,12 +90,13 @@ export const make = (options: NodeGuardOptions): NodeGuard => Either.getOrThrowW
 const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, ConfigurationError> =>
   Either.map(Options.decode(GuardOptions, input, "guard"), (decoded) => {
     const provider = serviceOf(decoded.provider)
+    const gate = decoded.gate ?? makeRequestGate(provider, decoded)
     const extraOptions = {
       credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
       exposeToken: decoded.exposeToken
     }
     const guard = async (request: IncomingMessage, response: ServerResponse): Promise<Principal | undefined> => {
-      const outcome = await authenticate(provider, request, true)
+      const outcome = await authenticate(gate, request, true)
       if (outcome._tag !== "Authenticated") {
         if (outcome._tag === "Refused") writeAnswer(response, outcome.answer)
         return undefined
@@ -97,7 +109,7 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
     // never let through, never handed on as an error for the app to answer).
     const refuseUnverified = (response: ServerResponse): undefined => {
       try {
-        writeAnswer(response, HttpAnswer.fromFailure(AuthProvider.unverified(provider)))
+        writeAnswer(response, HttpAnswer.fromFailure(AuthProvider.unverified(provider), gate.gate.challenge))
       } catch {
         response.destroy()
       }

@@ -1,14 +1,15 @@
 /**
  * The pieces every `node:http` adapter of mcpgate is built from, public so that other
- * adapters (Streamable HTTP in `@mcpgate/mcp-sdk`, say) answer byte for byte alike: one
- * authentication step with "no credentials" told apart, writing an `HttpAnswer`, and
- * reading the request target and single-line headers safely.
+ * adapters (Streamable HTTP in `@mcpgate/mcp-sdk`, say) answer byte for byte alike: a gate
+ * (failed-attempt limit, then authentication, with "no credentials" told apart), writing an
+ * `HttpAnswer`, and reading the request target and single-line headers safely.
  *
  * @example
  * ```ts
  * import { NodeHttp } from "@mcpgate/node-sse"
  *
- * const outcome = await NodeHttp.authenticate(provider, req, true)
+ * const gate = NodeHttp.gate(provider, { trustProxy: ["loopback"] })
+ * const outcome = await NodeHttp.authenticate(gate, req, true)
  * if (outcome._tag === "Refused") return NodeHttp.writeAnswer(res, outcome.answer, corsHeaders)
  * ```
  *
@@ -16,12 +17,39 @@
  */
 export {
   /**
-   * Checks a request; with `required` false, a request without any credentials is
-   * `Anonymous`, while presented credentials are always checked.
+   * Checks a request through a gate: 429 for a client over its failed-attempt budget, then
+   * the provider's check. With `required` false, a request without any credentials is
+   * `Anonymous`, while presented credentials are always checked. Never rejects.
    *
    * @since 0.1.0
    */
   authenticate,
+  /**
+   * The client a request counts against: its socket address (IPv6 by /64), or behind
+   * trusted proxies the rightmost untrusted `X-Forwarded-For` entry.
+   *
+   * @since 0.2.0
+   */
+  clientOf,
+  /**
+   * A gate for a provider: its failed-attempt limiter, trusted proxies, protected resource
+   * and logger. Share one between the endpoints of one server so they share one budget.
+   *
+   * @since 0.2.0
+   */
+  makeRequestGate as gate,
+  /**
+   * A gate as a Node adapter runs it.
+   *
+   * @since 0.2.0
+   */
+  type RequestGate,
+  /**
+   * The options of `gate`.
+   *
+   * @since 0.2.0
+   */
+  type RequestGateOptions,
   /**
    * What one authentication step found: `Authenticated`, `Anonymous` or `Refused` (with its answer).
    *
@@ -67,3 +95,25 @@ export {
    */
   writeAnswer
 } from "./internal/nodeHttp.js"
+export {
+  /**
+   * The Schema fields of the gate options (`rateLimit`, `trustProxy`, `logger`, `gate`), for
+   * adapters that decode their options with `effect/Schema`.
+   *
+   * @since 0.2.0
+   */
+  gateFields,
+  /**
+   * The check that a gate given whole along with `protectedResource` was made with it, so
+   * that its challenges name the metadata served.
+   *
+   * @since 0.2.0
+   */
+  gateKnowsResource,
+  /**
+   * The check that a gate and the options it is made from are not both given.
+   *
+   * @since 0.2.0
+   */
+  oneGateSource
+} from "./internal/options.js"

@@ -32,18 +32,20 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy } from "@mcpgate/auth-core"
-import { AuthProvider, CrossOrigin, HttpAnswer, Options, Principal } from "@mcpgate/auth-core"
+import type { EndpointPolicy, RateLimiter } from "@mcpgate/auth-core"
+import { AuthProvider, CrossOrigin, HttpAnswer, Options, Principal, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import type * as Logger from "effect/Logger"
+import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import type { ProviderInput } from "./internal/authenticate.js"
-import { authenticate, serviceOf } from "./internal/authenticate.js"
+import type { ProviderInput, RequestGate } from "./internal/authenticate.js"
+import { authenticate, makeRequestGate, serviceOf } from "./internal/authenticate.js"
 import { readBody } from "./internal/body.js"
 import { parseMessages } from "./internal/jsonRpc.js"
 import type { ExtraOptions } from "./internal/messageExtra.js"
@@ -93,10 +95,45 @@ export interface SseServerOptions {
   readonly heartbeat?: number | string
   /** Whether tools see the raw credential in `authInfo.token` and the request headers; default false. */
   readonly exposeToken?: boolean
-  /** The server's resource identifier (its canonical URL, RFC 8707), given to tools as `authInfo.resource`. */
+  /**
+   * The server's resource identifier (its canonical URL, RFC 8707), given to tools as
+   * `authInfo.resource`; default `protectedResource.resource`.
+   */
   readonly resource?: string
+  /**
+   * The server as an OAuth protected resource (RFC 9728): its metadata is served, without
+   * credentials, at `/.well-known/oauth-protected-resource[/<path>]`, every Bearer challenge
+   * names it (`resource_metadata`), and a JWT must name `resource` in `aud`.
+   */
+  readonly protectedResource?: ProtectedResource.Options
+  /**
+   * Scopes per tool: tool name → the scopes a caller must all hold to call it (JWT `scope`
+   * or `scp`, or the API-key entry's `scopes`). A message body with a `tools/call` of such
+   * a tool, from a caller without them (anonymous included), is refused whole with 403
+   * `insufficient_scope`, after session binding and before anything reaches the session.
+   * Tools left out need no scope. Default none.
+   */
+  readonly toolScopes?: Readonly<Record<string, ReadonlyArray<string>>>
   /** Hears of errors raised while serving (a failing `onSession`, say); never given a secret. */
   readonly onError?: (error: unknown) => void
+  /**
+   * The failed-attempt limit (contract section 6, step 4): options (`maxFailures` 20,
+   * `window` 60 s, `store`, `maxClients` 10,000, `onStoreUnavailable` `"memory"`), a
+   * `RateLimiter` shared with other servers, or `false` to turn it off.
+   */
+  readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false
+  /**
+   * Proxies in front of the server whose `X-Forwarded-For` is believed, as addresses, CIDR
+   * ranges or `loopback`, `linklocal`, `uniquelocal`. Default none: the client is the socket address.
+   */
+  readonly trustProxy?: ReadonlyArray<string>
+  /** Replaces Effect's default logger for the failure log lines. */
+  readonly logger?: Logger.Logger<unknown, unknown>
+  /**
+   * A gate (`NodeHttp.gate`) for the same provider, shared with other endpoints of the
+   * process so that they share one failed-attempt budget; replaces the three options above.
+   */
+  readonly gate?: RequestGate
 }
 
 /**
@@ -130,9 +167,11 @@ export const makeScoped = (
 ): Effect.Effect<SseServer, ConfigurationError, AuthProvider.AuthProvider | Scope.Scope> =>
   Effect.gen(function*() {
     const provider = yield* AuthProvider.AuthProvider
+    // The gate logs through the caller's runtime, so a `Logger` layer of the app applies.
+    const runtime = yield* Effect.runtime<never>()
     const { endpoints, ...rest } = options
     const auth = endpoints === undefined ? { provider } : { provider, endpoints }
-    return yield* Effect.acquireRelease(decode({ ...rest, auth }), (server) => Effect.promise(() => server.close()))
+    return yield* Effect.acquireRelease(decode({ ...rest, auth }, runtime), (server) => Effect.promise(() => server.close()))
   })
 
 /**
@@ -188,17 +227,25 @@ export const listen = async (
   }
 }
 
-const decode = (input: SseServerOptions): Either.Either<SseServer, ConfigurationError> =>
+const decode = (input: SseServerOptions, runtime?: Runtime.Runtime<never>): Either.Either<SseServer, ConfigurationError> =>
   Either.flatMap(Options.decode(OptionsSchema, input, "SSE server"), (decoded) =>
-    Either.map(CrossOrigin.decode(crossOriginOptions(decoded, serviceOf(decoded.auth.provider))), (cors) =>
-      build({
+    Either.map(CrossOrigin.decode(crossOriginOptions(decoded, serviceOf(decoded.auth.provider))), (cors) => {
+      const provider = serviceOf(decoded.auth.provider)
+      const protectedResource = decoded.protectedResource === undefined
+        ? undefined
+        : ProtectedResource.fromDecoded(decoded.protectedResource)
+      return build({
         ...decoded,
         onSession: input.onSession,
         onError: input.onError,
-        provider: serviceOf(decoded.auth.provider),
+        provider,
+        resource: decoded.resource ?? protectedResource?.resource,
+        protectedResource,
+        gate: decoded.gate ?? makeRequestGate(provider, { ...decoded, protectedResource, runtime }),
         policy: decoded.auth.endpoints,
         cors
-      })))
+      })
+    }))
 
 const crossOriginOptions = (
   options: { readonly allowedOrigins?: ReadonlyArray<string> | undefined; readonly allowedHosts?: ReadonlyArray<string> | undefined },
@@ -211,6 +258,7 @@ const crossOriginOptions = (
 
 interface Settings {
   readonly provider: AuthProvider.Service
+  readonly gate: RequestGate
   readonly policy: EndpointPolicy.EndpointPolicy
   readonly cors: CrossOrigin.CrossOrigin
   readonly onSession: SseServerOptions["onSession"]
@@ -223,15 +271,18 @@ interface Settings {
   readonly heartbeat: number
   readonly exposeToken: boolean
   readonly resource?: string | undefined
+  readonly toolScopes: ToolScopes.ToolScopes
+  readonly protectedResource: ProtectedResource.ProtectedResource | undefined
 }
 
-type Route = "sse" | "messages" | "health"
+type Route = "sse" | "messages" | "health" | "metadata"
 
 const ALLOW: Readonly<Record<Route, ReadonlyArray<string>>> = {
   sse: ["GET"],
   messages: ["POST"],
   // RFC 9110 9.1: a general-purpose server supports HEAD wherever it supports GET.
-  health: ["GET", "HEAD"]
+  health: ["GET", "HEAD"],
+  metadata: ["GET", "HEAD"]
 }
 
 const build = (settings: Settings): SseServer => {
@@ -270,6 +321,8 @@ const build = (settings: Settings): SseServer => {
       ? "messages"
       : path === settings.healthEndpoint
       ? "health"
+      : settings.protectedResource?.metadataPaths.includes(path)
+      ? "metadata"
       : undefined
 
   const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
@@ -302,9 +355,11 @@ const build = (settings: Settings): SseServer => {
 
     // 3. Public routes.
     if (route === "health") return answer(HttpAnswer.health)
+    if (route === "metadata") return answer(settings.protectedResource!.answer)
 
-    // 5. Authentication per endpoint policy, before the body and before any session lookup.
-    const outcome = await authenticate(provider, request, policy[route])
+    // 4. The failed-attempt limit, then 5. authentication per endpoint policy, before the
+    // body and before any session lookup.
+    const outcome = await authenticate(settings.gate, request, policy[route])
     if (outcome._tag === "Refused") return answer(outcome.answer)
     const principal = outcome._tag === "Authenticated" ? outcome.principal : undefined
 
@@ -371,6 +426,9 @@ const build = (settings: Settings): SseServer => {
     }
     const messages = parseMessages(body.text)
     if (messages === undefined) return answer(HttpAnswer.invalidJsonRpc)
+    // Tool scopes: one refused `tools/call` refuses the whole body; none of it is delivered.
+    const refusal = ToolScopes.check(settings.toolScopes, messages, principal?.scopes ?? [], settings.gate.gate.challenge)
+    if (refusal !== undefined) return answer(refusal)
     if (session.ended) return answer(HttpAnswer.sessionNotFound)
 
     answer(HttpAnswer.accepted)

@@ -3,12 +3,13 @@
  * a fresh SDK server per session. `MCPServer` and the `McpHttp` Layer both run on it, so a
  * request takes the same path whichever API started the server.
  */
-import type { AuthProvider, EndpointPolicy } from "@mcpgate/auth-core"
+import type { AuthProvider, EndpointPolicy, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { NodeHttp, SseServer } from "@mcpgate/node-sse"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import type { StreamableHttpServer } from "../StreamableHttp.js"
+import { makeMetricsRoute } from "./metrics.js"
 import { decodeStreamableOptions } from "./options.js"
 import type { McpServerLike, Sdk } from "./sdk.js"
 import { awaitingContinue, build } from "./streamable.js"
@@ -33,10 +34,21 @@ export interface HostSettings {
     readonly sessionIdleTimeout: number | undefined
   } | undefined
   readonly healthEndpoint: string | false
+  /** Where the Prometheus metrics are served (public, after the Origin/Host checks), or `false`. */
+  readonly metricsEndpoint: string | false
   readonly allowedOrigins: ReadonlyArray<string> | undefined
   readonly allowedHosts: ReadonlyArray<string> | undefined
   readonly exposeToken: boolean
   readonly resource: string | undefined
+  /**
+   * The protected-resource metadata to serve (RFC 9728); `gate.protectedResource` must be
+   * made from it (`ProtectedResource.make`).
+   */
+  readonly protectedResource: ProtectedResource.Options | undefined
+  /** Scopes per tool, checked alike on both transports. */
+  readonly toolScopes: ToolScopes.ToolScopes
+  /** What the one gate both transports share is made from: one budget per client across them. */
+  readonly gate: NodeHttp.RequestGateOptions
   readonly onError: ((error: unknown) => void) | undefined
   /** How long `close` lets requests in flight finish before cutting their connections. */
   readonly drainMs: number
@@ -65,25 +77,37 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
       message: `The MCP server could not be made from its registrations: ${error instanceof Error ? error.message : String(error)}`
     })
   }
+  // Made first: nothing is running yet if its cross-origin policy is refused.
+  const metrics = settings.metricsEndpoint === false ? undefined : makeMetricsRoute({
+    allowedOrigins: settings.allowedOrigins,
+    allowedHosts: settings.allowedHosts,
+    runtime: settings.gate.runtime,
+    onError: settings.onError
+  })
   const connectSdkServer = async (transport: unknown) => {
     const server = await settings.createServer()
     await server.connect(transport as never)
   }
-  // What both transports are given alike.
+  // What both transports are given alike: one gate, so a client has one budget on both.
   const shared = {
+    gate: NodeHttp.gate(settings.provider, settings.gate),
     exposeToken: settings.exposeToken,
+    // Back to the option's shape; `fromEntries` defines own keys, so `__proto__` stays a tool name.
+    toolScopes: Object.fromEntries(settings.toolScopes),
     ...optional("resource", settings.resource),
     ...optional("allowedOrigins", settings.allowedOrigins),
     ...optional("allowedHosts", settings.allowedHosts),
     ...optional("onError", settings.onError)
   }
-  // Health is answered once: by the SSE transport when it is served.
+  // Health and the protected-resource metadata are answered once: by the SSE transport
+  // when it is served, since every path but the Streamable HTTP one goes to it.
   const sse = sseSettings === undefined ? undefined : SseServer.make({
     auth: { provider: settings.provider, ...optional("endpoints", sseSettings.endpoints) },
     onSession: connectSdkServer,
     endpoint: sseSettings.endpoint,
     messageEndpoint: sseSettings.messageEndpoint,
     healthEndpoint: settings.healthEndpoint,
+    ...optional("protectedResource", settings.protectedResource),
     ...shared
   })
   let stream: StreamableHttpServer | undefined
@@ -93,6 +117,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
       createServer: settings.createServer,
       endpoint: streamSettings.endpoint,
       healthEndpoint: sse === undefined ? settings.healthEndpoint : false,
+      ...optional("protectedResource", sse === undefined ? settings.protectedResource : undefined),
       stateless: streamSettings.stateless,
       ...optional("sessionIdleTimeout", streamSettings.sessionIdleTimeout),
       responseMode: streamSettings.responseMode,
@@ -107,6 +132,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
 
   const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     const path = NodeHttp.targetOf(request)?.pathname
+    if (metrics !== undefined && path === settings.metricsEndpoint) return metrics(request, response)
     if (stream !== undefined && (sse === undefined || path === streamSettings!.endpoint)) return stream.handle(request, response)
     // Everything else, unknown paths included, is the SSE transport's to answer.
     sse!.handle(request, response)

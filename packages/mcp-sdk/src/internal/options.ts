@@ -3,7 +3,9 @@
  * once at startup: unknown or misspelled keys are errors (mcp-framework silently ignores
  * them, and a typo in `auth` leaves its server open).
  */
-import { AuthProvider, CrossOrigin, EndpointPolicy, Options } from "@mcpgate/auth-core"
+import { AuthProvider, CrossOrigin, EndpointPolicy, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
+import { NodeHttp } from "@mcpgate/node-sse"
+import type * as Runtime from "effect/Runtime"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -47,9 +49,15 @@ const Host = Schema.String.pipe(Schema.filter((host) => host.length > 0 || "must
 /** Options both transports take beyond mcp-framework's. */
 const common = {
   healthEndpoint: Schema.optional(Schema.Union(Options.Path, Schema.Literal(false))),
+  metricsEndpoint: Schema.optional(Schema.Union(Options.Path, Schema.Literal(false))),
   allowedHosts: Schema.optional(Schema.Array(Options.HostName)),
   exposeToken: Schema.optional(Schema.Boolean),
-  resource: Schema.optional(Options.HttpUrl)
+  resource: Schema.optional(Options.HttpUrl),
+  protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
+  toolScopes: Schema.optional(ToolScopes.ToolScopesSchema),
+  rateLimit: NodeHttp.gateFields.rateLimit,
+  trustProxy: NodeHttp.gateFields.trustProxy,
+  logger: NodeHttp.gateFields.logger
 }
 
 // mcp-framework's CORS fields that mcpgate decides itself (contract section 6.2).
@@ -103,6 +111,10 @@ const repeatedPath = (paths: ReadonlyArray<string | false>): true | string => {
   return repeated === undefined || `${JSON.stringify(repeated)} is used twice: every endpoint needs a path of its own`
 }
 
+/** The paths the protected-resource metadata (RFC 9728) is served on, routes like the endpoints. */
+const metadataPaths = (protectedResource: { readonly resource: string } | undefined): ReadonlyArray<string> =>
+  protectedResource === undefined ? [] : ProtectedResource.metadataPathsOf(protectedResource.resource)
+
 const SseTransportOptions = Schema.Struct({
   port: Schema.optional(Port),
   host: Schema.optional(Host),
@@ -132,15 +144,32 @@ export const MCPServerOptions = Schema.Struct({
   transport: Schema.Union(
     Schema.Struct({
       type: Schema.Literal("sse"),
-      options: SseTransportOptions.pipe(Schema.filter((options) =>
-        repeatedPath([options.endpoint ?? "/sse", options.messageEndpoint ?? "/messages", options.healthEndpoint ?? "/health"])
-      ))
+      options: SseTransportOptions.pipe(
+        Schema.filter((options) =>
+          repeatedPath([
+            options.endpoint ?? "/sse",
+            options.messageEndpoint ?? "/messages",
+            options.healthEndpoint ?? "/health",
+            options.metricsEndpoint ?? false,
+            ...metadataPaths(options.protectedResource)
+          ])
+        ),
+        Schema.filter(ProtectedResource.oneResource)
+      )
     }),
     Schema.Struct({
       type: Schema.Literal("http-stream"),
-      options: StreamTransportOptions.pipe(Schema.filter((options) =>
-        repeatedPath([options.endpoint ?? "/mcp", options.healthEndpoint ?? "/health"])
-      ))
+      options: StreamTransportOptions.pipe(
+        Schema.filter((options) =>
+          repeatedPath([
+            options.endpoint ?? "/mcp",
+            options.healthEndpoint ?? "/health",
+            options.metricsEndpoint ?? false,
+            ...metadataPaths(options.protectedResource)
+          ])
+        ),
+        Schema.filter(ProtectedResource.oneResource)
+      )
     })
   ),
   onError: Schema.optional(Fn)
@@ -164,15 +193,24 @@ const StreamableOptions = Schema.Struct({
   allowedHosts: Schema.optional(Schema.Array(Schema.String)),
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
+  protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
+  toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
   sdk: Schema.optional(Schema.Literal("v1", "v2")),
-  onError: Schema.optional(Fn)
+  onError: Schema.optional(Fn),
+  ...NodeHttp.gateFields
 }).pipe(
-  Schema.filter((options) => repeatedPath([options.endpoint, options.healthEndpoint]))
+  Schema.filter((options) =>
+    repeatedPath([options.endpoint, options.healthEndpoint, ...metadataPaths(options.protectedResource)])
+  ),
+  Schema.filter(ProtectedResource.oneResource),
+  Schema.filter(NodeHttp.oneGateSource),
+  Schema.filter(NodeHttp.gateKnowsResource)
 )
 
 /** The decoded settings of a Streamable HTTP endpoint. */
 export interface StreamableSettings {
   readonly provider: AuthProvider.Service
+  readonly gate: NodeHttp.RequestGate
   readonly createServer: () => McpServerLike | Promise<McpServerLike>
   readonly endpoint: string
   readonly healthEndpoint: string | false
@@ -182,13 +220,24 @@ export interface StreamableSettings {
   readonly cors: CrossOrigin.CrossOrigin
   readonly exposeToken: boolean
   readonly resource: URL | undefined
+  /** Served at its metadata paths when given (RFC 9728). */
+  readonly protectedResource: ProtectedResource.ProtectedResource | undefined
+  /** Scopes per tool, checked on each `POST` body; empty: bodies are left to the SDK untouched. */
+  readonly toolScopes: ToolScopes.ToolScopes
   readonly sdk: SdkLine | undefined
   readonly onError: ((error: unknown) => void) | undefined
 }
 
-export const decodeStreamableOptions = (input: StreamableHttpOptions): Either.Either<StreamableSettings, ConfigurationError> =>
+export const decodeStreamableOptions = (
+  input: StreamableHttpOptions,
+  runtime?: Runtime.Runtime<never>
+): Either.Either<StreamableSettings, ConfigurationError> =>
   Either.flatMap(Options.decode(StreamableOptions, input, "Streamable HTTP"), (decoded) => {
     const provider = serviceOf(decoded.auth.provider)
+    const protectedResource = decoded.protectedResource === undefined
+      ? undefined
+      : ProtectedResource.fromDecoded(decoded.protectedResource)
+    const resource = decoded.resource ?? protectedResource?.resource
     return Either.map(
       CrossOrigin.decode({
         credentialHeaders: provider.headerNames,
@@ -197,6 +246,7 @@ export const decodeStreamableOptions = (input: StreamableHttpOptions): Either.Ei
       }),
       (cors): StreamableSettings => ({
         provider,
+        gate: decoded.gate ?? NodeHttp.gate(provider, { ...decoded, protectedResource, runtime }),
         createServer: input.createServer,
         endpoint: decoded.endpoint,
         healthEndpoint: decoded.healthEndpoint,
@@ -205,7 +255,9 @@ export const decodeStreamableOptions = (input: StreamableHttpOptions): Either.Ei
         responseMode: decoded.responseMode,
         cors,
         exposeToken: decoded.exposeToken,
-        resource: decoded.resource === undefined ? undefined : new URL(decoded.resource),
+        resource: resource === undefined ? undefined : new URL(resource),
+        protectedResource,
+        toolScopes: decoded.toolScopes,
         sdk: decoded.sdk,
         onError: input.onError
       })
@@ -246,7 +298,10 @@ export const McpHttpOptions = Schema.Struct({
     repeatedPath([
       ...(options.sse === false ? [] : [options.sse?.endpoint ?? "/sse", options.sse?.messageEndpoint ?? "/messages"]),
       ...(options.stream === false ? [] : [options.stream?.endpoint ?? "/mcp"]),
-      options.healthEndpoint ?? "/health"
+      options.healthEndpoint ?? "/health",
+      options.metricsEndpoint ?? false,
+      ...metadataPaths(options.protectedResource)
     ])
-  )
+  ),
+  Schema.filter(ProtectedResource.oneResource)
 )

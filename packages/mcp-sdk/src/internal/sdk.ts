@@ -28,6 +28,8 @@ export interface StreamableTransportOptions {
   onsessioninitialized?: (sessionId: string) => void | Promise<void>
   onsessionclosed?: (sessionId: string) => void | Promise<void>
   enableJsonResponse?: boolean
+  /** The largest `POST` body the transport reads (both lines: default 4 MiB). */
+  maxRequestBodySize?: number
 }
 
 /** The SDK's `McpServer`, as far as mcpgate drives it. */

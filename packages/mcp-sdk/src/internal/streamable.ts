@@ -12,8 +12,9 @@ import type * as http from "node:http"
 import type { StreamableHttpServer } from "../StreamableHttp.js"
 import type { StreamableSettings } from "./options.js"
 import type { McpServerLike, Sdk, StreamableTransportLike } from "./sdk.js"
+import { screen, SDK_MAX_BODY_BYTES } from "./toolCalls.js"
 
-type Route = "mcp" | "health"
+type Route = "mcp" | "health" | "metadata"
 
 /**
  * Requests whose `Expect: 100-continue` the server left to us (its `checkContinue` event):
@@ -24,7 +25,8 @@ export const awaitingContinue = new WeakSet<http.IncomingMessage>()
 
 const METHODS: Readonly<Record<Route, ReadonlyArray<string>>> = {
   mcp: ["GET", "POST", "DELETE"],
-  health: ["GET", "HEAD"]
+  health: ["GET", "HEAD"],
+  metadata: ["GET", "HEAD"]
 }
 
 /** One session: the SDK's transport and server, and the identity that owns them. */
@@ -94,7 +96,13 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   )
 
   const routeOf = (path: string): Route | undefined =>
-    path === settings.endpoint ? "mcp" : path === settings.healthEndpoint ? "health" : undefined
+    path === settings.endpoint
+      ? "mcp"
+      : path === settings.healthEndpoint
+      ? "health"
+      : settings.protectedResource?.metadataPaths.includes(path)
+      ? "metadata"
+      : undefined
 
   const serve = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     const origin = NodeHttp.singleHeader(request, "origin")
@@ -114,33 +122,52 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
 
     // 2. Preflight, without authentication. 3. Public routes.
     if (request.method === "OPTIONS") return NodeHttp.writeAnswer(response, CrossOrigin.preflight(cors, origin, METHODS[route]))
-    if (route === "health") {
-      if (!METHODS.health.includes(request.method ?? "")) return answer(HttpAnswer.methodNotAllowed([...METHODS.health, "OPTIONS"]))
-      return answer(HttpAnswer.health)
+    if (route === "health" || route === "metadata") {
+      if (!METHODS[route].includes(request.method ?? "")) return answer(HttpAnswer.methodNotAllowed([...METHODS[route], "OPTIONS"]))
+      return answer(route === "health" ? HttpAnswer.health : settings.protectedResource!.answer)
     }
 
-    // 5. Every request is authenticated, whatever its method, before its body is read.
-    const outcome = await NodeHttp.authenticate(provider, request, true)
+    // 4. The failed-attempt limit, then 5. every request is authenticated, whatever its
+    // method, before its body is read.
+    const outcome = await NodeHttp.authenticate(settings.gate, request, true)
     if (outcome._tag === "Refused") return answer(outcome.answer)
     // Unreachable with `required`: nothing was verified, so nothing is let in.
-    if (outcome._tag === "Anonymous") return answer(HttpAnswer.fromFailure(AuthProvider.unverified(provider)))
+    if (outcome._tag === "Anonymous") return answer(HttpAnswer.fromFailure(AuthProvider.unverified(provider), settings.gate.gate.challenge))
     const principal = outcome.principal
     if (awaitingContinue.has(request)) response.writeContinue()
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value)
     handOver(request, principal)
 
-    if (settings.stateless) return serveStateless(request, response)
+    if (settings.stateless) return withBody(request, principal, answer, (body) => serveStateless(request, response, body))
 
     // 6. Session lookup and identity binding.
     const ids = request.headersDistinct["mcp-session-id"]
-    if (ids === undefined) return openSession(request, response, principal)
+    if (ids === undefined) return withBody(request, principal, answer, (body) => openSession(request, response, principal, body))
     const session = ids.length === 1 ? sessions.get(ids[0]!) : undefined
     if (session === undefined) return tombstone.handleRequest(request, response)
     if (!session.owner.admits(principal)) return answer(HttpAnswer.sessionForbidden)
     session.owner.bind(principal)
     track(session, response)
     // 7. The SDK transport reads the body and answers.
-    return session.transport.handleRequest(request, response)
+    return withBody(request, principal, answer, (body) => session.transport.handleRequest(request, response, body))
+  }
+
+  /**
+   * 7, with tool scopes: the body is read and checked first (`toolCalls.ts`): a refused
+   * `tools/call` gets the 403 and the SDK never sees the request; otherwise `next` hands the
+   * SDK the parsed body (undefined: the SDK reads it). Without tool scopes, `next` at once.
+   */
+  const withBody = (
+    request: http.IncomingMessage,
+    principal: Principal,
+    answer: (reply: HttpAnswer.HttpAnswer) => void,
+    next: (parsedBody: unknown) => Promise<void>
+  ): Promise<void> => {
+    if (settings.toolScopes.size === 0) return next(undefined)
+    return screen(request, settings.toolScopes, principal.scopes, settings.gate.gate.challenge).then((screened) => {
+      if (screened._tag === "Pass") return next(screened.parsedBody)
+      if (screened._tag === "Refused") answer(screened.answer)
+    })
   }
 
   /**
@@ -184,6 +211,8 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     const transport: StreamableTransportLike = new sdk.StreamableTransport({
       sessionIdGenerator: sessionId,
       enableJsonResponse: settings.responseMode === "batch",
+      // Pinned to the cap bodies are screened with: the SDK never reads more than was checked.
+      ...(settings.toolScopes.size === 0 ? {} : { maxRequestBodySize: SDK_MAX_BODY_BYTES }),
       ...(sessionId === undefined ? {} : {
         // Called before the answer to `initialize` leaves: the next request finds its session.
         onsessioninitialized: (id: string) => {
@@ -215,22 +244,27 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   const openSession = async (
     request: http.IncomingMessage,
     response: http.ServerResponse,
-    principal: Principal
+    principal: Principal,
+    parsedBody: unknown
   ): Promise<void> => {
     const { connect, transport } = newTransport(() => randomUUID(), { principal, response })
     const server = await connect()
-    await transport.handleRequest(request, response)
+    await transport.handleRequest(request, response, parsedBody)
     // Anything but an `initialize` leaves the transport without a session: nothing to keep.
     if (transport.sessionId === undefined || !sessions.has(transport.sessionId)) {
       await Promise.allSettled([transport.close(), server.close()])
     }
   }
 
-  const serveStateless = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+  const serveStateless = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    parsedBody: unknown
+  ): Promise<void> => {
     const { connect, transport } = newTransport(undefined)
     const server = await connect()
     response.once("close", () => void Promise.allSettled([transport.close(), server.close()]))
-    await transport.handleRequest(request, response)
+    await transport.handleRequest(request, response, parsedBody)
   }
 
   return {

@@ -5,7 +5,7 @@
  */
 import { afterEach } from "@effect/vitest"
 import type { ChildProcess } from "node:child_process"
-import { execFile, spawn } from "node:child_process"
+import { execFile, spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 
@@ -47,7 +47,8 @@ afterEach(() => {
 const childEnv = (env: Record<string, string>): NodeJS.ProcessEnv => {
   const base: NodeJS.ProcessEnv = {}
   for (const [name, value] of Object.entries(process.env)) {
-    if (!/^(PORT|HOST|MCP_.*)$/.test(name)) base[name] = value
+    // REDIS_URL too: a demo shares failure counts only where a test asks for it.
+    if (!/^(PORT|HOST|MCP_.*|REDIS_URL)$/.test(name)) base[name] = value
   }
   return { ...base, ...env }
 }
@@ -121,3 +122,23 @@ export const freePort = (): Promise<number> =>
       server.close(() => resolve(port))
     })
   })
+
+/** Whether `redis-server` is on PATH (`.ci/run` installs it). */
+export const HAS_REDIS_SERVER: boolean = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0
+
+/** A private `redis-server` on `port`; `url` resolves once it accepts connections. */
+export const startRedis = (port: number): { readonly url: Promise<string>; readonly stop: () => void } => {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "ignore"]
+  })
+  children.add(child)
+  const url = new Promise<string>((resolve, reject) => {
+    let output = ""
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes("Ready to accept connections")) resolve(`redis://127.0.0.1:${port}`)
+    })
+    child.once("exit", () => reject(new Error(`redis-server exited before it was ready:\n${output}`)))
+  })
+  return { url, stop: () => void child.kill("SIGKILL") }
+}

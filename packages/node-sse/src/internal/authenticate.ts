@@ -28,6 +28,10 @@ export interface RequestGateOptions {
   readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false | undefined
   /** Proxies whose `X-Forwarded-For` entries are believed (addresses, CIDR ranges, `loopback`...). */
   readonly trustProxy?: ReadonlyArray<string> | undefined
+  /**
+   * The server as an OAuth protected resource (`ProtectedResource.make`): Bearer challenges
+   * name its metadata, and JWTs must name it in `aud`.
+   */
   readonly protectedResource?: Gate.ProtectedResource | undefined
   /** Replaces Effect's default logger for the gate's log lines. */
   readonly logger?: Logger.Logger<unknown, unknown> | undefined

@@ -1,9 +1,10 @@
 /**
  * The options of the SSE server and the guard, decoded once at startup.
  */
-import { EndpointPolicy, Options } from "@mcpgate/auth-core"
+import { ClientAddress, EndpointPolicy, Options, ProtectedResource, RateLimiter, ToolScopes } from "@mcpgate/auth-core"
+import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
-import type { ProviderInput } from "./authenticate.js"
+import type { ProviderInput, RequestGate } from "./authenticate.js"
 
 const isProviderInput = (value: unknown): value is ProviderInput => {
   if (typeof value !== "object" || value === null) return false
@@ -32,6 +33,84 @@ const Fn = Schema.declare((value: unknown): value is (...args: Array<never>) => 
   message: () => "must be a function"
 })
 
+const isLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
+  typeof value === "object" && value !== null &&
+  typeof (value as { check?: unknown }).check === "function" &&
+  typeof (value as { recordFailure?: unknown }).recordFailure === "function" &&
+  "fallback" in value
+
+/** `rateLimit`: options, a limiter to share (`RateLimiter.make`), or `false` for none. */
+export const RateLimit = Schema.Union(
+  Schema.Literal(false),
+  Schema.declare(isLimiter, { message: () => "a RateLimiter" }),
+  RateLimiter.OptionsSchema
+)
+
+/** `trustProxy`: addresses, CIDR ranges and the names `loopback`, `linklocal`, `uniquelocal`. */
+export const TrustProxy = Schema.Array(Schema.String).pipe(
+  Schema.filter((entries) => {
+    try {
+      ClientAddress.trustedProxies(entries)
+      return true
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error)
+    }
+  })
+)
+
+const LoggerOption = Schema.declare(
+  (value: unknown): value is Logger.Logger<unknown, unknown> => Logger.isLogger(value),
+  { message: () => "logger must be an Effect Logger (Logger.make, Logger.json, ...)" }
+)
+
+const isRequestGate = (value: unknown): value is RequestGate =>
+  typeof value === "object" && value !== null && "gate" in value && "proxies" in value &&
+  typeof (value as { run?: unknown }).run === "function"
+
+/** The options of the gate every adapter puts in front of its endpoints. */
+export const gateFields = {
+  rateLimit: Schema.optional(RateLimit),
+  trustProxy: Schema.optional(TrustProxy),
+  logger: Schema.optional(LoggerOption),
+  gate: Schema.optional(Schema.declare(isRequestGate, { message: () => "gate must be made by NodeHttp.gate" }))
+}
+
+/** A gate given whole replaces the options it is made from: both at once are a mistake. */
+export const oneGateSource = (options: {
+  readonly gate?: unknown
+  readonly rateLimit?: unknown
+  readonly trustProxy?: unknown
+  readonly logger?: unknown
+}): true | string =>
+  options.gate === undefined ||
+  (options.rateLimit === undefined && options.trustProxy === undefined && options.logger === undefined) ||
+  "gate already carries rateLimit, trustProxy and logger: give either gate or those options"
+
+/**
+ * A gate given whole with `protectedResource` must have been made with it: otherwise its
+ * challenges would not name the metadata served, nor its checks hold JWTs to the resource.
+ */
+export const gateKnowsResource = (options: {
+  readonly gate?: RequestGate | undefined
+  readonly protectedResource?: { readonly resource: string } | undefined
+}): true | string =>
+  options.gate === undefined || options.protectedResource === undefined ||
+  options.gate.gate.challenge.resourceMetadata === ProtectedResource.metadataUrlOf(options.protectedResource.resource) ||
+  "gate was made without this protectedResource: make it with " +
+    "NodeHttp.gate(provider, { protectedResource: ProtectedResource.make(...) })"
+
+/** The metadata paths (RFC 9728) are routes of their own: no endpoint may take one. */
+const metadataPathsFree = (
+  paths: ReadonlyArray<string | false>,
+  protectedResource: { readonly resource: string } | undefined
+): true | string => {
+  if (protectedResource === undefined) return true
+  const metadataPaths = ProtectedResource.metadataPathsOf(protectedResource.resource)
+  const taken = paths.find((path) => path !== false && metadataPaths.includes(path))
+  return taken === undefined ||
+    `${JSON.stringify(taken)} is where the protected-resource metadata is served: give the endpoint another path`
+}
+
 export const AuthOptions = Schema.Struct({
   provider: Provider,
   endpoints: Schema.optionalWith(EndpointPolicy.EndpointPolicySchema, { default: () => EndpointPolicy.defaults })
@@ -50,15 +129,25 @@ export const SseServerOptions = Schema.Struct({
   heartbeat: Schema.optionalWith(PositiveSeconds, { default: () => 15 }),
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
-  onError: Schema.optional(Fn)
+  protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
+  toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
+  onError: Schema.optional(Fn),
+  ...gateFields
 }).pipe(
   Schema.filter((options) => {
     const paths = [options.endpoint, options.messageEndpoint, options.healthEndpoint].filter((p) => p !== false)
     return new Set(paths).size === paths.length || "endpoint, messageEndpoint and healthEndpoint must differ"
-  })
+  }),
+  Schema.filter((options) =>
+    metadataPathsFree([options.endpoint, options.messageEndpoint, options.healthEndpoint], options.protectedResource)
+  ),
+  Schema.filter(ProtectedResource.oneResource),
+  Schema.filter(oneGateSource),
+  Schema.filter(gateKnowsResource)
 )
 
 export const GuardOptions = Schema.Struct({
   provider: Provider,
-  exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false })
-})
+  exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  ...gateFields
+}).pipe(Schema.filter(oneGateSource))

@@ -1,0 +1,65 @@
+/**
+ * The host's metrics route: Effect's counters and gauges (mcpgate's authentication counters
+ * and the application's own) in the Prometheus text format.
+ *
+ * Public like health (contract section 6, step 3: no authentication, no rate limiting, so a
+ * scraper needs no credential and a client over its budget still shows in the counts), but
+ * after step 1: the `Origin` and `Host` checks still apply, so a DNS-rebinding page cannot
+ * read it through a browser. No CORS headers are sent: no other origin may read it either.
+ */
+import { AuthMetrics, CrossOrigin, HttpAnswer } from "@mcpgate/auth-core"
+import { NodeHttp } from "@mcpgate/node-sse"
+import * as Either from "effect/Either"
+import * as Runtime from "effect/Runtime"
+import type * as http from "node:http"
+
+const METHODS = ["GET", "HEAD"]
+
+/** What the route is made from: the host's step-1 policy and the runtime its gate runs in. */
+export interface MetricsRouteSettings {
+  readonly allowedOrigins: ReadonlyArray<string> | undefined
+  readonly allowedHosts: ReadonlyArray<string> | undefined
+  /** Default: Effect's default runtime. */
+  readonly runtime: Runtime.Runtime<never> | undefined
+  readonly onError: ((error: unknown) => void) | undefined
+}
+
+/** The route's handler; throws `ConfigurationError` for a bad cross-origin policy. */
+export const makeMetricsRoute = (
+  settings: MetricsRouteSettings
+): ((request: http.IncomingMessage, response: http.ServerResponse) => void) => {
+  const cors = Either.getOrThrowWith(
+    CrossOrigin.decode({
+      ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: settings.allowedOrigins }),
+      ...(settings.allowedHosts === undefined ? {} : { allowedHosts: settings.allowedHosts })
+    }),
+    (error) => error
+  )
+  const run = Runtime.runPromise(settings.runtime ?? Runtime.defaultRuntime)
+  return (request, response) => {
+    const origin = NodeHttp.singleHeader(request, "origin")
+    const refusal = CrossOrigin.check(cors, {
+      origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
+      host: NodeHttp.singleHeader(request, "host"),
+      localAddress: request.socket.localAddress
+    })
+    if (refusal !== undefined) return NodeHttp.writeAnswer(response, refusal)
+    if (!METHODS.includes(request.method ?? "")) return NodeHttp.writeAnswer(response, HttpAnswer.methodNotAllowed(METHODS))
+    run(AuthMetrics.prometheus).then(
+      (body) =>
+        NodeHttp.writeAnswer(response, {
+          status: 200,
+          headers: { "content-type": AuthMetrics.PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
+          body
+        }),
+      (error: unknown) => {
+        try {
+          settings.onError?.(error)
+        } catch {
+          // A failing error reporter must not take the server down.
+        }
+        response.destroy()
+      }
+    )
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Tool scopes on Streamable HTTP (contract section 6, step 7). The SDK transport reads a
+ * `POST` body itself, so with tool scopes the body is read here first, parsed, checked, and
+ * then handed to the SDK as its pre-parsed body: both lines' `handleRequest(req, res,
+ * parsedBody)` take one and skip their own read, keeping every other check (`Accept`,
+ * `Content-Type`, JSON-RPC shape, session, protocol version) in order.
+ *
+ * A body that is not JSON, or over the SDK's cap, is answered by the SDK as its own
+ * (contract section 1): the bytes read are replayed to it as `req.rawBody`, which the Node
+ * adapter both lines use (`@hono/node-server`) reads instead of the spent stream, so the
+ * SDK reads and refuses the very same bytes. Without tool scopes nothing here runs.
+ */
+import type { HttpAnswer } from "@mcpgate/auth-core"
+import { ToolScopes } from "@mcpgate/auth-core"
+import type * as http from "node:http"
+
+/**
+ * The SDK's own cap on a `POST` body: v1 `DEFAULT_MAX_REQUEST_BODY_SIZE`
+ * (`server/requestBody.js`) and v2 `@modelcontextprotocol/server`, both 4 MiB. Transports
+ * are made with it as `maxRequestBodySize` when tool scopes are set, so that a body the SDK
+ * would read is never larger than one read here.
+ */
+export const SDK_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+/** What becomes of a request: handed to the SDK (`parsedBody` undefined: it reads the body), refused, or gone. */
+export type Screened =
+  | { readonly _tag: "Pass"; readonly parsedBody: unknown }
+  | { readonly _tag: "Refused"; readonly answer: HttpAnswer.HttpAnswer }
+  | { readonly _tag: "Aborted" }
+
+const UNREAD: Screened = { _tag: "Pass", parsedBody: undefined }
+const ABORTED: Screened = { _tag: "Aborted" }
+
+// As the SDK decodes (`readRequestBody`): UTF-8, not fatal, a leading BOM dropped. The same
+// text means the same parse: what fails here fails there, what passes here is what it gets.
+const UTF8 = new TextDecoder()
+
+/**
+ * Reads a `POST` body and checks its `tools/call`s against `toolScopes` with the caller's
+ * `scopes`. Anything else, and every request when `toolScopes` is empty, passes unread.
+ */
+export const screen = async (
+  request: http.IncomingMessage,
+  toolScopes: ToolScopes.ToolScopes,
+  scopes: ReadonlyArray<string>,
+  challenge: HttpAnswer.ChallengeOptions
+): Promise<Screened> => {
+  if (toolScopes.size === 0 || request.method !== "POST") return UNREAD
+  // The SDK refuses a declared length over its cap (413) without reading: nothing can reach a tool.
+  if (Number(request.headers["content-length"]) > SDK_MAX_BODY_BYTES) return UNREAD
+  const bytes = await readUpTo(request, SDK_MAX_BODY_BYTES)
+  if (bytes === undefined) return ABORTED
+  let parsed: unknown
+  try {
+    if (bytes.length > SDK_MAX_BODY_BYTES) throw new RangeError("over the cap")
+    parsed = JSON.parse(UTF8.decode(bytes))
+  } catch {
+    // Not JSON, or too large: the SDK reads these bytes again and gives its own answer.
+    ;(request as http.IncomingMessage & { rawBody?: Buffer }).rawBody = bytes
+    return UNREAD
+  }
+  const refusal = ToolScopes.check(toolScopes, parsed, scopes, challenge)
+  return refusal === undefined ? { _tag: "Pass", parsedBody: parsed } : { _tag: "Refused", answer: refusal }
+}
+
+/**
+ * The body's bytes, stopping as soon as they pass `limit` (the rest stays unread, as when
+ * the SDK stops); undefined when the client leaves first.
+ */
+const readUpTo = (request: http.IncomingMessage, limit: number): Promise<Buffer | undefined> =>
+  new Promise((resolve) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let settled = false
+    const settle = (bytes: Buffer | undefined) => {
+      if (settled) return
+      settled = true
+      request.off("data", onData)
+      request.off("end", onEnd)
+      request.off("error", onAbort)
+      request.off("close", onClose)
+      resolve(bytes)
+    }
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size > limit) {
+        request.pause()
+        settle(Buffer.concat(chunks, size))
+      }
+    }
+    const onEnd = () => settle(Buffer.concat(chunks, size))
+    const onAbort = () => settle(undefined)
+    const onClose = () => {
+      if (!request.complete) settle(undefined)
+    }
+    request.on("data", onData)
+    request.on("end", onEnd)
+    request.on("error", onAbort)
+    request.on("close", onClose)
+  })

@@ -1,0 +1,237 @@
+/**
+ * `metricsEndpoint` on `McpHttp.layer` and `MCPServer`: off by default; when set, `GET` and
+ * `HEAD` answer Effect's metrics in the Prometheus text format, without authentication or
+ * rate limiting (contract section 6, step 3), after the `Origin` and `Host` checks of step 1;
+ * any other method is the contract's 405. Its path may not repeat another endpoint's.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { AuthMetrics } from "@mcpgate/auth-core"
+import { ApiKey, MCPServer, McpHttp } from "@mcpgate/mcp-sdk"
+import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import * as http from "node:http"
+import { cleanupAfterEach } from "./fixtures/cleanup.js"
+import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
+import { registerWhoami } from "./fixtures/mcp.js"
+
+const defer = cleanupAfterEach()
+
+const METHOD_NOT_ALLOWED = "{\"error\":\"Method not allowed\",\"status\":405,\"type\":\"invalid_request_error\"}"
+const ORIGIN_NOT_ALLOWED = "{\"error\":\"Origin not allowed\",\"status\":403,\"type\":\"authorization_error\"}"
+const NOT_FOUND = "{\"error\":\"Not found\",\"status\":404,\"type\":\"not_found_error\"}"
+const TOO_MANY = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
+
+const ApiKeys = ApiKey.layer({ keys: [{ key: KEY_ALICE, label: "alice" }] })
+
+/** An `McpHttp` server for the rest of the test; `options` are added to a default one. */
+const serve = async (options: Partial<McpHttp.McpHttpOptions> = {}): Promise<URL> => {
+  const layer = McpHttp.layer({ port: 0, register: registerWhoami([]), ...options }).pipe(Layer.provide(ApiKeys))
+  const scope = Effect.runSync(Scope.make())
+  const exit = await Effect.runPromiseExit(Layer.buildWithScope(layer, scope))
+  if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
+  defer(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+  return Context.get(exit.value, McpHttp.McpHttp).url
+}
+
+interface Answer {
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A raw request, so that `Host` can be set. */
+const request = (
+  url: URL,
+  options: { readonly method?: string; readonly headers?: Record<string, string> } = {}
+): Promise<Answer> =>
+  new Promise((resolve, reject) => {
+    const sent = http.request(url, { method: options.method ?? "GET", headers: options.headers ?? {}, agent: false }, (response) => {
+      let body = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => (body += chunk))
+      response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body }))
+    })
+    sent.on("error", reject)
+    sent.end()
+  })
+
+/** The value of one sample in a Prometheus text body, 0 when absent. */
+const sample = (body: string, series: string): number => {
+  const line = body.split("\n").find((line) => line.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.slice(series.length + 1))
+}
+
+const UNKNOWN_KEY = "mcpgate_auth_failures_total{provider=\"api-key\",reason=\"unknown_key\"}"
+const SUCCESSES = "mcpgate_auth_successes_total{provider=\"api-key\"}"
+const RATE_LIMITED = "mcpgate_auth_rate_limited_total"
+
+const initialize = (url: URL, key: string) =>
+  fetch(new URL("/mcp", url), {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "x-api-key": key },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+    })
+  })
+
+describe("metricsEndpoint", () => {
+  it("is off by default: GET /metrics is the 404", async () => {
+    const url = await serve()
+    const answer = await request(new URL("/metrics", url))
+    expect(answer.status).toBe(404)
+    expect(answer.body).toBe(NOT_FOUND)
+  })
+
+  it("GET answers the counters in the Prometheus text format, counting failures and successes", async () => {
+    const url = await serve({ metricsEndpoint: "/metrics" })
+    const metrics = new URL("/metrics", url)
+    // Effect's registry is process-wide: other tests in this process count too, so compare.
+    const before = (await request(metrics)).body
+    for (let index = 0; index < 3; index++) {
+      expect((await initialize(url, `wrong-key-${index}-0123456789abcdef`)).status).toBe(401)
+    }
+    expect((await initialize(url, KEY_ALICE)).status).toBe(200)
+
+    const answer = await request(metrics)
+    expect(answer.status).toBe(200)
+    expect(answer.headers["content-type"]).toBe(AuthMetrics.PROMETHEUS_CONTENT_TYPE)
+    expect(answer.headers["cache-control"]).toBe("no-store")
+    expect(answer.headers["www-authenticate"]).toBeUndefined()
+    expect(sample(answer.body, UNKNOWN_KEY) - sample(before, UNKNOWN_KEY)).toBe(3)
+    expect(sample(answer.body, SUCCESSES) - sample(before, SUCCESSES)).toBe(1)
+    expect(answer.body).toContain("# TYPE mcpgate_auth_failures_total counter\n")
+    expect(answer.body).toContain("# TYPE mcpgate_auth_successes_total counter\n")
+    // Every line is a comment or a sample `name{labels} value`.
+    for (const line of answer.body.trimEnd().split("\n")) {
+      expect(line).toMatch(/^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.e+-]+)$/)
+    }
+  })
+
+  it("HEAD answers 200 with the headers and no body", async () => {
+    const url = await serve({ metricsEndpoint: "/metrics" })
+    const answer = await request(new URL("/metrics", url), { method: "HEAD" })
+    expect(answer.status).toBe(200)
+    expect(answer.headers["content-type"]).toBe(AuthMetrics.PROMETHEUS_CONTENT_TYPE)
+    expect(answer.headers["cache-control"]).toBe("no-store")
+    expect(answer.body).toBe("")
+  })
+
+  it("any other method is the contract's 405 with Allow: GET, HEAD", async () => {
+    const url = await serve({ metricsEndpoint: "/metrics" })
+    for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+      const answer = await request(new URL("/metrics", url), { method })
+      expect(answer.status, method).toBe(405)
+      expect(answer.headers["allow"], method).toBe("GET, HEAD")
+      expect(answer.headers["content-type"], method).toBe("application/json")
+      expect(answer.body, method).toBe(METHOD_NOT_ALLOWED)
+    }
+  })
+
+  it("the Host and Origin checks still apply (step 1); authentication does not", async () => {
+    const url = await serve({ metricsEndpoint: "/stats", allowedOrigins: ["https://app.example"] })
+    const metrics = new URL("/stats", url)
+    // A DNS-rebinding page reaches the loopback server under its own name.
+    const rebound = await request(metrics, { headers: { host: "attacker.example" } })
+    expect(rebound.status).toBe(403)
+    expect(rebound.body).toBe(ORIGIN_NOT_ALLOWED)
+    const foreign = await request(metrics, { headers: { origin: "https://evil.example" } })
+    expect(foreign.status).toBe(403)
+    expect(foreign.body).toBe(ORIGIN_NOT_ALLOWED)
+    // An allowed origin, or none, is served; no credential is asked for, and no CORS access granted.
+    const allowed = await request(metrics, { headers: { origin: "https://app.example" } })
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers["access-control-allow-origin"]).toBeUndefined()
+    expect((await request(metrics, { headers: { host: `localhost:${url.port}` } })).status).toBe(200)
+  })
+
+  it("allowedHosts replaces the loopback rule for it as for the transports", async () => {
+    const url = await serve({ metricsEndpoint: "/metrics", allowedHosts: ["mcp.internal"] })
+    const metrics = new URL("/metrics", url)
+    expect((await request(metrics, { headers: { host: "mcp.internal:8080" } })).status).toBe(200)
+    expect((await request(metrics, { headers: { host: `127.0.0.1:${url.port}` } })).status).toBe(403)
+  })
+
+  it("is not rate limited: a client over its budget still reads it, and sees its 429 counted", async () => {
+    const url = await serve({ metricsEndpoint: "/metrics", rateLimit: { maxFailures: 2, window: 60 } })
+    const metrics = new URL("/metrics", url)
+    const before = (await request(metrics)).body
+    for (let index = 0; index < 2; index++) expect((await initialize(url, `wrong-key-${index}-0123456789abcdef`)).status).toBe(401)
+    const limited = await initialize(url, KEY_ALICE)
+    expect(limited.status).toBe(429)
+    expect(await limited.text()).toBe(TOO_MANY)
+    const answer = await request(metrics)
+    expect(answer.status).toBe(200)
+    expect(sample(answer.body, RATE_LIMITED) - sample(before, RATE_LIMITED)).toBe(1)
+  })
+
+  it("is served by MCPServer too, on either transport", async () => {
+    for (const type of ["sse", "http-stream"] as const) {
+      const server = new MCPServer({
+        transport: { type, options: { port: 0, auth: { provider: apiKeys() }, metricsEndpoint: "/metrics" } }
+      } as MCPServerOptions)
+      await server.start()
+      defer(() => server.stop())
+      const answer = await request(new URL("/metrics", server.url))
+      expect(answer.status, type).toBe(200)
+      expect(answer.headers["content-type"], type).toBe(AuthMetrics.PROMETHEUS_CONTENT_TYPE)
+    }
+  })
+})
+
+describe("metricsEndpoint: refused at startup", () => {
+  const refusalOf = async (options: Partial<McpHttp.McpHttpOptions>): Promise<string> => {
+    const error = await serve(options).then(
+      () => expect.fail(`expected ${JSON.stringify(options)} to be refused`),
+      (error: unknown) => error as { readonly _tag: string; readonly message: string }
+    )
+    expect(error._tag).toBe("ConfigurationError")
+    return error.message
+  }
+
+  it("a path another endpoint has (McpHttp.layer)", async () => {
+    for (const path of ["/mcp", "/sse", "/messages", "/health"]) {
+      expect(await refusalOf({ metricsEndpoint: path }), path).toContain(
+        `${JSON.stringify(path)} is used twice: every endpoint needs a path of its own`
+      )
+    }
+    expect(await refusalOf({ metricsEndpoint: "/status", healthEndpoint: "/status" })).toContain("is used twice")
+  })
+
+  it("a path another endpoint has (MCPServer)", () => {
+    const cases: ReadonlyArray<MCPServerOptions> = [
+      { transport: { type: "sse", options: { auth: { provider: apiKeys() }, metricsEndpoint: "/messages" } } },
+      { transport: { type: "sse", options: { auth: { provider: apiKeys() }, metricsEndpoint: "/health" } } },
+      { transport: { type: "http-stream", options: { auth: { provider: apiKeys() }, metricsEndpoint: "/mcp" } } },
+      {
+        transport: {
+          type: "http-stream",
+          options: { auth: { provider: apiKeys() }, endpoint: "/metrics", metricsEndpoint: "/metrics" }
+        }
+      }
+    ]
+    for (const options of cases) {
+      expect(() => new MCPServer(options)).toThrow(/is used twice: every endpoint needs a path of its own/)
+    }
+    // `false`, the default, never collides.
+    expect(() =>
+      new MCPServer({ transport: { type: "sse", options: { auth: { provider: apiKeys() }, metricsEndpoint: false } } })
+    ).not.toThrow()
+  })
+
+  it("something that is not a path", async () => {
+    expect(await refusalOf({ metricsEndpoint: "metrics" })).toContain("metricsEndpoint")
+    expect(() =>
+      new MCPServer({
+        transport: { type: "http-stream", options: { auth: { provider: apiKeys() }, metricsEndpoint: "metrics" } }
+      })
+    ).toThrow(/transport\.options\.metricsEndpoint/)
+  })
+})
