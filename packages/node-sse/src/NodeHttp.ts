@@ -97,6 +97,21 @@ export {
 } from "./internal/nodeHttp.js"
 export {
   /**
+   * A body's bytes, stopping as soon as they pass a cap (the rest left unread); undefined
+   * when the client leaves first.
+   *
+   * @since 0.2.0
+   */
+  readBytes,
+  /**
+   * What `readBytes` read.
+   *
+   * @since 0.2.0
+   */
+  type BytesRead
+} from "./internal/body.js"
+export {
+  /**
    * The Schema fields of the gate options (`rateLimit`, `trustProxy`, `logger`, `gate`), for
    * adapters that decode their options with `effect/Schema`.
    *

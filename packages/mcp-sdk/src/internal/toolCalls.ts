@@ -12,6 +12,7 @@
  */
 import type { HttpAnswer } from "@mcpgate/auth-core"
 import { ToolScopes } from "@mcpgate/auth-core"
+import { NodeHttp } from "@mcpgate/node-sse"
 import type * as http from "node:http"
 
 /**
@@ -48,11 +49,12 @@ export const screen = async (
   if (toolScopes.size === 0 || request.method !== "POST") return UNREAD
   // The SDK refuses a declared length over its cap (413) without reading: nothing can reach a tool.
   if (Number(request.headers["content-length"]) > SDK_MAX_BODY_BYTES) return UNREAD
-  const bytes = await readUpTo(request, SDK_MAX_BODY_BYTES)
-  if (bytes === undefined) return ABORTED
+  const read = await NodeHttp.readBytes(request, SDK_MAX_BODY_BYTES)
+  if (read === undefined) return ABORTED
+  const { bytes } = read
   let parsed: unknown
   try {
-    if (bytes.length > SDK_MAX_BODY_BYTES) throw new RangeError("over the cap")
+    if (!read.complete) throw new RangeError("over the cap")
     parsed = JSON.parse(UTF8.decode(bytes))
   } catch {
     // Not JSON, or too large: the SDK reads these bytes again and gives its own answer.
@@ -62,40 +64,3 @@ export const screen = async (
   const refusal = ToolScopes.check(toolScopes, parsed, scopes, challenge)
   return refusal === undefined ? { _tag: "Pass", parsedBody: parsed } : { _tag: "Refused", answer: refusal }
 }
-
-/**
- * The body's bytes, stopping as soon as they pass `limit` (the rest stays unread, as when
- * the SDK stops); undefined when the client leaves first.
- */
-const readUpTo = (request: http.IncomingMessage, limit: number): Promise<Buffer | undefined> =>
-  new Promise((resolve) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    let settled = false
-    const settle = (bytes: Buffer | undefined) => {
-      if (settled) return
-      settled = true
-      request.off("data", onData)
-      request.off("end", onEnd)
-      request.off("error", onAbort)
-      request.off("close", onClose)
-      resolve(bytes)
-    }
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk)
-      size += chunk.length
-      if (size > limit) {
-        request.pause()
-        settle(Buffer.concat(chunks, size))
-      }
-    }
-    const onEnd = () => settle(Buffer.concat(chunks, size))
-    const onAbort = () => settle(undefined)
-    const onClose = () => {
-      if (!request.complete) settle(undefined)
-    }
-    request.on("data", onData)
-    request.on("end", onEnd)
-    request.on("error", onAbort)
-    request.on("close", onClose)
-  })
