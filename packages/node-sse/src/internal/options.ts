@@ -2,7 +2,9 @@
  * The options of the SSE server and the guard, decoded once at startup.
  */
 import { ClientAddress, EndpointPolicy, Options, ProtectedResource, RateLimiter, ToolScopes } from "@mcpgate/auth-core"
+import type * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { ProviderInput, RequestGate } from "./authenticate.js"
 
@@ -39,11 +41,33 @@ const isLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
   typeof (value as { recordFailure?: unknown }).recordFailure === "function" &&
   "fallback" in value
 
-/** `rateLimit`: options, a limiter to share (`RateLimiter.make`), or `false` for none. */
-export const RateLimit = Schema.Union(
-  Schema.Literal(false),
-  Schema.declare(isLimiter, { message: () => "a RateLimiter" }),
-  RateLimiter.OptionsSchema
+type RateLimitOption = false | RateLimiter.RateLimiter | typeof RateLimiter.OptionsSchema.Type
+
+/**
+ * `rateLimit`: options, a limiter to share (`RateLimiter.make`), or `false` for none. Decoded
+ * by hand rather than as a `Union`, so that a bad option is reported once, as the options'
+ * own problem, not once per alternative.
+ */
+export const RateLimit = Schema.transformOrFail(
+  Schema.Unknown,
+  Schema.declare((_: unknown): _ is RateLimitOption => true, { identifier: "RateLimitOption" }),
+  {
+    strict: true,
+    decode: (input, options, ast): Effect.Effect<RateLimitOption, ParseResult.ParseIssue> => {
+      if (input === false || isLimiter(input)) return ParseResult.succeed(input)
+      if (typeof input !== "object" || input === null) {
+        return ParseResult.fail(
+          new ParseResult.Type(
+            ast,
+            input,
+            "must be false, a RateLimiter, or options { maxFailures, window, store, maxClients, onStoreUnavailable }"
+          )
+        )
+      }
+      return ParseResult.decodeUnknown(RateLimiter.OptionsSchema)(input, options)
+    },
+    encode: ParseResult.succeed
+  }
 )
 
 /** `trustProxy`: addresses, CIDR ranges and the names `loopback`, `linklocal`, `uniquelocal`. */
@@ -53,7 +77,8 @@ export const TrustProxy = Schema.Array(Schema.String).pipe(
       ClientAddress.trustedProxies(entries)
       return true
     } catch (error) {
-      return error instanceof Error ? error.message : String(error)
+      // The message names the option itself; the decoder names it already.
+      return (error instanceof Error ? error.message : String(error)).replace(/^trustProxy /, "")
     }
   })
 )

@@ -129,7 +129,19 @@ describe("trustProxy: the client behind a proxy", () => {
 
   it("refuses a trustProxy entry that is not an address or range, at startup", async () => {
     await expect(start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, trustProxy: ["proxy.internal"] }))
-      .rejects.toThrow("trustProxy (item 1) \"proxy.internal\" is not an IP address")
+      .rejects.toThrow("- trustProxy: (item 1) \"proxy.internal\" is not an IP address")
+  })
+
+  it("refuses bad rateLimit options at startup, each problem once", async () => {
+    const refusal = async (rateLimit: unknown) =>
+      (await start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: rateLimit as never }).catch((e: Error) => e))
+        .message
+    expect(await refusal({ maxFailures: 0 })).toBe("Invalid SSE server options:\n  - rateLimit.maxFailures: 0 is not a positive whole number")
+    expect(await refusal({ maxFailure: 3 })).toContain("- rateLimit.maxFailure: is unexpected")
+    expect(await refusal("yes")).toBe(
+      "Invalid SSE server options:\n  - rateLimit: must be false, a RateLimiter, or options " +
+        "{ maxFailures, window, store, maxClients, onStoreUnavailable }"
+    )
   })
 })
 
