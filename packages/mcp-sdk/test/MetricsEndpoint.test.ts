@@ -18,6 +18,7 @@ import * as http from "node:http"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import { registerWhoami } from "./fixtures/mcp.js"
+import { RATE_LIMITED, sample, SUCCESSES, UNKNOWN_KEY } from "./fixtures/metrics.js"
 
 const defer = cleanupAfterEach()
 
@@ -59,16 +60,6 @@ const request = (
     sent.on("error", reject)
     sent.end()
   })
-
-/** The value of one sample in a Prometheus text body, 0 when absent. */
-const sample = (body: string, series: string): number => {
-  const line = body.split("\n").find((line) => line.startsWith(`${series} `))
-  return line === undefined ? 0 : Number(line.slice(series.length + 1))
-}
-
-const UNKNOWN_KEY = "mcpgate_auth_failures_total{provider=\"api-key\",reason=\"unknown_key\"}"
-const SUCCESSES = "mcpgate_auth_successes_total{provider=\"api-key\"}"
-const RATE_LIMITED = "mcpgate_auth_rate_limited_total"
 
 const initialize = (url: URL, key: string) =>
   fetch(new URL("/mcp", url), {

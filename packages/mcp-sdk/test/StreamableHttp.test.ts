@@ -9,10 +9,9 @@ import { StreamableHttp } from "@mcpgate/mcp-sdk"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { McpServer as McpServerV2 } from "@modelcontextprotocol/server"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "./fixtures/credentials.js"
+import { mountEndpoint } from "./fixtures/http.js"
 import type { Sdk, Seen } from "./fixtures/mcp.js"
 import { connect, registerWhoami, rejectionOf } from "./fixtures/mcp.js"
 
@@ -44,17 +43,10 @@ const serverFactory = (line: Sdk, seen: Array<Seen>, shapes: Array<Shape>) => ()
   return server
 }
 
-/** Mounts `handle` on a fresh `node:http` server on 127.0.0.1, closed after the test. */
+/** Mounts `handle` on a fresh `node:http` server on 127.0.0.1, closed after the test; its base and `path` there. */
 const mount = async (endpoint: StreamableHttp.StreamableHttpServer, path = "/mcp") => {
-  const server = http.createServer(endpoint.handle)
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  defer(async () => {
-    await endpoint.close()
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { base, url: new URL(path, base), server }
+  const base = await mountEndpoint(endpoint, defer)
+  return { base, url: new URL(path, base) }
 }
 
 const connected = async (...args: Parameters<typeof connect>) => {
@@ -185,9 +177,9 @@ describe("StreamableHttp.make", () => {
     it("answers before authentication: 404 elsewhere, health; then the contract's 401 without credentials", async () => {
       const endpoint = await StreamableHttp.make({ auth: { provider: apiKeys() }, createServer })
       const { base, url } = await mount(endpoint)
-      const notFound = await fetch(`${base}/elsewhere`)
+      const notFound = await fetch(new URL("/elsewhere", base))
       expect(notFound.status).toBe(404)
-      const health = await fetch(`${base}/health`)
+      const health = await fetch(new URL("/health", base))
       expect(health.status).toBe(200)
       expect(await health.text()).toBe("{\"ok\":true}")
       const refused = await fetch(url, {
@@ -211,7 +203,7 @@ describe("StreamableHttp.make", () => {
       const { base, url } = await mount(endpoint, "/api/mcp")
       const client = await connected("v2", "http-stream", url, { authorization: `Bearer ${await tokenFor("alice")}` })
       expect(await client.whoami()).toMatchObject({ provider: "jwt", subject: "alice" })
-      expect((await fetch(`${base}/mcp`, { method: "POST" })).status).toBe(404)
+      expect((await fetch(new URL("/mcp", base), { method: "POST" })).status).toBe(404)
     })
 
     it("close() closes every session: the count drops to 0 and the next request finds no session", async () => {

@@ -14,6 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { connect } from "./fixtures/mcp.js"
+import { RATE_LIMITED, sample, SUCCESSES, UNKNOWN_KEY } from "./fixtures/metrics.js"
 import { CLIENT, DEMO, freePort, HAS_REDIS_SERVER, run, runToEnd, startRedis } from "./support/processes.js"
 
 const defer = cleanupAfterEach()
@@ -51,16 +52,6 @@ const postInitialize = (url: URL, headers: Record<string, string>) =>
       params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
     })
   })
-
-/** The value of one series in a Prometheus text body; 0 when absent (a counter not yet counted). */
-const sample = (body: string, series: string): number => {
-  const line = body.split("\n").find((line) => line.startsWith(`${series} `))
-  return line === undefined ? 0 : Number(line.slice(series.length + 1))
-}
-
-const UNKNOWN_KEY = "mcpgate_auth_failures_total{provider=\"api-key\",reason=\"unknown_key\"}"
-const SUCCESSES = "mcpgate_auth_successes_total{provider=\"api-key\"}"
-const RATE_LIMITED = "mcpgate_auth_rate_limited_total"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

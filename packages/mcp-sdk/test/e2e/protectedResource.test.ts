@@ -19,11 +19,11 @@ import { McpServer } from "@modelcontextprotocol/server"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as http from "node:http"
-import * as net from "node:net"
 import { SECRET, tokenFor } from "../fixtures/credentials.js"
+import { mountEndpoint } from "../fixtures/http.js"
 import type { Transport } from "../fixtures/mcp.js"
 import { connect, registerWhoami, rejectionOf } from "../fixtures/mcp.js"
+import { freePort } from "../support/processes.js"
 import type { HeaderLines, RawResponse } from "./support.js"
 import { Bodies, bearer, harness, INITIALIZE, POST_HEADERS, send } from "./support.js"
 
@@ -66,17 +66,6 @@ const expectDocument = (response: RawResponse, resource: string) => {
   expect(response.header("cache-control")).toBe("public, max-age=3600")
   expect(response.body).toBe(documentOf(resource))
 }
-
-/** A port free a moment ago, for a server whose resource (and so its metadata URL) names its own address. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 for (const transport of ["http-stream", "sse"] as const) {
   describe(`MCPServer ${transport}`, () => {
@@ -212,14 +201,7 @@ describe("StreamableHttp.make mounted on any node:http server", () => {
       protectedResource: optionsFor(resource),
       ...options
     })
-    const server = http.createServer(endpoint.handle)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    defer(async () => {
-      await endpoint.close()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    })
-    return new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`)
+    return mountEndpoint(endpoint, defer)
   }
 
   it("serves the metadata and names it in its challenges", async () => {

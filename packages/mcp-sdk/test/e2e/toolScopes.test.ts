@@ -22,9 +22,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
-import * as net from "node:net"
 import { cleanupAfterEach } from "../fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
+import { mountEndpoint, postAfterContinue } from "../fixtures/http.js"
 import type { Sdk, Seen, Transport } from "../fixtures/mcp.js"
 import { registerWhoami, rejectionOf } from "../fixtures/mcp.js"
 import type { HeaderLines, RawResponse } from "./support.js"
@@ -197,10 +197,10 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
 
   it("Expect: 100-continue: the body is asked for after authentication, then checked", async () => {
     const { endpoint } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES, stateless: true, responseMode: "batch" })
-    const refused = await continued(endpoint, KEY_BOB, call(1, "search"))
+    const refused = await postAfterContinue(endpoint, KEY_BOB, call(1, "search"))
     expect(refused.statusLines).toEqual(["HTTP/1.1 100 Continue", "HTTP/1.1 403 Forbidden"])
     expect(refused.text.endsWith(INSUFFICIENT_SCOPE)).toBe(true)
-    const allowed = await continued(endpoint, KEY_ALICE, call(2, "search"))
+    const allowed = await postAfterContinue(endpoint, KEY_ALICE, call(2, "search"))
     expect(allowed.statusLines).toEqual(["HTTP/1.1 100 Continue", "HTTP/1.1 200 OK"])
   })
 
@@ -303,14 +303,7 @@ describe("toolScopes on StreamableHttp.make and McpHttp.layer", () => {
         return server
       }
     })
-    const server = http.createServer(endpoint.handle)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    defer(async () => {
-      await endpoint.close()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    })
-    const mcp = new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/mcp`)
+    const mcp = new URL("/mcp", await mountEndpoint(endpoint, defer))
     const bobs = await initializeRaw(mcp, BOB)
     expectInsufficientScope(await postIn(mcp, bobs, BOB, call(1, "deploy")), "deploy:write ops")
     const alices = await initializeRaw(mcp, ALICE)
@@ -413,33 +406,4 @@ const post = (
     }
     for (let offset = 0; offset < bytes.length; offset += 64 * 1024) request.write(bytes.subarray(offset, offset + 64 * 1024))
     request.end()
-  })
-
-/** Sends the head with `Expect: 100-continue`, the body only after "100 Continue"; the status lines seen and the whole text. */
-const continued = (mcp: URL, key: string, body: string): Promise<{ statusLines: ReadonlyArray<string>; text: string }> =>
-  new Promise((resolve, reject) => {
-    const socket = net.connect(Number(mcp.port), "127.0.0.1")
-    let text = ""
-    let sent = false
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`no complete answer within 5 s: ${JSON.stringify(text)}`))
-    }, 5000)
-    socket.on("data", (chunk: Buffer) => {
-      text += chunk.toString("utf8")
-      if (!sent && text.includes("HTTP/1.1 100 Continue\r\n\r\n")) {
-        sent = true
-        socket.write(body)
-      }
-      if (/HTTP\/1\.1 [2-5]\d\d /.test(text) && text.endsWith("}")) {
-        clearTimeout(timer)
-        socket.destroy()
-        resolve({ statusLines: text.split("\r\n").filter((line) => line.startsWith("HTTP/1.1 ")), text })
-      }
-    })
-    socket.on("error", reject)
-    socket.write(
-      `POST ${mcp.pathname} HTTP/1.1\r\nHost: ${mcp.host}\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\n` +
-        `Accept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`
-    )
   })

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { RateLimiter } from "@mcpgate/auth-core"
-import { NodeGuard } from "@mcpgate/node-sse"
+import { NodeGuard, SseServer } from "@mcpgate/node-sse"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { cleanupAfterEach } from "../fixtures/cleanup.js"
@@ -132,13 +132,18 @@ describe("trustProxy: the client behind a proxy", () => {
       .rejects.toThrow("- trustProxy: (item 1) \"proxy.internal\" is not an IP address")
   })
 
-  it("refuses bad rateLimit options at startup, each problem once", async () => {
-    const refusal = async (rateLimit: unknown) =>
-      (await start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: rateLimit as never }).catch((e: Error) => e))
-        .message
-    expect(await refusal({ maxFailures: 0 })).toBe("Invalid SSE server options:\n  - rateLimit.maxFailures: 0 is not a positive whole number")
-    expect(await refusal({ maxFailure: 3 })).toContain("- rateLimit.maxFailure: is unexpected")
-    expect(await refusal("yes")).toBe(
+  it("refuses bad rateLimit options at startup, each problem once", () => {
+    const refusal = (rateLimit: unknown): string => {
+      try {
+        SseServer.make({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: rateLimit as never })
+        return "accepted"
+      } catch (error) {
+        return (error as Error).message
+      }
+    }
+    expect(refusal({ maxFailures: 0 })).toBe("Invalid SSE server options:\n  - rateLimit.maxFailures: 0 is not a positive whole number")
+    expect(refusal({ maxFailure: 3 })).toContain("- rateLimit.maxFailure: is unexpected")
+    expect(refusal("yes")).toBe(
       "Invalid SSE server options:\n  - rateLimit: must be false, a RateLimiter, or options " +
         "{ maxFailures, window, store, maxClients, onStoreUnavailable }"
     )
