@@ -79,7 +79,7 @@ export const logLinesSuppressed = Metric.counter("mcpgate_auth_log_lines_suppres
  * @since 0.2.0
  */
 export const recordSuccess = (provider: ProviderKind): Effect.Effect<void> =>
-  Metric.increment(Metric.tagged(successes, "provider", provider))
+  Metric.increment(taggedOnce(`${provider}`, () => Metric.tagged(successes, "provider", provider)))
 
 /**
  * Counts one failure.
@@ -87,7 +87,22 @@ export const recordSuccess = (provider: ProviderKind): Effect.Effect<void> =>
  * @since 0.2.0
  */
 export const recordFailure = (provider: ProviderKind, reason: ReasonCode): Effect.Effect<void> =>
-  Metric.increment(Metric.tagged(Metric.tagged(failures, "provider", provider), "reason", reason))
+  Metric.increment(
+    taggedOnce(`${provider} ${reason}`, () => Metric.tagged(Metric.tagged(failures, "provider", provider), "reason", reason))
+  )
+
+// Tagging a counter builds and hashes a new metric key, about four times the cost of the
+// increment itself, on every request. The tagged counters are few (providers × reasons)
+// and immutable, so each is made once.
+const tagged = new Map<string, Metric.Metric.Counter<number>>()
+const taggedOnce = (key: string, make: () => Metric.Metric.Counter<number>): Metric.Metric.Counter<number> => {
+  let counter = tagged.get(key)
+  if (counter === undefined) {
+    counter = make()
+    tagged.set(key, counter)
+  }
+  return counter
+}
 
 /**
  * The media type of the Prometheus text exposition format.

@@ -173,6 +173,19 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
     )
 
   const UNAVAILABLE: Decision = { _tag: "Unavailable" }
+  if (store === fallback) {
+    // The in-memory store cannot be down: no outage handling on the path of every request.
+    return {
+      maxFailures,
+      store,
+      fallback,
+      check: (client) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(fallback.peek(client, now), (window) => decide(window, now))),
+      recordFailure: (client) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(fallback.recordFailure(client, windowMillis, now), (window) => decide(window, now)))
+    }
+  }
   return {
     maxFailures,
     store,
