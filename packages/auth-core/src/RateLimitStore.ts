@@ -63,7 +63,8 @@ export interface Store {
 }
 
 /**
- * The store in context, for the Effect API (`RateLimiter.layer` reads it when present).
+ * The store in context, for the Effect API: `McpHttp.layer` counts failed attempts in it
+ * when its `rateLimit` options name no store (`RedisStore.layer` provides one).
  *
  * @since 0.2.0
  */

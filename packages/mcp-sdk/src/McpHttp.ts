@@ -20,12 +20,14 @@
  * @since 0.1.0
  */
 import type { EndpointPolicy } from "@mcpgate/auth-core"
-import { AuthProvider, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
+import type { RateLimiter } from "@mcpgate/auth-core"
+import { AuthProvider, Options, ProtectedResource, RateLimitStore, ToolScopes } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { listen } from "./internal/host.js"
 import { McpHttpOptions as OptionsSchema } from "./internal/options.js"
 import { loadSdk } from "./internal/sdk.js"
@@ -110,6 +112,12 @@ export const layer = (
         try: () => loadSdk(decoded.sdk),
         catch: (error) => error as ConfigurationError
       })
+      // A store in context (`RedisStore.layer`) counts failed attempts unless the options name one.
+      const contextStore = yield* Effect.serviceOption(RateLimitStore.RateLimitStore)
+      const rateLimit = Option.match(contextStore, {
+        onNone: () => decoded.rateLimit,
+        onSome: (store) => withStore(decoded.rateLimit, store)
+      })
       const protectedResource = decoded.protectedResource === undefined
         ? undefined
         : ProtectedResource.fromDecoded(decoded.protectedResource)
@@ -147,7 +155,7 @@ export const layer = (
               protectedResource: decoded.protectedResource,
               toolScopes: decoded.toolScopes ?? ToolScopes.empty,
               gate: {
-                rateLimit: decoded.rateLimit,
+                rateLimit,
                 trustProxy: decoded.trustProxy,
                 logger: decoded.logger,
                 protectedResource,
@@ -166,3 +174,14 @@ export const layer = (
       return { url: host.url, sessionCount: host.sessionCount }
     })
   )
+
+/** `rateLimit` options given no store of their own count in `store`; `false` and a limiter stay as they are. */
+const withStore = (
+  rateLimit: RateLimiter.Options | RateLimiter.RateLimiter | false | undefined,
+  store: RateLimitStore.Store
+): RateLimiter.Options | RateLimiter.RateLimiter | false => {
+  if (rateLimit === false) return false
+  if (rateLimit === undefined) return { store }
+  if ("check" in rateLimit) return rateLimit
+  return rateLimit.store === undefined ? { ...rateLimit, store } : rateLimit
+}

@@ -133,7 +133,8 @@ export const make = (options: Options): Effect.Effect<RateLimitStore.Store, Conf
   )
 
 /**
- * The store as `RateLimitStore`, for `RateLimiter.layer`; its connection closes with the layer.
+ * The store as `RateLimitStore`, which `McpHttp.layer` uses when its `rateLimit` names no
+ * store; its connection closes with the layer.
  *
  * @since 0.1.0
  */

@@ -4,6 +4,7 @@
  * the failure log lines through the logger the application chose.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { RateLimitStore } from "@mcpgate/auth-core"
 import { ApiKey, McpHttp } from "@mcpgate/mcp-sdk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -79,5 +80,23 @@ describe("one server, both transports: one budget per client", () => {
     })
     await send(base, "POST", "/mcp", [...POST_HEADERS, ...apiKey(WRONG)], INITIALIZE)
     expect(lines.map(String)).toEqual(["authentication failed"])
+  })
+
+  it("McpHttp.layer counts in the RateLimitStore of its context (RedisStore.layer, say) when the options name no store", async () => {
+    const store = RateLimitStore.memory()
+    const layer = McpHttp.layer({ port: 0, register: registerWhoami([]), rateLimit: { maxFailures: 2 } }).pipe(
+      Layer.provide(ApiKey.layer({ keys: [{ key: KEY_ALICE, label: "alice" }] })),
+      Layer.provide(Layer.succeed(RateLimitStore.RateLimitStore, store)),
+      Layer.provide(Logger.replace(Logger.defaultLogger, Logger.none))
+    )
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const { url } = Context.get(yield* Layer.build(layer), McpHttp.McpHttp)
+      const post = (key: string) => Effect.promise(() => send(url, "POST", "/mcp", [...POST_HEADERS, ...apiKey(key)], INITIALIZE))
+      expect((yield* post(WRONG)).status).toBe(401)
+      expect(store.size()).toBe(1)
+      expect(yield* store.peek("127.0.0.1", Date.now())).toMatchObject({ failures: 1 })
+      expect((yield* post(WRONG)).status).toBe(401)
+      expect((yield* post(KEY_ALICE)).status).toBe(429)
+    })))
   })
 })
