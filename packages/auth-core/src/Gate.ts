@@ -159,8 +159,9 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
       )
     )
     const counted = Effect.zipRight(recordFailure(primary.provider, primary.reason), logged)
-    // A key source that is down is not the client's fault: it spends no budget.
-    if (limiter === undefined || answer.status !== 401) return Effect.as(counted, { _tag: "Refused", answer })
+    // A key source that is down is not the client's fault: it spends no budget. Every other
+    // refusal does, a custom provider's own status (mcp-framework's `getAuthError`) included.
+    if (limiter === undefined || primary._tag === "KeySourceUnavailable") return Effect.as(counted, { _tag: "Refused", answer })
     return counted.pipe(
       Effect.zipRight(limiter.recordFailure(request.client)),
       // Once limited, the client is stopped at the gate, so this is logged about once per window.

@@ -99,6 +99,28 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
       expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 429 } })
     }))
 
+  it.effect("counts a custom provider's refusal with its own status (getAuthError) as a failed attempt", () =>
+    Effect.gen(function*() {
+      const provider = yield* keyed
+      const custom: AuthProvider.Service = {
+        ...provider,
+        kinds: ["custom"],
+        authenticate: () =>
+          Effect.fail(
+            new AuthFailure.InvalidCredentials({
+              provider: "custom",
+              reason: "custom_refusal",
+              challenge: { scheme: "Bearer", realm: "mcp" },
+              refusal: { status: 403, message: "Forbidden" }
+            })
+          )
+      }
+      const gate = Gate.make(custom, { rateLimit: { maxFailures: 2 } })
+      expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 403 } })
+      expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 403 } })
+      expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 429 } })
+    }))
+
   it.effect("with rateLimit: false, never answers 429", () =>
     Effect.gen(function*() {
       const gate = Gate.make(yield* keyed, { rateLimit: false })
