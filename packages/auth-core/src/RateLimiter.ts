@@ -152,7 +152,12 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
     operation: (store: RateLimitStore.Store) => Effect.Effect<A, RateLimitStore.StoreUnavailable>,
     onUnavailable: Effect.Effect<A>
   ): Effect.Effect<A> =>
-    operation(store).pipe(
+    // A store of the application's own that throws (or dies) is treated as unreachable, so a
+    // request still gets an answer and never a 500.
+    Effect.suspend(() => operation(store)).pipe(
+      Effect.catchAllDefect(() =>
+        Effect.fail(new RateLimitStore.StoreUnavailable({ store: store.name, message: "the store threw" }))
+      ),
       Effect.tap(() => {
         if (!degraded) return Effect.void
         degraded = false

@@ -110,6 +110,23 @@ describe("RateLimiter: only failures spend the budget", () => {
       expect(yield* limiter.check("a")).toEqual({ _tag: "Allowed" })
     }))
 
+  it.effect("treats a store that throws as unreachable: memory by default, Unavailable when fail-closed", () =>
+    Effect.gen(function*() {
+      const throwing: RateLimitStore.Store = {
+        name: "throwing",
+        peek: () => {
+          throw new Error("boom")
+        },
+        recordFailure: () => Effect.die(new Error("boom"))
+      }
+      const lenient = RateLimiter.make({ maxFailures: 1, store: throwing })
+      expect(yield* lenient.check("a")).toEqual({ _tag: "Allowed" })
+      yield* lenient.recordFailure("a")
+      expect(lenient.fallback.size()).toBe(1)
+      const strict = RateLimiter.make({ store: throwing, onStoreUnavailable: "refuse" })
+      expect(yield* strict.check("a")).toEqual({ _tag: "Unavailable" })
+    }))
+
   it("refuses bad options at construction, naming them", () => {
     expect(() => RateLimiter.make({ maxFailures: 0 })).toThrow(ConfigurationError.ConfigurationError)
     expect(() => RateLimiter.make({ maxFailures: 0 })).toThrow("maxFailures")
