@@ -19,6 +19,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import { Lru } from "./internal/lru.js"
 
 /**
  * One client's open window: the failures counted in it, and when it ends (epoch ms).
@@ -94,22 +95,12 @@ export const memory = (options: { readonly maxClients?: number } = {}): MemorySt
   if (!Number.isSafeInteger(maxClients) || maxClients < 1) {
     throw new RangeError(`maxClients must be a whole number of at least 1, got ${maxClients}`)
   }
-  // A Map iterates in insertion order: deleting and re-inserting on every touch keeps the
-  // least recently seen client first, so eviction is O(1).
-  const windows = new Map<string, Window>()
-  const touch = (client: string, window: Window): Window => {
-    windows.delete(client)
-    windows.set(client, window)
-    return window
-  }
+  const windows = new Lru<string, Window>(maxClients)
   const openWindow = (client: string, now: number): Window | undefined => {
     const window = windows.get(client)
-    if (window === undefined) return undefined
-    if (window.resetAt <= now) {
-      windows.delete(client)
-      return undefined
-    }
-    return touch(client, window)
+    if (window === undefined || window.resetAt > now) return window
+    windows.delete(client)
+    return undefined
   }
   return {
     name: "memory",
@@ -121,11 +112,7 @@ export const memory = (options: { readonly maxClients?: number } = {}): MemorySt
         const next: Window = open === undefined
           ? { failures: 1, resetAt: now + windowMillis }
           : { failures: open.failures + 1, resetAt: open.resetAt }
-        touch(client, next)
-        if (windows.size > maxClients) {
-          const oldest = windows.keys().next()
-          if (oldest.done !== true) windows.delete(oldest.value)
-        }
+        windows.set(client, next)
         return next
       })
   }

@@ -28,7 +28,7 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import { storeUnavailable } from "./AuthMetrics.js"
 import type { ConfigurationError } from "./ConfigurationError.js"
-import { decodeOptions, Seconds } from "./internal/options.js"
+import { decodeOptions, PositiveInt, Seconds } from "./internal/options.js"
 import * as RateLimitStore from "./RateLimitStore.js"
 
 /**
@@ -77,10 +77,6 @@ export interface RateLimiter {
   /** Where counts go while `store` is unreachable (with `onStoreUnavailable: "memory"`). */
   readonly fallback: RateLimitStore.MemoryStore
 }
-
-const PositiveInt = Schema.Number.pipe(
-  Schema.filter((n) => Number.isSafeInteger(n) && n > 0 || `${n} is not a positive whole number`)
-)
 
 const isStore = (value: unknown): value is RateLimitStore.Store =>
   typeof value === "object" && value !== null &&

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigurationError, RateLimiter, RateLimitStore } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
 
@@ -46,6 +47,44 @@ describe("RateLimitStore.memory", () => {
       expect(yield* store.peek("kept", 0)).toEqual({ failures: 1, resetAt: 60_000 })
       expect(yield* store.peek("198.51.0.0:0", 0)).toBeUndefined()
     }))
+
+  it.effect.prop(
+    "forgets exactly the client a list kept in order of use would forget",
+    {
+      cap: FastCheck.integer({ min: 1, max: 5 }),
+      steps: FastCheck.array(
+        FastCheck.record({ client: FastCheck.constantFrom("a", "b", "c", "d", "e", "f", "g"), fail: FastCheck.boolean() }),
+        { maxLength: 60 }
+      )
+    },
+    ({ cap, steps }) =>
+      Effect.gen(function*() {
+        const store = RateLimitStore.memory({ maxClients: cap })
+        // The model: clients from least to most recently used, and their failure counts.
+        const order: Array<string> = []
+        const failures = new Map<string, number>()
+        const use = (client: string) => {
+          order.splice(order.indexOf(client), 1)
+          order.push(client)
+        }
+        for (const { client, fail } of steps) {
+          const held = failures.get(client)
+          if (fail) {
+            const window = yield* store.recordFailure(client, 60_000, 0)
+            expect(window.failures).toBe((held ?? 0) + 1)
+            if (held === undefined) order.push(client)
+            else use(client)
+            failures.set(client, window.failures)
+            if (order.length > cap) failures.delete(order.shift()!)
+          } else {
+            const window = yield* store.peek(client, 0)
+            expect(window?.failures).toBe(held)
+            if (held !== undefined) use(client)
+          }
+          expect(store.size()).toBe(order.length)
+        }
+      })
+  )
 
   it("refuses a cap that is not a positive whole number", () => {
     expect(() => RateLimitStore.memory({ maxClients: 0 })).toThrow(RangeError)

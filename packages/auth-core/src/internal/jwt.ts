@@ -29,6 +29,7 @@ import {
   decodeOptions,
   HeaderName,
   HttpUrl,
+  PositiveInt,
   Realm,
   Seconds,
   SecretString,
@@ -36,6 +37,8 @@ import {
 } from "./options.js"
 import type { RemoteJwks } from "./remoteJwks.js"
 import * as RemoteJwksSet from "./remoteJwks.js"
+import type { VerifiedTokens } from "./verifiedTokens.js"
+import * as VerifiedTokenCache from "./verifiedTokens.js"
 
 const StringOrStrings = Schema.Union(Schema.String, Schema.Array(Schema.String))
 const Jwk = Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -73,7 +76,15 @@ export const JwtOptionsSchema = Schema.Struct({
   /** How long a remote JWKS fetch may take before the request is answered 503. */
   jwksTimeout: Schema.optionalWith(Seconds, { default: () => 5 }),
   /** How long fetched remote keys are trusted before they are fetched again. */
-  jwksCacheMaxAge: Schema.optionalWith(Seconds, { default: () => 600 })
+  jwksCacheMaxAge: Schema.optionalWith(Seconds, { default: () => 600 }),
+  /**
+   * The verified-token cache: a repeated token is checked by its SHA-256 instead of its
+   * signature. `false` turns it off; `{ maxEntries }` bounds it (default 10,000 tokens).
+   */
+  tokenCache: Schema.optionalWith(
+    Schema.Union(Schema.Boolean, Schema.Struct({ maxEntries: Schema.optional(PositiveInt) })),
+    { default: () => true }
+  )
 })
 
 export type JwtOptionsInput = Schema.Schema.Encoded<typeof JwtOptionsSchema>
@@ -184,8 +195,15 @@ export interface JwtProvider {
 }
 
 const TIME_CLAIMS = ["exp", "nbf", "iat"] as const
+const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000
 
-type Verified = { readonly payload: JWTPayload; readonly keyId: string }
+const verifiedTokensOf = (options: JwtOptions): VerifiedTokens | undefined =>
+  options.tokenCache === false ? undefined : VerifiedTokenCache.make(
+    options.tokenCache === true ? DEFAULT_TOKEN_CACHE_ENTRIES : options.tokenCache.maxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES,
+    { clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge }
+  )
+
+type Verified = { readonly payload: JWTPayload; readonly keyId: string; readonly key: CryptoKey | KeyObject }
 type VerifiableKey = { readonly key: CryptoKey | KeyObject; readonly id: string }
 
 export const makeProvider = (
@@ -202,6 +220,7 @@ export const makeProvider = (
     const tolerance = options.clockTolerance
     const imported = Keys.importedKeys()
     const requiredClaims = ["exp", ...(options.requiredClaims ?? [])]
+    const verifiedTokens = verifiedTokensOf(options)
 
     const verifyWith = (
       token: string,
@@ -279,7 +298,10 @@ export const makeProvider = (
     ): Effect.Effect<Verified, SingleFailure> => {
       const attempt = (index: number): Effect.Effect<Verified, SingleFailure> =>
         Effect.catchAll(
-          Effect.map(verifyWith(token, keys[index]!.key, algorithms, now), ({ payload }) => ({ payload, keyId: keys[index]!.id })),
+          Effect.map(
+            verifyWith(token, keys[index]!.key, algorithms, now),
+            ({ payload }) => ({ payload, keyId: keys[index]!.id, key: keys[index]!.key })
+          ),
           (error) => error.reason === "bad_signature" && index + 1 < keys.length ? attempt(index + 1) : Effect.fail(error)
         )
       return attempt(0)
@@ -344,6 +366,32 @@ export const makeProvider = (
       const credential = readBearer(request, options.headerName, options.requireBearer)
       if (credential._tag !== "Found") return unread(credential)
       const token = credential.value
+      return Effect.flatMap(SubscriptionRef.get(source), (material) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (verifiedTokens === undefined) return verifyToken(token, material, now, undefined)
+          const digest = VerifiedTokenCache.digestOf(token)
+          const recalled = verifiedTokens.recall(digest, now)
+          if (recalled === undefined) return verifyToken(token, material, now, digest)
+          // A rotation replaces the material: what the old keys verified is verified again.
+          if (recalled.material !== material) return verifyToken(token, material, now, digest)
+          if (material._tag === "Local") return Effect.succeed(recalled.principal)
+          // A remote set may have been fetched anew since: the entry holds only while the set
+          // still yields the very key that verified it.
+          return Effect.flatMap(material.jwks.resolve(recalled.header), (found) =>
+            found._tag === "Keys" && found.keys.includes(recalled.key)
+              ? Effect.succeed(recalled.principal)
+              : verifyToken(token, material, now, digest))
+        }))
+    }
+
+    /** The full check of a token not (or no longer) in the cache; a success is remembered. */
+    const verifyToken = (
+      token: string,
+      material: KeyMaterial,
+      now: number,
+      digest: string | undefined
+    ): Effect.Effect<Principal, AuthFailure> => {
+      if (digest !== undefined) verifiedTokens!.forget(digest)
       // Strict and cheap checks before any crypto or any fetch of a remote key set.
       if (!isCompactJws(token) || !isCanonical(token)) return fail(InvalidCredentials, "malformed_token")
       let header: JWSHeaderParameters
@@ -352,15 +400,18 @@ export const makeProvider = (
       } catch {
         return fail(InvalidCredentials, "malformed_token")
       }
-      return Effect.flatMap(SubscriptionRef.get(source), (material) => {
-        if (typeof header.alg !== "string" || !(material.algorithms as ReadonlyArray<string>).includes(header.alg)) {
-          return fail(InvalidCredentials, "alg_not_allowed")
+      if (typeof header.alg !== "string" || !(material.algorithms as ReadonlyArray<string>).includes(header.alg)) {
+        return fail(InvalidCredentials, "alg_not_allowed")
+      }
+      return Effect.flatMap(verify(token, header, material, now), (verified) => {
+        const problem = checkClaims(verified.payload, now)
+        if (problem !== undefined) return Effect.fail(problem)
+        // Frozen whether cached or not, so a tool behaves the same with the cache on or off.
+        const principal = VerifiedTokenCache.deepFreeze(principalOf(token, verified))
+        if (digest !== undefined) {
+          verifiedTokens!.remember(digest, { principal, payload: verified.payload, material, key: verified.key, header })
         }
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.flatMap(verify(token, header, material, now), (verified) => {
-            const problem = checkClaims(verified.payload, now)
-            return problem === undefined ? Effect.succeed(principalOf(token, verified)) : Effect.fail(problem)
-          }))
+        return Effect.succeed(principal)
       })
     }
 
@@ -386,7 +437,12 @@ export const makeProvider = (
               ...stripUndefined(decoded)
             })
         ),
-        (next) => SubscriptionRef.set(source, next)
+        (next) =>
+          Effect.zipRight(
+            SubscriptionRef.set(source, next),
+            // Entries of the old keys would only be refused by their material; free them now.
+            Effect.sync(() => verifiedTokens?.clear())
+          )
       )
 
     return {

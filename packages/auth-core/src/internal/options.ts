@@ -55,6 +55,11 @@ export const secretMessage = (message: string) => ({
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 /** An HTTP header name. */
+/** A count: a whole number of at least 1. */
+export const PositiveInt = Schema.Number.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n) && n > 0 || `${n} is not a positive whole number`)
+)
+
 export const HeaderName = Schema.String.pipe(
   Schema.filter((name) =>
     FIELD_NAME.test(name) ||
