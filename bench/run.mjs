@@ -18,7 +18,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const SCRIPTS = [
   { name: "per-call", flags: [] },
   { name: "http", flags: [] },
-  { name: "memory", flags: ["--expose-gc"] }
+  { name: "memory", flags: ["--expose-gc"] },
+  { name: "rate-limit", flags: ["--expose-gc"] }
 ]
 
 const runScript = ({ name, flags }) =>

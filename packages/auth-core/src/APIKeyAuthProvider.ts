@@ -32,11 +32,8 @@ export class APIKeyAuthProvider extends PromiseProvider {
 
   constructor(options: ApiKey.Options) {
     const { keys, options: decoded } = orThrow(internal.parseOptions(options))
-    super(runSyncOrThrow(internal.makeProvider(decoded, keys)), "api-key", {
-      scheme: "ApiKey",
-      realm: decoded.realm,
-      headerName: decoded.headerName
-    })
+    const { checkNow, provider } = runSyncOrThrow(internal.makeChecker(decoded, keys))
+    super(provider, "api-key", { scheme: "ApiKey", realm: decoded.realm, headerName: decoded.headerName }, checkNow)
   }
 
   /** Replaces the key set atomically; a removed key fails on its next request. Throws on bad keys. */

@@ -30,11 +30,8 @@ export class JWTAuthProvider extends PromiseProvider {
 
   constructor(options: Jwt.Options) {
     const { keys, options: decoded } = orThrow(internal.parseOptions(options))
-    super(runSyncOrThrow(internal.makeProvider(decoded, keys)), "jwt", {
-      scheme: "Bearer",
-      realm: decoded.realm,
-      resourceMetadata: decoded.resourceMetadata
-    })
+    const { checkNow, provider } = runSyncOrThrow(internal.makeChecker(decoded, keys))
+    super(provider, "jwt", { scheme: "Bearer", realm: decoded.realm, resourceMetadata: decoded.resourceMetadata }, checkNow)
   }
 
   /** Replaces the verification keys atomically; tokens of a removed key fail from the next request. */

@@ -21,7 +21,8 @@
  *   auth: { provider, endpoints: { sse: true, messages: true } },
  *   onSession: async (transport) => {
  *     const server = new McpServer({ name: "example", version: "1.0.0" })
- *     server.registerTool("whoami", {}, async (_args, extra) => ({
+ *     // SDK v1 calls a tool without an input schema with `extra` alone.
+ *     server.registerTool("whoami", {}, async (extra) => ({
  *       content: [{ type: "text", text: extra.authInfo?.clientId ?? "anonymous" }]
  *     }))
  *     await server.connect(transport)

@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto"
-import * as Clock from "effect/Clock"
+import { hash, timingSafeEqual } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
@@ -80,7 +79,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/
 const SHA256_PROBLEM =
   "must be the 64-character lower-case hex SHA-256 digest of the key's UTF-8 bytes, e.g. from: printf %s \"$KEY\" | sha256sum"
 
-const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
+const sha256 = (text: string): Buffer => hash("sha256", text, "buffer")
 
 const keyProblem = (key: string): string | undefined => {
   if (key.length === 0) return "is empty"
@@ -180,7 +179,15 @@ export interface ApiKeyProvider {
   readonly updateKeys: (keys: ReadonlyArray<KeySpecInput>) => Effect.Effect<void, ConfigurationError>
 }
 
-const principalOf = (entry: KeyEntry): Principal => {
+/** The provider, and its check on the live clock for the Promise API (see `promiseProvider.ts`). */
+export interface ApiKeyChecker {
+  readonly provider: ApiKeyProvider
+  readonly checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+}
+
+const idOf = (entry: KeyEntry): string => `api-key:${entry.digest.toString("hex", 0, 8)}`
+
+const principalOf = (entry: KeyEntry, credentialHeader: string): Principal => {
   const name = entry.label ?? entry.fingerprint
   return {
     provider: "api-key",
@@ -189,18 +196,24 @@ const principalOf = (entry: KeyEntry): Principal => {
     scopes: entry.scopes,
     expiresAt: entry.expiresAt,
     keyLabel: entry.label,
-    identity: `api-key:${entry.digest.toString("hex", 0, 8)}`,
-    keyId: `api-key:${entry.digest.toString("hex", 0, 8)}`
+    identity: idOf(entry),
+    keyId: idOf(entry),
+    credentialHeader
   }
 }
 
-export const makeProvider = (
+export const makeProvider = (options: ApiKeyOptions, initialKeys: KeySet): Effect.Effect<ApiKeyProvider> =>
+  Effect.map(makeChecker(options, initialKeys), ({ provider }) => provider)
+
+export const makeChecker = (
   options: ApiKeyOptions,
   initialKeys: KeySet
-): Effect.Effect<ApiKeyProvider> =>
+): Effect.Effect<ApiKeyChecker> =>
   Effect.map(SubscriptionRef.make(initialKeys), (source) => {
     const challenge: ChallengeParams = { scheme: "ApiKey", realm: options.realm, headerName: options.headerName }
     const { fail, unread } = failuresFor("api-key", challenge)
+    // The keys in force, read synchronously by every check; `source` only announces changes.
+    let current = initialKeys
 
     const configuredHeader = options.headerName.toLowerCase()
 
@@ -213,39 +226,43 @@ export const makeProvider = (
       return [authorization._tag === "Found" ? parseBearer(authorization.value, "api-key") : authorization, "authorization"]
     }
 
-    // Suspended, so that nothing is read before the effect runs. Any exception while
-    // checking is a 401, never a 500 (contract section 1).
-    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
-      Effect.catchAllDefect(Effect.suspend(() => check(request)), () => fail(InvalidCredentials, "verification_error"))
-
-    const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
-      const [credential, header] = read(request)
-      if (credential._tag !== "Found") return unread(credential)
-      const digest = sha256(credential.value)
-      return Effect.flatMap(SubscriptionRef.get(source), (keys) => {
-        const entry = keys.get(digest.toString("hex"))
+    /**
+     * The whole check, synchronous: a hash, a look-up and a comparison, so it is answered as
+     * an Exit without a fiber. Any exception while checking is a 401, never a 500 (contract
+     * section 1).
+     */
+    const check = (request: RequestHeaders, nowMillis: () => number): Effect.Effect<Principal, AuthFailure> => {
+      try {
+        const [credential, header] = read(request)
+        if (credential._tag !== "Found") return unread(credential)
+        const digest = sha256(credential.value)
+        const entry = current.get(digest.toString("hex"))
         // The Map lookup already compared digests; this constant-time check makes the
         // decision itself independent of where two digests first differ.
         if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
           return fail(InvalidCredentials, "unknown_key", digest.toString("hex", 0, 4))
         }
-        const principal: Principal = { ...principalOf(entry), credentialHeader: header }
-        if (entry.expiresAt === undefined) return Effect.succeed(principal)
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          now / 1000 < entry.expiresAt!
-            ? Effect.succeed(principal)
-            : fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint))
-      })
+        if (entry.expiresAt !== undefined && nowMillis() / 1000 >= entry.expiresAt) {
+          return fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint)
+        }
+        return Effect.succeed(principalOf(entry, header))
+      } catch {
+        return fail(InvalidCredentials, "verification_error")
+      }
     }
 
+    // Suspended by `clockWith`, so that nothing is read before the effect runs.
+    const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
+      Effect.clockWith((clock) => check(request, () => clock.unsafeCurrentTimeMillis()))
+
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
-      Effect.zipWith(SubscriptionRef.get(source), Clock.currentTimeMillis, (keys, now) => {
-        for (const entry of keys.values()) {
-          if (principalOf(entry).keyId === principal.keyId) {
-            return entry.expiresAt === undefined || now / 1000 < entry.expiresAt
+      Effect.clockWith((clock) => {
+        for (const entry of current.values()) {
+          if (idOf(entry) === principal.keyId) {
+            return Effect.succeed(entry.expiresAt === undefined || clock.unsafeCurrentTimeMillis() / 1000 < entry.expiresAt)
           }
         }
-        return false
+        return Effect.succeed(false)
       })
 
     const updateKeys = (keys: ReadonlyArray<KeySpecInput>) =>
@@ -254,15 +271,19 @@ export const makeProvider = (
           Either.flatMap(checkEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
           (decoded) => makeKeySet(decoded.keys)
         ),
-        (next) => SubscriptionRef.set(source, next)
+        // In force before the change is announced, so whoever listens sees the new keys.
+        (next) => Effect.zipRight(Effect.sync(() => (current = next)), SubscriptionRef.set(source, next))
       )
 
     return {
-      kinds: ["api-key"],
-      headerNames: options.allowBearer ? [options.headerName, "Authorization"] : [options.headerName],
-      authenticate,
-      stillValid,
-      changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
-      updateKeys
+      provider: {
+        kinds: ["api-key"],
+        headerNames: options.allowBearer ? [options.headerName, "Authorization"] : [options.headerName],
+        authenticate,
+        stillValid,
+        changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
+        updateKeys
+      },
+      checkNow: (request) => check(request, Date.now)
     }
   })

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -206,11 +207,22 @@ const verifiedTokensOf = (options: JwtOptions): VerifiedTokens | undefined =>
 type Verified = { readonly payload: JWTPayload; readonly keyId: string; readonly key: CryptoKey | KeyObject }
 type VerifiableKey = { readonly key: CryptoKey | KeyObject; readonly id: string }
 
-export const makeProvider = (
+/** The provider, and its check on the live clock for the Promise API (see `promiseProvider.ts`). */
+export interface JwtChecker {
+  readonly provider: JwtProvider
+  readonly checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+}
+
+export const makeProvider = (options: JwtOptions, initialKeys: KeyMaterial): Effect.Effect<JwtProvider> =>
+  Effect.map(makeChecker(options, initialKeys), ({ provider }) => provider)
+
+export const makeChecker = (
   options: JwtOptions,
   initialKeys: KeyMaterial
-): Effect.Effect<JwtProvider> =>
+): Effect.Effect<JwtChecker> =>
   Effect.map(SubscriptionRef.make(initialKeys), (source) => {
+    // The keys in force, read synchronously by every check; `source` only announces changes.
+    let current = initialKeys
     const challenge: ChallengeParams = {
       scheme: "Bearer",
       realm: options.realm,
@@ -357,31 +369,43 @@ export const makeProvider = (
       }
     }
 
-    // Suspended, so that nothing is read before the effect runs. Any exception while
-    // checking is a 401, never a 500 (contract section 1).
+    // Suspended by `clockWith`, so that nothing is read before the effect runs.
     const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
-      Effect.catchAllDefect(Effect.suspend(() => check(request)), () => fail(InvalidCredentials, "verification_error"))
+      Effect.clockWith((clock) => check(request, clock.unsafeCurrentTimeMillis()))
 
-    const check = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
-      const credential = readBearer(request, options.headerName, options.requireBearer)
-      if (credential._tag !== "Found") return unread(credential)
-      const token = credential.value
-      return Effect.flatMap(SubscriptionRef.get(source), (material) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          if (verifiedTokens === undefined) return verifyToken(token, material, now, undefined)
-          const digest = VerifiedTokenCache.digestOf(token)
-          const recalled = verifiedTokens.recall(digest, now)
-          if (recalled === undefined) return verifyToken(token, material, now, digest)
-          // A rotation replaces the material: what the old keys verified is verified again.
-          if (recalled.material !== material) return verifyToken(token, material, now, digest)
-          if (material._tag === "Local") return Effect.succeed(recalled.principal)
-          // A remote set may have been fetched anew since: the entry holds only while the set
-          // still yields the very key that verified it.
-          return Effect.flatMap(material.jwks.resolve(recalled.header), (found) =>
-            found._tag === "Keys" && found.keys.includes(recalled.key)
-              ? Effect.succeed(recalled.principal)
-              : verifyToken(token, material, now, digest))
-        }))
+    const checkNow = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => check(request, Date.now())
+
+    /**
+     * Reads the token and answers a cached one synchronously (an Exit, see
+     * `promiseProvider.ts`); anything else is verified in full. Any exception while checking
+     * is a 401, never a 500 (contract section 1).
+     */
+    const check = (request: RequestHeaders, now: number): Effect.Effect<Principal, AuthFailure> => {
+      const checking = startCheck(request, now)
+      return Exit.isExit(checking) ? checking : Effect.catchAllDefect(checking, () => fail(InvalidCredentials, "verification_error"))
+    }
+
+    const startCheck = (request: RequestHeaders, now: number): Effect.Effect<Principal, AuthFailure> => {
+      try {
+        const credential = readBearer(request, options.headerName, options.requireBearer)
+        if (credential._tag !== "Found") return unread(credential)
+        const token = credential.value
+        const material = current
+        if (verifiedTokens === undefined) return verifyToken(token, material, now, undefined)
+        const digest = VerifiedTokenCache.digestOf(token)
+        const recalled = verifiedTokens.recall(digest, now)
+        // A rotation replaces the material: what the old keys verified is verified again.
+        if (recalled === undefined || recalled.material !== material) return verifyToken(token, material, now, digest)
+        if (material._tag === "Local") return Effect.succeed(recalled.principal)
+        // A remote set may have been fetched anew since: the entry holds only while the set
+        // still yields the very key that verified it.
+        return Effect.flatMap(material.jwks.resolve(recalled.header), (found) =>
+          found._tag === "Keys" && found.keys.includes(recalled.key)
+            ? Effect.succeed(recalled.principal)
+            : verifyToken(token, material, now, digest))
+      } catch {
+        return fail(InvalidCredentials, "verification_error")
+      }
     }
 
     /** The full check of a token not (or no longer) in the cache; a success is remembered. */
@@ -416,7 +440,8 @@ export const makeProvider = (
     }
 
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
-      Effect.zipWith(SubscriptionRef.get(source), Clock.currentTimeMillis, (material, now) => {
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const material = current
         if (principal.expiresAt !== undefined && now / 1000 >= principal.expiresAt + tolerance) return false
         return material._tag === "Remote"
           ? principal.keyId.startsWith("jwt:remote:")
@@ -438,29 +463,51 @@ export const makeProvider = (
             })
         ),
         (next) =>
+          // In force before the change is announced, so whoever listens sees the new keys.
+          // Entries of the old keys would only be refused by their material; free them now.
           Effect.zipRight(
-            SubscriptionRef.set(source, next),
-            // Entries of the old keys would only be refused by their material; free them now.
-            Effect.sync(() => verifiedTokens?.clear())
+            Effect.sync(() => {
+              current = next
+              verifiedTokens?.clear()
+            }),
+            SubscriptionRef.set(source, next)
           )
       )
 
     return {
-      kinds: ["jwt"],
-      headerNames: [options.headerName],
-      authenticate,
-      stillValid,
-      changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
-      updateKeys
+      provider: {
+        kinds: ["jwt"],
+        headerNames: [options.headerName],
+        authenticate,
+        stillValid,
+        changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
+        updateKeys
+      },
+      checkNow
     }
   })
 
 /**
  * RFC 4648 3.5: the unused bits of a segment's last character must be zero. Decoders ignore
  * them, so without this check one signed token could be presented in several spellings.
+ * `isCompactJws` has checked the alphabet, so only each segment's last character matters: with
+ * 2 characters over a whole group it carries 4 unused bits, with 3 characters 2; a lone
+ * character cannot be base64url at all.
  */
-const isCanonical = (token: string): boolean =>
-  token.split(".").every((segment) => Buffer.from(segment, "base64url").toString("base64url") === segment)
+const isCanonical = (token: string): boolean => {
+  let start = 0
+  for (;;) {
+    const dot = token.indexOf(".", start)
+    const end = dot === -1 ? token.length : dot
+    const unusedBits = [0, -1, 4, 2][(end - start) % 4]!
+    if (unusedBits === -1) return false
+    if (unusedBits > 0 && (BASE64URL.indexOf(token[end - 1]!) & ((1 << unusedBits) - 1)) !== 0) return false
+    if (dot === -1) return true
+    start = dot + 1
+  }
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 const stripUndefined = <A extends object>(record: A): Partial<A> =>
   Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<A>

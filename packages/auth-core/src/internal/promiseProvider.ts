@@ -45,16 +45,26 @@ export class PromiseProvider {
   readonly #kind: ProviderKind
   readonly #challenge: ChallengeParams
 
+  readonly #checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+  #disposed = false
+
   constructor(
     /** The Effect service behind this provider, for adapters and Effect code. */
     readonly service: Service,
     kind: ProviderKind,
     /** The provider's configured challenge, announced even when a request could not be read. */
-    challenge: ChallengeParams
+    challenge: ChallengeParams,
+    /**
+     * The provider's check started on the live clock. What it can decide synchronously (an
+     * API key, a cached token) comes back as an Exit and is answered without a fiber; the
+     * rest runs on this runtime. Defaults to running the service's `authenticate`.
+     */
+    checkNow?: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   ) {
     this.#kind = kind
     this.#challenge = challenge
     this.#runtime = ManagedRuntime.make(this.layer)
+    this.#checkNow = checkNow ?? service.authenticate
   }
 
   /** The service as a Layer, for Effect code that wants this very provider. */
@@ -64,9 +74,11 @@ export class PromiseProvider {
 
   /** Checks a request's headers (a Fetch `Headers`, a header record, or a Node request). */
   async authenticate(request: RequestHeaders): Promise<AuthResult> {
-    const exit = await this.#runtime.runPromiseExit(
-      Effect.flatMap(AuthProvider, (provider) => provider.authenticate(request))
-    )
+    // A disposed provider refuses everything, whether or not a check would need the runtime.
+    const check = this.#disposed ? Exit.die("disposed") : this.#checkNow(request)
+    const exit: Exit.Exit<Principal, AuthFailure> = Exit.isExit(check)
+      ? check as Exit.Exit<Principal, AuthFailure>
+      : await this.#runtime.runPromiseExit(check)
     if (Exit.isSuccess(exit)) return { ok: true, principal: exit.value }
     const failure: AuthFailure = Option.getOrElse(Cause.failureOption(exit.cause), () =>
       // A defect here is a bug of ours; it still must not let the caller in, nor be a 500.
@@ -79,8 +91,9 @@ export class PromiseProvider {
     return { ok: false, ...answer, reason: primaryOf(failure).reason }
   }
 
-  /** Releases the runtime. */
+  /** Releases the runtime; from then on every request is refused. */
   dispose(): Promise<void> {
+    this.#disposed = true
     return this.#runtime.dispose()
   }
 }
