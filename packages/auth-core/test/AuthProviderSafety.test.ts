@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ApiKey, AuthFailure, AuthProvider, HttpAnswer, Jwt } from "@mcpgate/auth-core"
+import { APIKeyAuthProvider, ApiKey, AuthFailure, AuthProvider, HttpAnswer, Jwt, JWTAuthProvider } from "@mcpgate/auth-core"
 import type { Credentials, Principal } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -210,6 +210,20 @@ describe("mcpgate's providers turn any exception while checking into a 401", () 
         expect(failure).toMatchObject({ provider: "jwt", reason: "verification_error" })
         expect(HttpAnswer.fromFailure(failure)).toStrictEqual(answer(Bodies.jwt, JWT_INVALID_TOKEN))
       }))
+  }
+
+  // The Promise providers answer what they can without a fiber (an API key, a cached token),
+  // so their own path is checked too: a resolved 401, never a rejection.
+  for (const [what, request] of explodingRequests) {
+    it(`APIKeyAuthProvider and JWTAuthProvider, reading ${what}: a resolved 401, never a rejection`, async () => {
+      const apiKey = new APIKeyAuthProvider({ keys: [KEY_ONE] })
+      const jwt = new JWTAuthProvider({ secret: SECRET_256 })
+      for (const [provider, body] of [[apiKey, Bodies.apiKey], [jwt, Bodies.jwt]] as const) {
+        const result = await provider.authenticate(request)
+        expect(result).toMatchObject({ ok: false, status: 401, body, reason: "verification_error" })
+        await provider.dispose()
+      }
+    })
   }
 
   it.effect("firstOf of both, reading a throwing request: the first refusal's body with both challenges, never a defect", () =>
