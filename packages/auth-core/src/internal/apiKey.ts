@@ -63,6 +63,8 @@ export interface KeyEntry {
   readonly digest: Buffer
   /** Names the entry in logs and identities: the digest's first 8 hex digits. */
   readonly fingerprint: string
+  /** The principal's identity and key id: `api-key:` and the digest's first 16 hex digits. */
+  readonly id: string
   readonly label: string | undefined
   readonly scopes: ReadonlyArray<string>
   readonly expiresAt: number | undefined
@@ -119,6 +121,7 @@ export const makeKeySet = (
     set.set(hex, {
       digest,
       fingerprint: hex.slice(0, 8),
+      id: `api-key:${hex.slice(0, 16)}`,
       label: entry.label,
       scopes: entry.scopes ?? [],
       expiresAt: entry.expiresAt
@@ -185,21 +188,19 @@ export interface ApiKeyChecker {
   readonly checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
 }
 
-const idOf = (entry: KeyEntry): string => `api-key:${entry.digest.toString("hex", 0, 8)}`
-
 const principalOf = (entry: KeyEntry, credentialHeader: string): Principal => {
   const name = entry.label ?? entry.fingerprint
-  return {
+  return Object.freeze({
     provider: "api-key",
     subject: name,
     clientId: name,
-    scopes: entry.scopes,
+    scopes: Object.freeze([...entry.scopes]),
     expiresAt: entry.expiresAt,
     keyLabel: entry.label,
-    identity: idOf(entry),
-    keyId: idOf(entry),
+    identity: entry.id,
+    keyId: entry.id,
     credentialHeader
-  }
+  })
 }
 
 export const makeProvider = (options: ApiKeyOptions, initialKeys: KeySet): Effect.Effect<ApiKeyProvider> =>
@@ -216,6 +217,16 @@ export const makeChecker = (
     let current = initialKeys
 
     const configuredHeader = options.headerName.toLowerCase()
+    // A key's principal is the same on every request through the same header: made once,
+    // frozen, and dropped with its key set.
+    const principals = new WeakMap<KeyEntry, Map<string, Principal>>()
+    const principalVia = (entry: KeyEntry, header: string): Principal => {
+      let byHeader = principals.get(entry)
+      if (byHeader === undefined) principals.set(entry, byHeader = new Map())
+      let principal = byHeader.get(header)
+      if (principal === undefined) byHeader.set(header, principal = principalOf(entry, header))
+      return principal
+    }
 
     /** The credential, and the header it was read from. */
     const read = (request: RequestHeaders): readonly [CredentialRead, string] => {
@@ -245,7 +256,7 @@ export const makeChecker = (
         if (entry.expiresAt !== undefined && nowMillis() / 1000 >= entry.expiresAt) {
           return fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint)
         }
-        return Effect.succeed(principalOf(entry, header))
+        return Effect.succeed(principalVia(entry, header))
       } catch {
         return fail(InvalidCredentials, "verification_error")
       }
@@ -258,7 +269,7 @@ export const makeChecker = (
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
       Effect.clockWith((clock) => {
         for (const entry of current.values()) {
-          if (idOf(entry) === principal.keyId) {
+          if (entry.id === principal.keyId) {
             return Effect.succeed(entry.expiresAt === undefined || clock.unsafeCurrentTimeMillis() / 1000 < entry.expiresAt)
           }
         }
