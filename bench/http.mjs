@@ -127,6 +127,13 @@ const startServer = (name, side) =>
     })
   })
 
+/** One child process per side, started one after the other: `{ [side]: server }`. */
+const startServers = async (name, sides) => {
+  const servers = {}
+  for (const side of sides) servers[side] = await startServer(name, side)
+  return servers
+}
+
 // ---------------------------------------------------------------------------------------
 // Load, rounds, and what is reported of them.
 
@@ -343,11 +350,7 @@ const goodClientUntil = async (url, done) => {
 
 const sseComparison = async () => {
   progress("SSE: starting the servers (a child process each)")
-  const servers = {
-    ours: await startServer("sse", "ours"),
-    framework: await startServer("sse", "framework"),
-    open: await startServer("sse", "open")
-  }
+  const servers = await startServers("sse", ["ours", "framework", "open"])
   const withKey = { "x-api-key": GOOD_KEY }
   const sessions = {
     ours: await openSseSession("ours", servers.ours.url, withKey),
@@ -454,11 +457,7 @@ const summarizeLog = (logPaths) => {
 
 const streamableComparison = async () => {
   progress("Streamable HTTP: starting the servers (a child process each)")
-  const servers = {
-    ours: await startServer("streamable", "ours"),
-    sdk: await startServer("streamable", "sdk"),
-    open: await startServer("streamable", "open")
-  }
+  const servers = await startServers("streamable", ["ours", "sdk", "open"])
   const secret = new TextEncoder().encode(JWT_SECRET)
   const token = await new SignJWT({})
     .setProtectedHeader({ alg: "HS256" })

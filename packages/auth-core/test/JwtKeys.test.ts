@@ -588,6 +588,32 @@ describe("properties", () => {
         }), 300)
     }))
 
+  it.effect("calls a segment malformed exactly when base64url would not spell its bytes back the same way", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(NOW_MS)
+      const { provider, token } = tokensToTamper[0]!
+      const segments = token.split(".")
+      let malformed = 0
+      // Every last character of the payload: canonical ones reach the signature check (and fail
+      // it, the bytes being others), the rest are refused before any crypto. (A header changed
+      // so is no JSON; the signature has its own test below.)
+      for (const index of [1]) {
+        for (const last of BASE64URL) {
+          const segment = segments[index]!.slice(0, -1) + last
+          if (segment === segments[index]) continue
+          const tampered = segments.map((s, i) => (i === index ? segment : s)).join(".")
+          const canonical = Buffer.from(segment, "base64url").toString("base64url") === segment
+          const reason = AuthFailure.primaryOf(yield* refusal(provider, bearer(tampered))).reason
+          if (canonical) expect(reason).toBe("bad_signature")
+          else {
+            expect(reason).toBe("malformed_token")
+            malformed++
+          }
+        }
+      }
+      expect(malformed).toBeGreaterThan(0)
+    }))
+
   it.effect("refuses a signature re-spelt with other unused trailing bits (base64url must be canonical)", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW_MS)
