@@ -5,23 +5,26 @@
  * @since 0.1.0
  */
 import type * as ApiKey from "./ApiKey.js"
+import { Messages } from "./HttpAnswer.js"
 import * as internal from "./internal/apiKey.js"
 import { orThrow, PromiseProvider, runSyncOrThrow } from "./internal/promiseProvider.js"
 
-export type { AuthResult } from "./internal/promiseProvider.js"
+export type { CheckResult } from "./internal/promiseProvider.js"
 
 /**
  * API-key authentication: `new APIKeyAuthProvider({ keys, headerName })` plus every option
- * of `ApiKey.Options`. The constructor throws a `ConfigurationError` on bad options;
- * `authenticate(headers)` resolves to `{ ok: true, principal }` or to the exact answer
- * `{ ok: false, status, headers, body }`, and never rejects for a bad credential.
+ * of `ApiKey.Options`. The constructor throws a `ConfigurationError` on bad options.
+ * `check(req)` resolves to `{ ok: true, principal }` or to the exact answer
+ * `{ ok: false, status, headers, body, reason }`; `authenticate(req)` is mcp-framework's
+ * contract (`true` or `false`), so the provider also works inside mcp-framework's own
+ * `MCPServer`. Neither rejects for a bad credential.
  *
  * @example
  * ```ts
  * import { APIKeyAuthProvider } from "@mcpgate/auth-core"
  *
  * const provider = new APIKeyAuthProvider({ keys: process.env.MCP_API_KEYS!.split(",") })
- * const result = await provider.authenticate(req) // a Node request, a header record or Headers
+ * const result = await provider.check(req) // a Node request, a header record or Headers
  * if (!result.ok) res.writeHead(result.status, result.headers).end(result.body)
  * ```
  *
@@ -29,15 +32,35 @@ export type { AuthResult } from "./internal/promiseProvider.js"
  */
 export class APIKeyAuthProvider extends PromiseProvider {
   declare readonly service: ApiKey.Service
+  readonly #headerName: string
+  readonly #keyCount: () => number
 
   constructor(options: ApiKey.Options) {
     const { keys, options: decoded } = orThrow(internal.parseOptions(options))
-    const { checkNow, provider } = runSyncOrThrow(internal.makeChecker(decoded, keys))
-    super(provider, "api-key", { scheme: "ApiKey", realm: decoded.realm, headerName: decoded.headerName }, checkNow)
+    const { checkNow, keyCount, provider } = runSyncOrThrow(internal.makeChecker(decoded, keys))
+    super(
+      provider,
+      "api-key",
+      { scheme: "ApiKey", realm: decoded.realm, headerName: decoded.headerName },
+      Messages.apiKey,
+      checkNow
+    )
+    this.#headerName = decoded.headerName
+    this.#keyCount = keyCount
   }
 
   /** Replaces the key set atomically; a removed key fails on its next request. Throws on bad keys. */
   updateKeys(keys: ReadonlyArray<ApiKey.KeySpec>): void {
     runSyncOrThrow(this.service.updateKeys(keys))
+  }
+
+  /** How many keys are in force (mcp-framework's name). */
+  getKeyCount(): number {
+    return this.#keyCount()
+  }
+
+  /** The header the key is read from, as configured (mcp-framework's name). */
+  getHeaderName(): string {
+    return this.#headerName
   }
 }

@@ -16,13 +16,18 @@ import type { ReasonCode } from "./AuthFailure.js"
 export type HeaderRecord = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
 
 /**
- * Anything shaped like Node's `IncomingMessage`: read through `headersDistinct`, because
- * `headers` joins `x-api-key` lines with ", " and keeps only the first `authorization`.
+ * Anything shaped like Node's `IncomingMessage`. `headers` is read as code holds it when we
+ * run (a test harness, a serverless shim or a middleware may have set, replaced or deleted
+ * the credential), and `rawHeaders` (else `headersDistinct`) tells whether the wire carried
+ * the header twice: `headers` joins repeated `x-api-key` lines with ", " and keeps only the
+ * first `authorization`, so only the wire shows the ambiguity (RFC 9110 5.3).
  *
  * @since 0.1.0
  */
 export interface NodeRequestLike {
-  readonly headersDistinct: HeaderRecord
+  readonly headers?: HeaderRecord
+  readonly rawHeaders?: ReadonlyArray<string>
+  readonly headersDistinct?: HeaderRecord
 }
 
 /**
@@ -58,9 +63,53 @@ const malformed = (reason: ReasonCode): CredentialRead => ({ _tag: "Malformed", 
 const isFetchHeaders = (input: RequestHeaders): input is Headers =>
   typeof (input as Headers).get === "function" && typeof (input as Headers).forEach === "function"
 
-const isNodeRequest = (input: RequestHeaders): input is NodeRequestLike => {
-  const distinct = (input as Partial<NodeRequestLike>).headersDistinct
-  return typeof distinct === "object" && distinct !== null
+const isRecord = (value: unknown): value is HeaderRecord =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+// A header record's values are strings or arrays, never records: an object under
+// `headers` or `headersDistinct` is a request.
+const isNodeRequest = (input: RequestHeaders): input is NodeRequestLike =>
+  isRecord((input as NodeRequestLike).headers) || isRecord((input as NodeRequestLike).headersDistinct)
+
+/** The lines of one header in a record, whatever the casing of its name (RFC 9110 5.1). */
+const recordLines = (record: HeaderRecord, wanted: string): Array<string> => {
+  const lines: Array<string> = []
+  for (const key of Object.keys(record)) {
+    if (key.length !== wanted.length || key.toLowerCase() !== wanted) continue
+    const value = record[key]
+    if (typeof value === "string") lines.push(value)
+    else if (Array.isArray(value)) for (const line of value) if (typeof line === "string") lines.push(line)
+  }
+  return lines
+}
+
+/** The lines of one header as they arrived on the wire, or undefined when the request does not say. */
+const wireLines = (request: NodeRequestLike, wanted: string): Array<string> | undefined => {
+  const raw = request.rawHeaders
+  if (Array.isArray(raw)) {
+    const lines: Array<string> = []
+    for (let index = 0; index + 1 < raw.length; index += 2) {
+      const name = raw[index]
+      if (typeof name === "string" && name.length === wanted.length && name.toLowerCase() === wanted) {
+        const value = raw[index + 1]
+        if (typeof value === "string") lines.push(value)
+      }
+    }
+    return lines
+  }
+  return isRecord(request.headersDistinct) ? recordLines(request.headersDistinct, wanted) : undefined
+}
+
+const nodeLines = (request: NodeRequestLike, wanted: string): ReadonlyArray<string> => {
+  const held = isRecord(request.headers) ? recordLines(request.headers, wanted) : undefined
+  const wire = wireLines(request, wanted)
+  if (held === undefined) return wire ?? []
+  // Repeated lines that code left as Node made them (the first, or all joined) are still
+  // the wire's ambiguous credential; a value code put there itself is what it says.
+  if (wire !== undefined && wire.length > 1 && held.length === 1 && (held[0] === wire[0] || held[0] === wire.join(", "))) {
+    return wire
+  }
+  return held
 }
 
 /**
@@ -74,16 +123,8 @@ export const headerLines = (input: RequestHeaders, name: string): ReadonlyArray<
     const value = input.get(name)
     return value === null ? [] : [value]
   }
-  const record = isNodeRequest(input) ? input.headersDistinct : input
   const wanted = name.toLowerCase()
-  const lines: Array<string> = []
-  for (const key of Object.keys(record)) {
-    if (key.length !== wanted.length || key.toLowerCase() !== wanted) continue
-    const value = record[key]
-    if (typeof value === "string") lines.push(value)
-    else if (Array.isArray(value)) for (const line of value) if (typeof line === "string") lines.push(line)
-  }
-  return lines
+  return isNodeRequest(input) ? nodeLines(input, wanted) : recordLines(input as HeaderRecord, wanted)
 }
 
 /**

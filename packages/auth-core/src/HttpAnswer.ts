@@ -67,8 +67,12 @@ export const error = (
   body: errorBody(message, status, type)
 })
 
-/** The error strings of the contract, each in one place. */
-const Messages = {
+/**
+ * The error strings of the contract, each in one place.
+ *
+ * @since 0.1.0
+ */
+export const Messages = {
   apiKey: "Invalid API key",
   jwt: "Invalid or expired JWT token",
   // mcp-framework's default `getAuthError()` message, for custom providers.

@@ -14,6 +14,7 @@ export * as EndpointPolicy from "./EndpointPolicy.js"
 export * as Gate from "./Gate.js"
 export * as HttpAnswer from "./HttpAnswer.js"
 export * as Jwt from "./Jwt.js"
+export * as McpFrameworkAuth from "./McpFrameworkAuth.js"
 export * as Options from "./Options.js"
 export * as Principal from "./Principal.js"
 export * as ProtectedResource from "./ProtectedResource.js"
@@ -22,5 +23,18 @@ export * as RateLimitStore from "./RateLimitStore.js"
 export * as ToolScopes from "./ToolScopes.js"
 
 export { APIKeyAuthProvider } from "./APIKeyAuthProvider.js"
-export type { AuthResult } from "./APIKeyAuthProvider.js"
+export type { CheckResult } from "./APIKeyAuthProvider.js"
 export { JWTAuthProvider } from "./JWTAuthProvider.js"
+
+// mcp-framework's names, so that its users change only the import.
+export { DEFAULT_AUTH_ERROR } from "./McpFrameworkAuth.js"
+export type { AuthConfig, AuthResult } from "./McpFrameworkAuth.js"
+import type { AuthProvider as FrameworkAuthProvider } from "./McpFrameworkAuth.js"
+/**
+ * mcp-framework's provider interface (`implements AuthProvider`), under the name its users
+ * import. The same name is also the namespace of mcpgate's Effect service
+ * (`AuthProvider.AuthProvider`, `AuthProvider.firstOf`); TypeScript keeps the two apart.
+ *
+ * @since 0.1.0
+ */
+export interface AuthProvider extends FrameworkAuthProvider {}

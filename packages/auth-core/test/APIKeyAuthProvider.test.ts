@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { APIKeyAuthProvider, AuthProvider, ConfigurationError } from "@mcpgate/auth-core"
-import type { AuthFailure, AuthResult, Credentials } from "@mcpgate/auth-core"
+import type { AuthFailure, CheckResult, Credentials } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import { apiKey401, fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "./fixtures/apiKeys.js"
@@ -17,7 +17,7 @@ const provider = (options: ConstructorParameters<typeof APIKeyAuthProvider>[0]) 
 afterAll(() => Promise.all(providers.map((made) => made.dispose())))
 
 /** The exact refusal: the API-key 401 plus its reason code. */
-const refused = (reason: AuthFailure.ReasonCode, headerName = "X-API-Key"): AuthResult => ({
+const refused = (reason: AuthFailure.ReasonCode, headerName = "X-API-Key"): CheckResult => ({
   ok: false,
   ...apiKey401(headerName),
   reason
@@ -33,7 +33,7 @@ const principalOf = (key: string, label?: string) => ({
 })
 
 /** The result with the opaque identity and key id left out of a principal. */
-const contractView = (result: AuthResult) => {
+const contractView = (result: CheckResult) => {
   if (!result.ok) return result
   const { identity: _identity, keyId: _keyId, credentialHeader: _header, ...principal } = result.principal
   return { ok: true, principal }
@@ -43,11 +43,11 @@ describe("APIKeyAuthProvider", () => {
   const teamKeys = provider({ keys: [KEY_ONE, { key: KEY_TWO, label: "ci", scopes: ["tools:read"] }], headerName: "X-Team-Key" })
 
   it("resolves { ok: true, principal } for a configured key", async () => {
-    expect(contractView(await teamKeys.authenticate({ "x-team-key": KEY_ONE }))).toEqual({
+    expect(contractView(await teamKeys.check({ "x-team-key": KEY_ONE }))).toEqual({
       ok: true,
       principal: principalOf(KEY_ONE)
     })
-    expect(contractView(await teamKeys.authenticate({ "X-Team-Key": KEY_TWO }))).toEqual({
+    expect(contractView(await teamKeys.check({ "X-Team-Key": KEY_TWO }))).toEqual({
       ok: true,
       principal: { ...principalOf(KEY_TWO, "ci"), scopes: ["tools:read"] }
     })
@@ -63,7 +63,7 @@ describe("APIKeyAuthProvider", () => {
       [{ authorization: `Bearer ${KEY_ONE}` }, "missing"]
     ]
     for (const [request, reason] of cases) {
-      const result = await teamKeys.authenticate(request)
+      const result = await teamKeys.check(request)
       expect(result).toStrictEqual(refused(reason, "X-Team-Key"))
       if (!result.ok) {
         expect(Object.keys(result.headers)).toEqual(["content-type", "cache-control", "www-authenticate"])
@@ -73,32 +73,32 @@ describe("APIKeyAuthProvider", () => {
 
   describe("accepts every request shape", () => {
     it("a Fetch Headers", async () => {
-      expect(contractView(await teamKeys.authenticate(new Headers({ "X-Team-Key": KEY_ONE })))).toEqual({
+      expect(contractView(await teamKeys.check(new Headers({ "X-Team-Key": KEY_ONE })))).toEqual({
         ok: true,
         principal: principalOf(KEY_ONE)
       })
-      expect(await teamKeys.authenticate(new Headers())).toStrictEqual(refused("missing", "X-Team-Key"))
+      expect(await teamKeys.check(new Headers())).toStrictEqual(refused("missing", "X-Team-Key"))
     })
 
     it("a header record", async () => {
-      expect((await teamKeys.authenticate({ "X-TEAM-KEY": KEY_ONE })).ok).toBe(true)
-      expect((await teamKeys.authenticate({ "x-team-key": [KEY_ONE] })).ok).toBe(true)
+      expect((await teamKeys.check({ "X-TEAM-KEY": KEY_ONE })).ok).toBe(true)
+      expect((await teamKeys.check({ "x-team-key": [KEY_ONE] })).ok).toBe(true)
     })
 
     it("{ headersDistinct }", async () => {
-      expect((await teamKeys.authenticate({ headersDistinct: { "x-team-key": [KEY_ONE] } })).ok).toBe(true)
-      expect(await teamKeys.authenticate({ headersDistinct: { "x-team-key": [KEY_ONE, KEY_TWO] } })).toStrictEqual(
+      expect((await teamKeys.check({ headersDistinct: { "x-team-key": [KEY_ONE] } })).ok).toBe(true)
+      expect(await teamKeys.check({ headersDistinct: { "x-team-key": [KEY_ONE, KEY_TWO] } })).toStrictEqual(
         refused("duplicate_header", "X-Team-Key")
       )
     })
 
     it("a live Node IncomingMessage, whose repeated key lines it refuses", async () => {
-      const single = await sendRaw([["X-Team-Key", KEY_ONE]], (request) => teamKeys.authenticate(request))
+      const single = await sendRaw([["X-Team-Key", KEY_ONE]], (request) => teamKeys.check(request))
       expect(contractView(single)).toEqual({ ok: true, principal: principalOf(KEY_ONE) })
 
       // Node's `headers` would offer "KEY_ONE, KEY_TWO" on one line; the provider sees two.
       const repeated = await sendRaw([["X-Team-Key", KEY_ONE], ["x-team-key", KEY_TWO]], (request) =>
-        teamKeys.authenticate(request))
+        teamKeys.check(request))
       expect(repeated).toStrictEqual(refused("duplicate_header", "X-Team-Key"))
     })
   })
@@ -136,7 +136,7 @@ describe("APIKeyAuthProvider", () => {
         throwing
       ]
       for (const input of odd) {
-        const result = await defaults.authenticate(input as Credentials.RequestHeaders)
+        const result = await defaults.check(input as Credentials.RequestHeaders)
         expect(result.ok, `for ${String(input)}`).toBe(false)
         if (!result.ok) {
           expect({ status: result.status, headers: result.headers, body: result.body }).toStrictEqual(apiKey401())
@@ -148,7 +148,7 @@ describe("APIKeyAuthProvider", () => {
       const custom = provider({ keys: [KEY_ONE], headerName: "X-Team-Key", realm: "tools" })
       const odd: ReadonlyArray<unknown> = [null, { headersDistinct: { "x-team-key": 42 } }, new Map([["x-team-key", KEY_ONE]])]
       for (const input of odd) {
-        const result = await custom.authenticate(input as Credentials.RequestHeaders)
+        const result = await custom.check(input as Credentials.RequestHeaders)
         expect(result).toMatchObject({
           ok: false,
           status: 401,
@@ -160,7 +160,7 @@ describe("APIKeyAuthProvider", () => {
     it("for any value at all (property)", async () => {
       await FastCheck.assert(
         FastCheck.asyncProperty(FastCheck.anything({ withMap: true, withSet: true, withNullPrototype: true }), async (input) => {
-          const result = await defaults.authenticate(input as Credentials.RequestHeaders)
+          const result = await defaults.check(input as Credentials.RequestHeaders)
           expect(result).toMatchObject({ ok: false, ...apiKey401() })
         }),
         { numRuns: 150 }
@@ -172,7 +172,7 @@ describe("APIKeyAuthProvider", () => {
         FastCheck.asyncProperty(
           FastCheck.oneof(FastCheck.fullUnicodeString(), FastCheck.array(FastCheck.string(), { maxLength: 3 })),
           async (value) => {
-            const result = await defaults.authenticate({ "x-api-key": value })
+            const result = await defaults.check({ "x-api-key": value })
             expect(result).toMatchObject({ ok: false, ...apiKey401() })
           }
         ),
@@ -184,14 +184,14 @@ describe("APIKeyAuthProvider", () => {
   describe("updateKeys", () => {
     it("replaces the key set: the old key fails on its next request, the new one passes", async () => {
       const rotating = provider({ keys: [KEY_ONE] })
-      expect((await rotating.authenticate({ "x-api-key": KEY_ONE })).ok).toBe(true)
+      expect((await rotating.check({ "x-api-key": KEY_ONE })).ok).toBe(true)
       rotating.updateKeys([KEY_TWO, { sha256: sha256Hex(KEY_THREE), label: "three" }])
-      expect(await rotating.authenticate({ "x-api-key": KEY_ONE })).toStrictEqual(refused("unknown_key"))
-      expect(contractView(await rotating.authenticate({ "x-api-key": KEY_TWO }))).toEqual({
+      expect(await rotating.check({ "x-api-key": KEY_ONE })).toStrictEqual(refused("unknown_key"))
+      expect(contractView(await rotating.check({ "x-api-key": KEY_TWO }))).toEqual({
         ok: true,
         principal: principalOf(KEY_TWO)
       })
-      expect(contractView(await rotating.authenticate({ "x-api-key": KEY_THREE }))).toEqual({
+      expect(contractView(await rotating.check({ "x-api-key": KEY_THREE }))).toEqual({
         ok: true,
         principal: principalOf(KEY_THREE, "three")
       })
@@ -201,8 +201,8 @@ describe("APIKeyAuthProvider", () => {
       const rotating = provider({ keys: [KEY_ONE] })
       expect(() => rotating.updateKeys([])).toThrow(ConfigurationError.ConfigurationError)
       expect(() => rotating.updateKeys([KEY_TWO, "short"])).toThrow(/keys\[1\] is shorter than 16 characters/)
-      expect((await rotating.authenticate({ "x-api-key": KEY_ONE })).ok).toBe(true)
-      expect(await rotating.authenticate({ "x-api-key": KEY_TWO })).toStrictEqual(refused("unknown_key"))
+      expect((await rotating.check({ "x-api-key": KEY_ONE })).ok).toBe(true)
+      expect(await rotating.check({ "x-api-key": KEY_TWO })).toStrictEqual(refused("unknown_key"))
     })
 
     it("is seen by Effect code that uses the provider's service or layer", async () => {
@@ -248,9 +248,9 @@ describe("APIKeyAuthProvider", () => {
 
   it("dispose() resolves, and a disposed provider still refuses rather than rejects", async () => {
     const disposable = new APIKeyAuthProvider({ keys: [KEY_ONE] })
-    expect((await disposable.authenticate({ "x-api-key": KEY_ONE })).ok).toBe(true)
+    expect((await disposable.check({ "x-api-key": KEY_ONE })).ok).toBe(true)
     await expect(disposable.dispose()).resolves.toBeUndefined()
-    const after = await disposable.authenticate({ "x-api-key": KEY_ONE })
+    const after = await disposable.check({ "x-api-key": KEY_ONE })
     expect(after.ok).toBe(false)
     expect(after).toMatchObject(apiKey401())
   })

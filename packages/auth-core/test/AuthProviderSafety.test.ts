@@ -215,12 +215,13 @@ describe("mcpgate's providers turn any exception while checking into a 401", () 
   // The Promise providers answer what they can without a fiber (an API key, a cached token),
   // so their own path is checked too: a resolved 401, never a rejection.
   for (const [what, request] of explodingRequests) {
-    it(`APIKeyAuthProvider and JWTAuthProvider, reading ${what}: a resolved 401, never a rejection`, async () => {
+    it(`APIKeyAuthProvider and JWTAuthProvider, reading ${what}: a resolved 401 from check, false from authenticate, never a rejection`, async () => {
       const apiKey = new APIKeyAuthProvider({ keys: [KEY_ONE] })
       const jwt = new JWTAuthProvider({ secret: SECRET_256 })
       for (const [provider, body] of [[apiKey, Bodies.apiKey], [jwt, Bodies.jwt]] as const) {
-        const result = await provider.authenticate(request)
+        const result = await provider.check(request)
         expect(result).toMatchObject({ ok: false, status: 401, body, reason: "verification_error" })
+        expect(await provider.authenticate(request as never)).toBe(false)
         await provider.dispose()
       }
     })

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Credentials } from "@mcpgate/auth-core"
 import * as FastCheck from "effect/FastCheck"
 import { b64token, casingOf, headerShapes } from "./fixtures/apiKeys.js"
-import { receiveHeaders } from "./fixtures/nodeRequest.js"
+import { receiveHeaders, sendRaw } from "./fixtures/nodeRequest.js"
 
 const { headerLines, isCompactJws, MAX_TOKEN_LENGTH, parseBareToken, parseBearer, readBearer, readSingle } = Credentials
 
@@ -105,6 +105,54 @@ describe("Credentials", () => {
       expect(readSingle(request, "X-API-Key")).toEqual(malformed("duplicate_header"))
       expect(readSingle(request, "Authorization")).toEqual(malformed("duplicate_header"))
       expect(readSingle(request, "X-Single")).toEqual(found("alone"))
+    })
+
+    describe("reads a Node request's headers as code holds them when the check runs", () => {
+      /** What `readSingle` finds once `edit` has changed a real request's `headers`. */
+      const readAfter = (
+        lines: ReadonlyArray<readonly [string, string]>,
+        name: string,
+        edit: (headers: Record<string, string | Array<string> | undefined>) => void
+      ) =>
+        sendRaw(lines, async (request) => {
+          edit(request.headers)
+          return readSingle(request, name)
+        })
+
+      it("a header set in code that never came over the wire, in any casing of its name", async () => {
+        expect(await readAfter([], "X-API-Key", (headers) => (headers["x-api-key"] = "set-in-code"))).toEqual(found("set-in-code"))
+        expect(await readAfter([], "x-api-key", (headers) => (headers["X-Api-Key"] = "set-in-code"))).toEqual(found("set-in-code"))
+        expect(await readAfter([], "authorization", (headers) => (headers["authorization"] = ["Bearer t"]))).toEqual(found("Bearer t"))
+      })
+
+      it("a header replaced in code: the new value, even where the wire had two lines", async () => {
+        expect(await readAfter([["X-API-Key", "from-wire"]], "x-api-key", (headers) => (headers["x-api-key"] = "replaced")))
+          .toEqual(found("replaced"))
+        expect(
+          await readAfter([["Authorization", "Bearer a"], ["Authorization", "Bearer b"]], "authorization", (headers) => {
+            headers["authorization"] = "Bearer chosen-by-code"
+          })
+        ).toEqual(found("Bearer chosen-by-code"))
+      })
+
+      it("a header deleted in code: absent, though it came over the wire", async () => {
+        expect(await readAfter([["X-API-Key", "from-wire"]], "x-api-key", (headers) => delete headers["x-api-key"])).toEqual(absent)
+      })
+
+      it("repeated wire lines that code left as Node made them stay malformed", async () => {
+        const repeated = [["X-API-Key", "one"], ["x-api-key", "two"], ["Authorization", "Bearer a"], ["authorization", "Bearer b"]] as const
+        expect(await readAfter(repeated, "x-api-key", () => undefined)).toEqual(malformed("duplicate_header"))
+        expect(await readAfter(repeated, "authorization", () => undefined)).toEqual(malformed("duplicate_header"))
+        // Reassigning the value Node made changes nothing.
+        expect(await readAfter(repeated, "authorization", (headers) => (headers["authorization"] = "Bearer a")))
+          .toEqual(malformed("duplicate_header"))
+      })
+
+      it("two values set in code are two lines: malformed", async () => {
+        expect(await readAfter([], "x-api-key", (headers) => (headers["x-api-key"] = ["one", "two"]))).toEqual(
+          malformed("duplicate_header")
+        )
+      })
     })
 
     it("cannot see duplicate lines in a Fetch Headers, which joins them with \", \"", () => {

@@ -1,6 +1,6 @@
 import type { Vitest } from "@effect/vitest"
 import { describe, expect, it, layer } from "@effect/vitest"
-import type { AuthResult } from "@mcpgate/auth-core"
+import type { CheckResult } from "@mcpgate/auth-core"
 import { AuthProvider, ConfigurationError, Jwt, JWTAuthProvider } from "@mcpgate/auth-core"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
@@ -660,7 +660,7 @@ describe("Jwt provider", () => {
       const provider = new JWTAuthProvider({ secret: SECRET_256, issuer: ISSUER })
       try {
         const token = await signToken({ alg: "HS256", key: SECRET_256, claims: { iss: ISSUER, sub: "alice", scope: "a b" }, now: realNow() })
-        const result = await provider.authenticate(bearer(token))
+        const result = await provider.check(bearer(token))
         expect(result.ok).toBe(true)
         if (result.ok) {
           expect(result.principal.subject).toBe("alice")
@@ -675,14 +675,14 @@ describe("Jwt provider", () => {
       const provider = new JWTAuthProvider({ secret: SECRET_256 })
       try {
         const expired = await signToken({ alg: "HS256", key: SECRET_256, now: realNow() - 7200 })
-        const expected = (challenge: string, reason: string): AuthResult => ({ ok: false, ...unauthorized(challenge), reason } as AuthResult)
-        expect(await provider.authenticate(bearer(expired))).toStrictEqual(expected(INVALID_TOKEN, "expired"))
-        expect(await provider.authenticate({})).toStrictEqual(expected(NO_CREDENTIALS, "missing"))
-        expect(await provider.authenticate({ authorization: "Bearer" })).toStrictEqual(expected(INVALID_REQUEST, "malformed_header"))
-        expect(await provider.authenticate(new Headers({ authorization: "Bearer a.b.c" }))).toStrictEqual(
+        const expected = (challenge: string, reason: string): CheckResult => ({ ok: false, ...unauthorized(challenge), reason } as CheckResult)
+        expect(await provider.check(bearer(expired))).toStrictEqual(expected(INVALID_TOKEN, "expired"))
+        expect(await provider.check({})).toStrictEqual(expected(NO_CREDENTIALS, "missing"))
+        expect(await provider.check({ authorization: "Bearer" })).toStrictEqual(expected(INVALID_REQUEST, "malformed_header"))
+        expect(await provider.check(new Headers({ authorization: "Bearer a.b.c" }))).toStrictEqual(
           expected(INVALID_TOKEN, "malformed_token")
         )
-        const result = await provider.authenticate({ authorization: `Bearer ${"z".repeat(9000)}` })
+        const result = await provider.check({ authorization: `Bearer ${"z".repeat(9000)}` })
         expect(result.ok === false && result.body).toBe(JWT_BODY)
       } finally {
         await provider.dispose()
@@ -700,12 +700,12 @@ describe("Jwt provider", () => {
         const next = secretOf(32, "next")
         const old = await signToken({ alg: "HS256", key: SECRET_256, now: realNow() })
         const fresh = await signToken({ alg: "HS256", key: next, now: realNow() })
-        expect((await provider.authenticate(bearer(old))).ok).toBe(true)
+        expect((await provider.check(bearer(old))).ok).toBe(true)
         expect(() => provider.updateKeys({ secret: "short" })).toThrow(ConfigurationError.ConfigurationError)
-        expect((await provider.authenticate(bearer(old))).ok).toBe(true)
+        expect((await provider.check(bearer(old))).ok).toBe(true)
         provider.updateKeys({ secret: next })
-        expect(await provider.authenticate(bearer(old))).toMatchObject({ ok: false, status: 401, reason: "bad_signature" })
-        expect((await provider.authenticate(bearer(fresh))).ok).toBe(true)
+        expect(await provider.check(bearer(old))).toMatchObject({ ok: false, status: 401, reason: "bad_signature" })
+        expect((await provider.check(bearer(fresh))).ok).toBe(true)
       } finally {
         await provider.dispose()
       }

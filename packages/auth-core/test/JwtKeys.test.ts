@@ -694,9 +694,9 @@ describe("the Promise API with public keys", () => {
     try {
       const now = Math.floor(Date.now() / 1000)
       const good = await signToken({ alg: "ES256", key: keys.p256.privateKey, header: { kid: "ec-1" }, now })
-      expect(await provider.authenticate(bearer(good))).toMatchObject({ ok: true, principal: { subject: "user-1" } })
+      expect(await provider.check(bearer(good))).toMatchObject({ ok: true, principal: { subject: "user-1" } })
       const unknown = await signToken({ alg: "ES256", key: keys.p256.privateKey, header: { kid: "__proto__" }, now })
-      expect(await provider.authenticate(bearer(unknown))).toStrictEqual({ ok: false, ...unauthorized(INVALID_TOKEN), reason: "unknown_kid" })
+      expect(await provider.check(bearer(unknown))).toStrictEqual({ ok: false, ...unauthorized(INVALID_TOKEN), reason: "unknown_kid" })
     } finally {
       await provider.dispose()
     }

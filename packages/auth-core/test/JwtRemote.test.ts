@@ -216,7 +216,7 @@ describe("Jwt provider when the remote JWKS is unreachable", () => {
     const provider = new JWTAuthProvider({ jwksUrl: `http://127.0.0.1:${closedPort}/jwks.json`, jwksTimeout: 1 })
     try {
       const token = await signToken({ alg: "RS256", key: keys.rsa.privateKey, header: { kid: "rsa-1" }, now: Math.floor(Date.now() / 1000) })
-      expect(await provider.authenticate(bearer(token))).toStrictEqual({ ok: false, ...UNAVAILABLE, reason: "key_source_unavailable" })
+      expect(await provider.check(bearer(token))).toStrictEqual({ ok: false, ...UNAVAILABLE, reason: "key_source_unavailable" })
     } finally {
       await provider.dispose()
     }

@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { AuthFailure, AuthProvider, Principal } from "@mcpgate/auth-core"
+import { AuthFailure, AuthProvider, DEFAULT_AUTH_ERROR, Principal } from "@mcpgate/auth-core"
 import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -88,9 +88,6 @@ export const serviceOf = (input: ProviderInput): AuthProvider.Service => {
   return fromCustom(input)
 }
 
-// mcp-framework's default refusal.
-const DEFAULT_REFUSAL = { status: 401, message: "Unauthorized" } as const
-
 /**
  * A custom provider as an `AuthProvider` service. `true`, or an object (mcp-framework's
  * `{ data }`, without `ok: false`), lets the caller in; anything else refuses, as "no
@@ -140,26 +137,26 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 /**
  * An object lets the caller in, as in mcp-framework, except one that says it does not: a
- * JavaScript provider that hands on mcpgate's own `{ ok: false, ... }` result must not
- * open the door.
+ * JavaScript provider that hands on a rich verdict (`{ ok: false, ... }`) or resolves to
+ * an `Error` instead of throwing it must not open the door.
  */
 const isAcceptance = (verdict: unknown): verdict is CustomResult =>
-  isRecord(verdict) && (!("ok" in verdict) || verdict["ok"] === true)
+  isRecord(verdict) && !(verdict instanceof Error) && (!("ok" in verdict) || verdict["ok"] === true)
 
 /** The provider's `getAuthError()`, kept to a client error status and a one-line message. */
 const refusalOf = (provider: CustomProvider): { readonly status: number; readonly message: string } => {
   try {
     const chosen = provider.getAuthError?.()
-    if (chosen === undefined) return DEFAULT_REFUSAL
+    if (chosen === undefined) return DEFAULT_AUTH_ERROR
     const status = Number.isInteger(chosen.status) && chosen.status >= 400 && chosen.status <= 499
       ? chosen.status
-      : DEFAULT_REFUSAL.status
+      : DEFAULT_AUTH_ERROR.status
     const message = typeof chosen.message === "string" && chosen.message.length > 0
       ? chosen.message.replace(/[\r\n]+/g, " ").slice(0, 500)
-      : DEFAULT_REFUSAL.message
+      : DEFAULT_AUTH_ERROR.message
     return { status, message }
   } catch {
-    return DEFAULT_REFUSAL
+    return DEFAULT_AUTH_ERROR
   }
 }
 
@@ -186,7 +183,8 @@ const principalOf = (data: Record<string, unknown>): Principal.Principal => {
 
 /** A custom provider reads `req.headers`; a bare header record is given that shape. */
 const asNodeRequest = (request: RequestHeaders): IncomingMessage => {
-  if (typeof (request as Partial<IncomingMessage>).headersDistinct === "object") return request as IncomingMessage
+  const node = request as Partial<IncomingMessage>
+  if (isRecord(node.headers) || isRecord(node.headersDistinct)) return request as IncomingMessage
   const headers: Record<string, string> = {}
   if (typeof (request as Headers).forEach === "function" && typeof (request as Headers).get === "function") {
     ;(request as Headers).forEach((value, name) => {

@@ -103,6 +103,34 @@ export interface CommonTransportOptions
 }
 
 /**
+ * The legacy HTTP+SSE transport's `auth`: `endpoints.sse` defaults to false and
+ * `endpoints.messages` to true, as mcp-framework documents; `endpoints.oauth` is accepted
+ * and changes nothing (the protected-resource metadata is public either way).
+ *
+ * @since 0.1.0
+ */
+export interface SseAuthOptions {
+  readonly provider: ProviderOption
+  readonly endpoints?: EndpointPolicy.Options & { readonly oauth?: boolean }
+}
+
+/**
+ * Streamable HTTP's `auth`. `endpoints` is accepted for migrating code, but Streamable HTTP
+ * authenticates every request, `initialize` included, so none of them may be false.
+ *
+ * @since 0.1.0
+ */
+export interface HttpStreamAuthOptions {
+  readonly provider: ProviderOption
+  readonly endpoints?: {
+    readonly sse?: true
+    readonly messages?: true
+    readonly initialize?: true
+    readonly oauth?: boolean
+  }
+}
+
+/**
  * The legacy HTTP+SSE transport: `GET endpoint` opens the stream (default `"/sse"`),
  * `POST messageEndpoint` carries messages (default `"/messages"`).
  *
@@ -111,8 +139,7 @@ export interface CommonTransportOptions
 export interface SseTransportOptions extends CommonTransportOptions {
   readonly endpoint?: string
   readonly messageEndpoint?: string
-  /** `endpoints.sse` defaults to false and `endpoints.messages` to true, as mcp-framework documents. */
-  readonly auth: { readonly provider: ProviderOption; readonly endpoints?: EndpointPolicy.Options }
+  readonly auth: SseAuthOptions
 }
 
 /**
@@ -122,12 +149,26 @@ export interface SseTransportOptions extends CommonTransportOptions {
  */
 export interface HttpStreamTransportOptions extends CommonTransportOptions, StreamOptions {
   readonly endpoint?: string
-  readonly auth: {
-    readonly provider: ProviderOption
-    /** Accepted for migrating code; Streamable HTTP authenticates every request, so neither may be false. */
-    readonly endpoints?: { readonly sse?: true; readonly messages?: true }
-  }
+  readonly auth: HttpStreamAuthOptions
 }
+
+/**
+ * One transport, with `auth` in its `options` or beside them, as mcp-framework accepts. It is
+ * required in one of the two places; the constructor refuses a transport without it.
+ *
+ * @since 0.1.0
+ */
+export type TransportOptions =
+  | {
+    readonly type: "sse"
+    readonly options?: Omit<SseTransportOptions, "auth"> & { readonly auth?: SseAuthOptions }
+    readonly auth?: SseAuthOptions
+  }
+  | {
+    readonly type: "http-stream"
+    readonly options?: Omit<HttpStreamTransportOptions, "auth"> & { readonly auth?: HttpStreamAuthOptions }
+    readonly auth?: HttpStreamAuthOptions
+  }
 
 /**
  * The options.
@@ -139,9 +180,7 @@ export interface MCPServerOptions {
   readonly name?: string
   /** Default `"1.0.0"`. */
   readonly version?: string
-  readonly transport:
-    | { readonly type: "sse"; readonly options: SseTransportOptions }
-    | { readonly type: "http-stream"; readonly options: HttpStreamTransportOptions }
+  readonly transport: TransportOptions
   /** The SDK line; default v2 when installed, else v1. */
   readonly sdk?: SdkLine
   /** Hears of errors raised while serving; never given a secret. */
@@ -160,6 +199,33 @@ const authLeftOut = (options: unknown): ConfigurationError | undefined => {
     message: "Invalid MCPServer options:\n  - transport.options.auth is required: mcpgate serves only authenticated MCP, " +
       "e.g. auth: { provider: new APIKeyAuthProvider({ keys }) }"
   })
+}
+
+/**
+ * mcp-framework's `transport: { type, auth, options }`, as `options.auth` (it copies `auth`
+ * there too). `auth` in both places is refused rather than one silently winning.
+ */
+const withTransportAuth = (options: MCPServerOptions): MCPServerOptions => {
+  const transport = (options as { transport?: unknown } | null)?.transport
+  if (typeof transport !== "object" || transport === null || !("auth" in transport)) return options
+  const { auth, options: transportOptions, ...rest } = transport as { auth: unknown; options?: unknown }
+  if (typeof transportOptions === "object" && transportOptions !== null && "auth" in transportOptions) {
+    throw new ConfigurationError({
+      message: "Invalid MCPServer options:\n  - transport.auth: auth is given twice, beside and inside transport.options; " +
+        "keep one of them"
+    })
+  }
+  const merged = transportOptions === undefined ? { auth } : { ...(transportOptions as object), auth }
+  return { ...options, transport: { ...rest, options: merged } as unknown as TransportOptions }
+}
+
+/** The SSE server's endpoint policy, without mcp-framework's `oauth`, which guards nothing here. */
+const withoutOauth = (
+  endpoints: (EndpointPolicy.Options & { readonly oauth?: boolean | undefined }) | undefined
+): EndpointPolicy.Options | undefined => {
+  if (endpoints === undefined) return undefined
+  const { oauth: _oauth, ...policy } = endpoints
+  return policy
 }
 
 /** One call to the SDK server's registration API, replayed on every SDK server made. */
@@ -182,7 +248,8 @@ export class MCPServer {
   #starting: Promise<void> | undefined
 
   /** Checks every option; throws a `ConfigurationError` naming each problem. */
-  constructor(options: MCPServerOptions) {
+  constructor(input: MCPServerOptions) {
+    const options = withTransportAuth(input)
     const decoded = Either.getOrThrowWith(
       Options.decode(OptionsSchema, options, "MCPServer"),
       (error) => authLeftOut(options) ?? error
@@ -203,7 +270,7 @@ export class MCPServer {
         ? {
           endpoint: transport.options.endpoint ?? "/sse",
           messageEndpoint: transport.options.messageEndpoint ?? "/messages",
-          endpoints: transport.options.auth.endpoints
+          endpoints: withoutOauth(transport.options.auth.endpoints)
         }
         : undefined,
       stream: transport.type === "http-stream"
@@ -229,7 +296,7 @@ export class MCPServer {
         protectedResource,
         runtime: undefined
       },
-      onError: options.onError,
+      onError: input.onError,
       drainMs: 5000
     }
   }

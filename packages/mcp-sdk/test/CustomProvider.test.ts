@@ -10,6 +10,7 @@ import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
+import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import type { Transport } from "./fixtures/mcp.js"
 import { startWhoami } from "./fixtures/whoamiServer.js"
 
@@ -111,8 +112,10 @@ describe("fromCustom: the caller a custom provider describes", () => {
         { authenticate: async () => undefined as never },
         { authenticate: async () => "yes" as never },
         { authenticate: async () => 1 as never },
-        // mcpgate's own Promise-API refusal, handed on by a JavaScript provider.
-        { authenticate: async () => ({ ok: false, status: 401 }) as never }
+        // A rich refusal (mcpgate's `check`), handed on by a JavaScript provider.
+        { authenticate: async () => ({ ok: false, status: 401 }) as never },
+        // An error resolved instead of thrown is truthy, but vouches for nobody.
+        { authenticate: async () => new Error("session expired") as never }
       ]
       for (const provider of providers) {
         const verdict = yield* verdictOf(provider)
@@ -150,6 +153,31 @@ describe("fromCustom: the caller a custom provider describes", () => {
           })
         }
       }
+    }))
+
+  it.effect("mcpgate's own provider, wrapped by code written for mcp-framework: the right key passes, a wrong one refuses", () =>
+    Effect.gen(function*() {
+      const keys = apiKeys()
+      const wrapped = CustomProvider.fromCustom({ authenticate: (req) => keys.authenticate(req) })
+      expect((yield* wrapped.authenticate({ "x-api-key": KEY_ALICE })).provider).toBe("custom")
+      for (const request of [{}, { "x-api-key": "not-a-configured-key-at-all" }]) {
+        expect((yield* Effect.either(wrapped.authenticate(request)))._tag).toBe("Left")
+      }
+      yield* Effect.promise(() => keys.dispose())
+    }))
+
+  it.effect("a request shaped like Node's (headers, no headersDistinct), as test harnesses make, reaches authenticate as it is", () =>
+    Effect.gen(function*() {
+      const seen: Array<unknown> = []
+      const request = { headers: { "x-session": "abc" }, socket: { remoteAddress: "127.0.0.1" } }
+      yield* CustomProvider.fromCustom({
+        authenticate: (req) => {
+          seen.push(req)
+          return true
+        }
+      }).authenticate(request)
+      expect(seen).toEqual([request])
+      expect(seen[0]).toBe(request)
     }))
 
   it.effect("a header record or Headers reaches authenticate as req.headers, names lower-cased", () =>

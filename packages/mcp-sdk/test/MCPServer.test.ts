@@ -5,7 +5,7 @@
  * documented; a port already taken is a rejected `start()` that leaves nothing behind.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { getPrincipal, MCPServer } from "@mcpgate/mcp-sdk"
+import { getPrincipal, getRequestContext, MCPServer } from "@mcpgate/mcp-sdk"
 import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import { Client as ClientV2, SSEClientTransport as SseV2, StreamableHTTPClientTransport as StreamV2 } from "@modelcontextprotocol/client"
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js"
@@ -31,7 +31,7 @@ interface SdkClient {
   close(): Promise<void>
 }
 
-type Options = MCPServerOptions["transport"]["options"]
+type Options = NonNullable<MCPServerOptions["transport"]["options"]>
 
 /**
  * A started server, stopped after the test. Its clients are closed after it stops: the
@@ -40,11 +40,16 @@ type Options = MCPServerOptions["transport"]["options"]
  */
 const serve = async (
   type: Transport,
-  options: Omit<MCPServerOptions, "transport"> & { readonly auth?: Options["auth"] },
+  options: Omit<MCPServerOptions, "transport"> & {
+    readonly auth?: NonNullable<Options["auth"]>
+    /** mcp-framework's other form: `transport: { type, auth, options }`. */
+    readonly authBesideOptions?: boolean
+  },
   register: (server: MCPServer) => void = () => undefined
 ) => {
-  const { auth = { provider: apiKeys() }, ...rest } = options
-  const server = new MCPServer({ ...rest, transport: { type, options: { port: 0, auth } } as MCPServerOptions["transport"] })
+  const { auth = { provider: apiKeys() }, authBesideOptions = false, ...rest } = options
+  const transport = authBesideOptions ? { type, auth, options: { port: 0 } } : { type, options: { port: 0, auth } }
+  const server = new MCPServer({ ...rest, transport: transport as MCPServerOptions["transport"] })
   register(server)
   const clients: Array<SdkClient> = []
   defer(async () => {
@@ -174,6 +179,39 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     expect(seen[0]!.caller).toEqual(answer)
     // The credential is not handed to the tool.
     expect(seen[0]!.authInfo?.["token"]).toBe("")
+  })
+
+  it("getRequestContext() in a tool gives what mcp-framework's does: a JWT's claims, a key's label and scopes", async () => {
+    const contexts: Array<unknown> = []
+    const register = (server: MCPServer) =>
+      server.registerTool("context", { description: "The request context" }, async () => {
+        contexts.push(getRequestContext())
+        return { content: [{ type: "text", text: "seen" }] }
+      })
+    const byToken = await serve(type, { sdk, auth: { provider: jwts() } }, register)
+    const token = await tokenFor("user-7", { claims: { tenant: "t-1" } })
+    await (await byToken.open(sdk, { authorization: `Bearer ${token}` })).callTool({ name: "context", arguments: {} })
+    const byKey = await serve(type, { sdk }, register)
+    await (await byKey.open(sdk, { "x-api-key": KEY_ALICE })).callTool({ name: "context", arguments: {} })
+    expect(contexts).toEqual([
+      { sub: "user-7", tenant: "t-1", scope: "tools:read", iat: expect.any(Number), exp: expect.any(Number) },
+      { label: "alice", scopes: ["tools:read"] }
+    ])
+    // Outside a request there is none.
+    expect(getRequestContext()).toBeUndefined()
+  })
+
+  it("auth beside the options (mcp-framework's transport.auth) guards the server the same way", async () => {
+    const { open, server } = await serve(type, { sdk, authBesideOptions: true }, registerAdd(sdk))
+    const refused = await fetch(new URL(type === "sse" ? "/messages?sessionId=x" : "/mcp", server.url), {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": "not-a-configured-key-at-all" },
+      body: "{}"
+    })
+    expect(refused.status).toBe(401)
+    expect(await refused.text()).toBe("{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}")
+    const client = await open(sdk, { "x-api-key": KEY_BOB })
+    expect(textOf(await client.callTool({ name: "add", arguments: { a: 1, b: 2 } }))).toBe("3 for bob")
   })
 
   it("name and version default to mcp-server 1.0.0", async () => {

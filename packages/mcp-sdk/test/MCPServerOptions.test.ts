@@ -127,14 +127,43 @@ describe("MCPServer options: refused at construction with a message naming the f
   })
 
   it("http-stream with an endpoint left open: Streamable HTTP authenticates every request, and the refusal says so", () => {
-    for (const endpoints of [{ sse: false }, { messages: false }, { sse: true, messages: false }]) {
+    // mcp-framework reads `sse: false` on http-stream as "initialize without credentials".
+    for (const endpoints of [{ sse: false }, { messages: false }, { initialize: false }, { sse: true, messages: false }]) {
       expect(refusal(stream({ auth: { provider, endpoints } }))).toContain(
-        "  - transport.options.auth.endpoints: Streamable HTTP authenticates every request: remove endpoints, or leave both true"
+        "  - transport.options.auth.endpoints: Streamable HTTP authenticates every request, initialize included " +
+          "(MCP specification): remove endpoints"
       )
     }
-    // Saying what it does anyway is accepted, for migrating code.
-    expect(() => new MCPServer(stream({ auth: { provider, endpoints: { sse: true, messages: true } } }))).not
-      .toThrow()
+    // Saying what it does anyway is accepted, for migrating code, and so is mcp-framework's `oauth`.
+    for (const endpoints of [{ sse: true, messages: true }, { initialize: true }, { oauth: false }, { oauth: true }]) {
+      expect(() => new MCPServer(stream({ auth: { provider, endpoints } }))).not.toThrow()
+    }
+  })
+
+  it("sse takes mcp-framework's endpoints.oauth, and refuses initialize, which is Streamable HTTP's", () => {
+    expect(() => new MCPServer(sse({ auth: { provider, endpoints: { sse: true, oauth: true } } }))).not.toThrow()
+    expect(refusal(sse({ auth: { provider, endpoints: { initialize: true } } }))).toContain(
+      "  - transport.options.auth.endpoints.initialize: is unexpected"
+    )
+  })
+
+  it("auth beside the options, as mcp-framework also takes it, with or without options", () => {
+    for (const type of ["sse", "http-stream"] as const) {
+      expect(() => new MCPServer({ transport: { type, auth: { provider } } })).not.toThrow()
+      expect(() => new MCPServer({ transport: { type, auth: { provider }, options: { port: 0 } } })).not.toThrow()
+      // Its problems are reported where mcpgate reads them.
+      expect(refusal({ transport: { type, auth: { provider, endpoints: { bogus: true } } } })).toContain(
+        "  - transport.options.auth.endpoints.bogus: is unexpected"
+      )
+    }
+  })
+
+  it("auth both beside and inside the options is refused rather than one silently winning", () => {
+    for (const type of ["sse", "http-stream"] as const) {
+      expect(refusal({ transport: { type, auth: { provider }, options: { auth: { provider } } } })).toBe(
+        "Invalid MCPServer options:\n  - transport.auth: auth is given twice, beside and inside transport.options; keep one of them"
+      )
+    }
   })
 
   it("auth given as undefined (an unset variable, say) is refused in plain words", () => {

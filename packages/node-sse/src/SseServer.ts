@@ -54,6 +54,7 @@ import { messageExtra } from "./internal/messageExtra.js"
 import { fullUrlOf, mediaTypeOf, singleHeader, targetOf, writeAnswer } from "./internal/nodeHttp.js"
 import { SseServerOptions as OptionsSchema } from "./internal/options.js"
 import { Session } from "./internal/session.js"
+import * as RequestContext from "./RequestContext.js"
 import { SseTransport } from "./SseTransport.js"
 
 /**
@@ -434,7 +435,10 @@ const build = (settings: Settings): SseServer => {
 
     answer(HttpAnswer.accepted)
     const extra = messageExtra(request, fullUrlOf(request, target), principal, extraOptions)
-    for (const message of messages) session.deliver(message, extra)
+    // Tools read the caller through mcp-framework's `getRequestContext()` too.
+    RequestContext.runAs(principal, () => {
+      for (const message of messages) session.deliver(message, extra)
+    })
   }
 
   return {

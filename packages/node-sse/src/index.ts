@@ -7,6 +7,9 @@
  */
 export * as NodeGuard from "./NodeGuard.js"
 export * as NodeHttp from "./NodeHttp.js"
+export * as RequestContext from "./RequestContext.js"
+export { getRequestContext, requestContext, runInRequestContext } from "./RequestContext.js"
+export type { RequestContextData } from "./RequestContext.js"
 export * as SessionOwner from "./SessionOwner.js"
 export * as SseServer from "./SseServer.js"
 export { SseTransport } from "./SseTransport.js"

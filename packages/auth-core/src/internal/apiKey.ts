@@ -186,6 +186,8 @@ export interface ApiKeyProvider {
 export interface ApiKeyChecker {
   readonly provider: ApiKeyProvider
   readonly checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
+  /** How many keys are in force now. */
+  readonly keyCount: () => number
 }
 
 const principalOf = (entry: KeyEntry, credentialHeader: string): Principal => {
@@ -295,6 +297,7 @@ export const makeChecker = (
         changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
         updateKeys
       },
-      checkNow: (request) => check(request, Date.now)
+      checkNow: (request) => check(request, Date.now),
+      keyCount: () => current.size
     }
   })

@@ -13,10 +13,12 @@ import type { ConfigurationError } from "../ConfigurationError.js"
 import type { RequestHeaders } from "../Credentials.js"
 import type { HttpAnswer } from "../HttpAnswer.js"
 import { fromFailure } from "../HttpAnswer.js"
+import type { AuthResult } from "../McpFrameworkAuth.js"
+import { acceptanceOf } from "../McpFrameworkAuth.js"
 import type { Principal } from "../Principal.js"
 
-/** What `authenticate` resolves to: never a rejection for a bad credential. */
-export type AuthResult =
+/** What `check` resolves to: never a rejection for a bad credential. */
+export type CheckResult =
   | { readonly ok: true; readonly principal: Principal }
   | {
     readonly ok: false
@@ -44,6 +46,7 @@ export class PromiseProvider {
   readonly #runtime: ManagedRuntime.ManagedRuntime<AuthProvider, never>
   readonly #kind: ProviderKind
   readonly #challenge: ChallengeParams
+  readonly #refusalMessage: string
 
   readonly #checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   #disposed = false
@@ -54,6 +57,8 @@ export class PromiseProvider {
     kind: ProviderKind,
     /** The provider's configured challenge, announced even when a request could not be read. */
     challenge: ChallengeParams,
+    /** The message of the provider's 401 body, for `getAuthError()`. */
+    refusalMessage: string,
     /**
      * The provider's check started on the live clock. What it can decide synchronously (an
      * API key, a cached token) comes back as an Exit and is answered without a fiber; the
@@ -63,6 +68,7 @@ export class PromiseProvider {
   ) {
     this.#kind = kind
     this.#challenge = challenge
+    this.#refusalMessage = refusalMessage
     this.#runtime = ManagedRuntime.make(this.layer)
     this.#checkNow = checkNow ?? service.authenticate
   }
@@ -72,13 +78,40 @@ export class PromiseProvider {
     return Layer.succeed(AuthProvider, this.service)
   }
 
-  /** Checks a request's headers (a Fetch `Headers`, a header record, or a Node request). */
-  async authenticate(request: RequestHeaders): Promise<AuthResult> {
+  /**
+   * mcp-framework's contract, for code written to it (its `MCPServer` among them), which
+   * reads any truthy result as success: `true` for a valid API key, `{ data: <claims> }`
+   * for a valid token, `false` for every refusal. Never rejects. Our adapters use `check`.
+   */
+  async authenticate(request: RequestHeaders): Promise<boolean | AuthResult> {
+    try {
+      const verdict = await this.check(request)
+      return verdict.ok ? acceptanceOf(verdict.principal) : false
+    } catch {
+      return false
+    }
+  }
+
+  /** mcp-framework's `getAuthError()`: the status and message of this provider's 401 body. */
+  getAuthError(): { status: 401; message: string } {
+    return { status: 401, message: this.#refusalMessage }
+  }
+
+  /**
+   * Checks a request's headers (a Fetch `Headers`, a header record, or a Node request) and
+   * resolves to the principal or to the exact answer to send; never rejects.
+   */
+  async check(request: RequestHeaders): Promise<CheckResult> {
     // A disposed provider refuses everything, whether or not a check would need the runtime.
-    const check = this.#disposed ? Exit.die("disposed") : this.#checkNow(request)
-    const exit: Exit.Exit<Principal, AuthFailure> = Exit.isExit(check)
-      ? check as Exit.Exit<Principal, AuthFailure>
-      : await this.#runtime.runPromiseExit(check)
+    let exit: Exit.Exit<Principal, AuthFailure>
+    try {
+      const check = this.#disposed ? Exit.die("disposed") : this.#checkNow(request)
+      exit = Exit.isExit(check)
+        ? check as Exit.Exit<Principal, AuthFailure>
+        : await this.#runtime.runPromiseExit(check)
+    } catch (error) {
+      exit = Exit.die(error)
+    }
     if (Exit.isSuccess(exit)) return { ok: true, principal: exit.value }
     const failure: AuthFailure = Option.getOrElse(Cause.failureOption(exit.cause), () =>
       // A defect here is a bug of ours; it still must not let the caller in, nor be a 500.

@@ -86,19 +86,30 @@ const Cors = Schema.Struct({
   maxAge: decided("maxAge")
 })
 
+// mcp-framework's `endpoints.oauth`: it guards nothing either server serves, since the
+// protected-resource metadata is public (RFC 9728 3); accepted so migrating code runs.
+const oauth = Schema.optional(Schema.Boolean)
+
 const SseAuth = Schema.Struct({
   provider: ProviderOrLayer,
-  endpoints: Schema.optional(EndpointPolicy.EndpointPolicySchema)
+  endpoints: Schema.optional(Schema.Struct({ ...EndpointPolicy.EndpointPolicySchema.fields, oauth }))
 })
 
-// Streamable HTTP authenticates every request (MCP specification); `endpoints` may only say so.
+// Streamable HTTP authenticates every request, `initialize` included (MCP specification,
+// Authorization); `endpoints` may only say so. mcp-framework reads `sse: false` here as
+// "initialize without credentials".
 const StreamAuth = Schema.Struct({
   provider: ProviderOrLayer,
   endpoints: Schema.optional(
-    Schema.Struct({ sse: Schema.optional(Schema.Boolean), messages: Schema.optional(Schema.Boolean) }).pipe(
+    Schema.Struct({
+      sse: Schema.optional(Schema.Boolean),
+      messages: Schema.optional(Schema.Boolean),
+      initialize: Schema.optional(Schema.Boolean),
+      oauth
+    }).pipe(
       Schema.filter((endpoints) =>
-        endpoints.sse !== false && endpoints.messages !== false ||
-        "Streamable HTTP authenticates every request: remove endpoints, or leave both true"
+        endpoints.sse !== false && endpoints.messages !== false && endpoints.initialize !== false ||
+        "Streamable HTTP authenticates every request, initialize included (MCP specification): remove endpoints"
       )
     )
   )

@@ -3,7 +3,7 @@
  */
 import { AuthInfo, AuthProvider, CrossOrigin, HttpAnswer } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
-import { NodeHttp, SessionOwner } from "@mcpgate/node-sse"
+import { NodeHttp, RequestContext, SessionOwner } from "@mcpgate/node-sse"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
@@ -137,7 +137,16 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     if (awaitingContinue.has(request)) response.writeContinue()
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value)
     handOver(request, principal)
+    // Tools read the caller through mcp-framework's `getRequestContext()` too.
+    return RequestContext.runAs(principal, () => serveAuthenticated(request, response, principal, answer))
+  }
 
+  const serveAuthenticated = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    principal: Principal,
+    answer: (reply: HttpAnswer.HttpAnswer) => void
+  ): Promise<void> => {
     if (settings.stateless) return withBody(request, principal, answer, (body) => serveStateless(request, response, body))
 
     // 6. Session lookup and identity binding.
