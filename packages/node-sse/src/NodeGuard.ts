@@ -38,6 +38,7 @@ import { authenticate, makeRequestGate, serviceOf } from "./internal/authenticat
 import { authInfoOf } from "./internal/messageExtra.js"
 import { writeAnswer } from "./internal/nodeHttp.js"
 import { GuardOptions } from "./internal/options.js"
+import * as RequestContext from "./RequestContext.js"
 
 /**
  * The options.
@@ -76,7 +77,10 @@ export interface NodeGuard {
    * has been written. Never rejects.
    */
   readonly authenticate: (request: IncomingMessage, response: ServerResponse) => Promise<Principal | undefined>
-  /** The same as Connect/Express middleware: `next()` only for authenticated requests. */
+  /**
+   * The same as Connect/Express middleware: `next()` only for authenticated requests, run
+   * in their request context (`getRequestContext()`).
+   */
   readonly middleware: (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => void
 }
 
@@ -121,7 +125,8 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
       authenticate: safeGuard,
       middleware: (request, response, next) => {
         void safeGuard(request, response).then((principal) => {
-          if (principal !== undefined) next()
+          // What runs after, tools included, reads the caller through `getRequestContext()` too.
+          if (principal !== undefined) RequestContext.runAs(principal, next)
         })
       }
     }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ApiKey, AuthProvider, ConfigurationError, Jwt } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core"
-import { NodeGuard } from "@mcpgate/node-sse"
+import { getRequestContext, NodeGuard } from "@mcpgate/node-sse"
 import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -343,6 +343,23 @@ describe("NodeGuard.middleware", () => {
     })
     expect(nextArgs).toEqual([[]])
     expect(served).toMatchObject([{ token: "", clientId: "alice", scopes: ["tools:read"] }])
+  })
+
+  it("runs what comes after in the request's context: getRequestContext() gives the caller", async () => {
+    const contexts: Array<unknown> = []
+    const token = await tokenFor("carol")
+    const handler = chain(NodeGuard.make({ provider: jwts }).middleware, (_req, res) => {
+      // Later in the request, after an await, as a tool would run.
+      void Promise.resolve().then(() => {
+        contexts.push(getRequestContext())
+        res.end("served")
+      })
+    })
+    await withServer(handler, async (url) => {
+      expect((await get(url, [["Authorization", `Bearer ${token}`]])).status).toBe(200)
+    })
+    expect(contexts).toMatchObject([{ sub: "carol" }])
+    expect(getRequestContext()).toBeUndefined()
   })
 
   it("answers a refusal itself and never calls next", async () => {
