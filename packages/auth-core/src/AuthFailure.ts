@@ -47,6 +47,7 @@ export type ReasonCode =
   | "duplicate_header"
   | "malformed_header"
   | "ambiguous_credentials"
+  | "credential_in_query"
   // the credential is present but wrong
   | "unknown_key"
   | "token_too_large"
@@ -79,7 +80,7 @@ export interface FailureFields {
   readonly provider: ProviderKind
   readonly reason: ReasonCode
   readonly challenge: ChallengeParams
-  /** The configured label, or an 8-hex fingerprint, of the API key presented; never the key. */
+  /** The configured label, or an 8-hex fingerprint, of a configured API key; never the key, nor anything of an unknown one. */
   readonly keyLabel?: string | undefined
   /**
    * A custom provider's own refusal (mcp-framework's `getAuthError()`): its status and

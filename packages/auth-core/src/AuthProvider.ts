@@ -36,6 +36,13 @@ export interface Service {
   readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
   /** Emits once after every rotation of the keys. */
   readonly changes: Stream.Stream<void>
+  /**
+   * Who the request's credential says it is, read cheaply and without verifying it: the
+   * `identity` a successful check would give, or undefined. The gate compares it with the
+   * identities a client proved before, to serve them during a lockout after a full check;
+   * it is never trusted alone. A provider without it gets no such exemption.
+   */
+  readonly claimedIdentity?: ((request: RequestHeaders) => string | undefined) | undefined
 }
 
 /**
@@ -91,7 +98,14 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
         Effect.forEach(providers.filter((p) => p.kinds.includes(principal.provider)), (p) => p.stillValid(principal)),
         (answers) => answers.some(Boolean)
       ),
-    changes: Stream.mergeAll(providers.map((provider) => provider.changes), { concurrency: "unbounded" })
+    changes: Stream.mergeAll(providers.map((provider) => provider.changes), { concurrency: "unbounded" }),
+    claimedIdentity: (request) => {
+      for (const provider of providers) {
+        const claimed = provider.claimedIdentity?.(request)
+        if (claimed !== undefined) return claimed
+      }
+      return undefined
+    }
   }
 }
 

@@ -126,25 +126,38 @@ const hostNameOf = (host: string): string | undefined => {
 }
 
 /**
+ * Whether an `Origin` is the server's own: its scheme is http(s) and its host and port are
+ * those the request was sent to (`Host`). Browsers omit default ports from both alike.
+ */
+const isOwnOrigin = (origin: string, host: string | undefined): boolean => {
+  const match = /^https?:\/\/([^/?#]+)$/i.exec(origin)
+  return match !== null && host !== undefined && match[1]!.toLowerCase() === host.toLowerCase()
+}
+
+/**
  * The 403 for a request refused by step 1 of contract section 6, else undefined: an
- * `Origin` that is present and not allowed; a `Host` not in `allowedHosts` when set; else,
- * on a loopback socket, a `Host` that does not name a loopback host (a DNS-rebinding page
- * reaches the server under its own name).
+ * `Origin` that is present and not allowed (with no allowed origins configured, on a
+ * loopback socket, any browser origin but the server's own: a page the user visits must not
+ * reach a local server, not even to spend its failed-attempt budget with `no-cors`
+ * requests); a `Host` not in `allowedHosts` when set; else, on a loopback socket, a `Host`
+ * that does not name a loopback host (a DNS-rebinding page reaches the server under its own
+ * name).
  *
  * @since 0.1.0
  */
 export const check = (policy: CrossOrigin, request: RequestFacts): HttpAnswer | undefined => {
-  if (request.origin !== undefined && policy.allowedOrigins !== undefined && !isAllowed(policy.allowedOrigins, request.origin)) {
-    return withHeaders(originNotAllowed, varyOf(policy))
+  const onLoopback = request.localAddress !== undefined && isLoopbackAddress(request.localAddress)
+  if (request.origin !== undefined) {
+    const allowed = policy.allowedOrigins !== undefined
+      ? isAllowed(policy.allowedOrigins, request.origin)
+      : !onLoopback || isOwnOrigin(request.origin, request.host)
+    if (!allowed) return withHeaders(originNotAllowed, varyOf(policy))
   }
   if (policy.allowedHosts !== undefined) {
     const name = request.host === undefined ? undefined : hostNameOf(request.host)
     return name !== undefined && policy.allowedHosts.has(name) ? undefined : withHeaders(originNotAllowed, varyOf(policy))
   }
-  if (
-    request.localAddress !== undefined && isLoopbackAddress(request.localAddress) &&
-    (request.host === undefined || !isLoopbackHost(request.host))
-  ) {
+  if (onLoopback && (request.host === undefined || !isLoopbackHost(request.host))) {
     return withHeaders(originNotAllowed, varyOf(policy))
   }
   return undefined

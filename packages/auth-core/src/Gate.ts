@@ -29,8 +29,8 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import type { AuthFailure } from "./AuthFailure.js"
-import { ClaimMismatch, failuresOf, primaryOf } from "./AuthFailure.js"
+import type { AuthFailure, ReasonCode, SingleFailure } from "./AuthFailure.js"
+import { ClaimMismatch, failuresOf, MalformedRequest, NoProviderAccepted, primaryOf } from "./AuthFailure.js"
 import { rateLimited, recordFailure, recordSuccess } from "./AuthMetrics.js"
 import * as AuthProvider from "./AuthProvider.js"
 import type { RequestHeaders } from "./Credentials.js"
@@ -48,6 +48,12 @@ import * as RateLimiter from "./RateLimiter.js"
 export interface Request {
   readonly headers: RequestHeaders
   readonly client: string
+  /**
+   * The request target's query (`?a=b`, or without the `?`), where a credential must never
+   * be: one named `api_key`, `apiKey`, `access_token` or `token` refuses the request before
+   * any provider runs (MCP specification, Authorization: tokens never in the URI).
+   */
+  readonly query?: string | undefined
 }
 
 /**
@@ -105,6 +111,24 @@ export interface Gate {
   readonly challenge: HttpAnswer.ChallengeOptions
 }
 
+// Names under which clients put credentials in URLs (RFC 6750 2.3, mcp-framework's
+// `?api_key=` for EventSource), which leak into logs, histories and Referer headers.
+const QUERY_CREDENTIALS = ["api_key", "apiKey", "access_token", "token"]
+
+const credentialInQuery = (query: string | undefined): boolean => {
+  if (query === undefined || query.length < 2) return false
+  const params = new URLSearchParams(query)
+  return QUERY_CREDENTIALS.some((name) => params.has(name))
+}
+
+/** Every failure of a check, re-reasoned as a malformed request (`error="invalid_request"`). */
+const asMalformed = (failure: AuthFailure, reason: ReasonCode): AuthFailure => {
+  const malformed = (single: SingleFailure) => new MalformedRequest({ ...single, keyLabel: undefined, reason })
+  return failure._tag === "NoProviderAccepted"
+    ? new NoProviderAccepted({ primary: malformed(failure.primary), failures: failure.failures.map(malformed) })
+    : malformed(failure)
+}
+
 const isLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
   typeof value === "object" && value !== null && "check" in value && "fallback" in value
 
@@ -145,7 +169,11 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
         ))
   }
 
-  const refuse = (request: Request, failure: AuthFailure): Effect.Effect<Verdict> => {
+  /**
+   * The answer to a refused request, counted and logged. `spend` says whether it is a guess
+   * at a credential: a request that presented none, or put one in its URL, spends nothing.
+   */
+  const refuse = (request: Request, failure: AuthFailure, spend = true): Effect.Effect<Verdict> => {
     const primary = primaryOf(failure)
     const answer = HttpAnswer.fromFailure(failure, challenge)
     const logged = flood.log(
@@ -161,7 +189,9 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
     const counted = Effect.zipRight(recordFailure(primary.provider, primary.reason), logged)
     // A key source that is down is not the client's fault: it spends no budget. Every other
     // refusal does, a custom provider's own status (mcp-framework's `getAuthError`) included.
-    if (limiter === undefined || primary._tag === "KeySourceUnavailable") return Effect.as(counted, { _tag: "Refused", answer })
+    if (limiter === undefined || !spend || primary._tag === "KeySourceUnavailable") {
+      return Effect.as(counted, { _tag: "Refused", answer })
+    }
     return counted.pipe(
       Effect.zipRight(limiter.recordFailure(request.client)),
       // Once limited, the client is stopped at the gate, so this is logged about once per window.
@@ -178,29 +208,75 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
     )
   }
 
-  const check = (request: Request, required: boolean): Effect.Effect<Verdict> => {
-    const verify = Effect.flatMap(Effect.exit(authenticate(request.headers)), (exit): Effect.Effect<Verdict> => {
-      if (Exit.isSuccess(exit)) {
-        return Effect.as(recordSuccess(exit.value.provider), { _tag: "Authenticated", principal: exit.value })
-      }
+  /**
+   * The provider's own refusal of a request without credentials (its realm, header and
+   * challenges), from which the answer to a credential in the URL is made. A custom
+   * provider is not run for it: the default challenge of its kind stands in.
+   */
+  const noCredential: Effect.Effect<AuthFailure> = provider.kinds.includes("custom")
+    ? Effect.succeed(AuthProvider.unverified(provider))
+    : Effect.map(
+      Effect.exit(AuthProvider.authenticateSafely(provider, {})),
+      (exit) => Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : AuthProvider.unverified(provider)
+    )
+
+  /** A success, counted, and remembered as proven from this client. */
+  const admit = (request: Request, principal: Principal): Effect.Effect<Verdict> =>
+    Effect.as(
+      Effect.zipRight(
+        recordSuccess(principal.provider),
+        Effect.sync(() => limiter?.proven.add(request.client, principal.identity))
+      ),
+      { _tag: "Authenticated", principal }
+    )
+
+  const verify = (request: Request, required: boolean): Effect.Effect<Verdict> =>
+    Effect.flatMap(Effect.exit(authenticate(request.headers)), (exit): Effect.Effect<Verdict> => {
+      if (Exit.isSuccess(exit)) return admit(request, exit.value)
       const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
       // Interrupted, or a defect authenticateSafely did not catch: nothing was verified.
       if (failure === undefined) return refuse(request, AuthProvider.unverified(provider))
-      if (!required && failuresOf(failure).every((single) => single._tag === "MissingCredentials")) {
-        return Effect.succeed(ANONYMOUS)
-      }
-      return refuse(request, failure)
+      const failures = failuresOf(failure)
+      if (!required && failures.every((single) => single._tag === "MissingCredentials")) return Effect.succeed(ANONYMOUS)
+      // No credential at all cannot be a guess: it spends no budget, so cross-site requests
+      // without one cannot lock a client out.
+      return refuse(request, failure, !failures.every((single) => single.reason === "missing"))
     })
-    if (limiter === undefined) return verify
+
+  /**
+   * A client over its budget: 429, unless its credential claims an identity the client
+   * proved before the lockout (nothing new is proven during one), which is then checked in
+   * full; a refusal of it is still the 429.
+   */
+  const limited = (request: Request, retryAfterSeconds: number): Effect.Effect<Verdict> => {
+    const tooMany = Effect.as(Metric.increment(rateLimited), {
+      _tag: "Refused",
+      answer: HttpAnswer.tooManyAttempts(retryAfterSeconds)
+    } as const)
+    let claimed: string | undefined
+    try {
+      claimed = provider.claimedIdentity?.(request.headers)
+    } catch {
+      claimed = undefined
+    }
+    if (claimed === undefined || !limiter!.proven.has(request.client, claimed)) return tooMany
+    return Effect.flatMap(Effect.exit(authenticate(request.headers)), (exit) =>
+      Exit.isSuccess(exit) && exit.value.identity === claimed ? admit(request, exit.value) : tooMany)
+  }
+
+  const check = (request: Request, required: boolean): Effect.Effect<Verdict> => {
+    // Step 1 of every request: a credential in the URL is refused before any provider runs,
+    // and spends no budget (it is not a guess, and a link could make anyone send it).
+    if (credentialInQuery(request.query)) {
+      return Effect.flatMap(noCredential, (failure) => refuse(request, asMalformed(failure, "credential_in_query"), false))
+    }
+    if (limiter === undefined) return verify(request, required)
     return Effect.flatMap(limiter.check(request.client), (decision): Effect.Effect<Verdict> => {
       switch (decision._tag) {
         case "Allowed":
-          return verify
+          return verify(request, required)
         case "Limited":
-          return Effect.as(Metric.increment(rateLimited), {
-            _tag: "Refused",
-            answer: HttpAnswer.tooManyAttempts(decision.retryAfterSeconds)
-          })
+          return limited(request, decision.retryAfterSeconds)
         case "Unavailable":
           return Effect.succeed({ _tag: "Refused", answer: HttpAnswer.unavailable })
       }

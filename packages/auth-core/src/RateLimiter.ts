@@ -29,6 +29,7 @@ import * as Schema from "effect/Schema"
 import { storeUnavailable } from "./AuthMetrics.js"
 import type { ConfigurationError } from "./ConfigurationError.js"
 import { decodeOptions, PositiveInt, Seconds } from "./internal/options.js"
+import { BoundedProvenIdentities } from "./internal/provenIdentities.js"
 import * as RateLimitStore from "./RateLimitStore.js"
 
 /**
@@ -61,6 +62,16 @@ export interface Options {
 }
 
 /**
+ * The identities each client address has proven with a credential that passed.
+ *
+ * @since 0.2.0
+ */
+export interface ProvenIdentities {
+  readonly add: (client: string, identity: string) => void
+  readonly has: (client: string, identity: string) => boolean
+}
+
+/**
  * A failed-attempt limiter.
  *
  * @since 0.2.0
@@ -76,6 +87,11 @@ export interface RateLimiter {
   readonly store: RateLimitStore.Store
   /** Where counts go while `store` is unreachable (with `onStoreUnavailable: "memory"`). */
   readonly fallback: RateLimitStore.MemoryStore
+  /**
+   * The identities each client proved (in memory, bounded by `maxClients`): a client over its
+   * budget is still served with one of them. Shared by every gate that shares the limiter.
+   */
+  readonly proven: ProvenIdentities
 }
 
 const isStore = (value: unknown): value is RateLimitStore.Store =>
@@ -134,6 +150,7 @@ export const make = (options: Options = {}): RateLimiter =>
 export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => {
   const fallback = RateLimitStore.memory({ maxClients: options.maxClients })
   const store = options.store ?? fallback
+  const proven = new BoundedProvenIdentities(options.maxClients)
   const windowMillis = options.window * 1000
   const maxFailures = options.maxFailures
   // Whether the last store operation failed: the outage and the recovery are logged once each.
@@ -180,6 +197,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
       maxFailures,
       store,
       fallback,
+      proven,
       check: (client) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(fallback.peek(client, now), (window) => decide(window, now))),
       recordFailure: (client) =>
@@ -191,6 +209,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
     maxFailures,
     store,
     fallback,
+    proven,
     check: (client) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         withStore(

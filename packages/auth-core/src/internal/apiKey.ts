@@ -180,6 +180,7 @@ export interface ApiKeyProvider {
   readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
   readonly changes: Stream.Stream<void>
   readonly updateKeys: (keys: ReadonlyArray<KeySpecInput>) => Effect.Effect<void, ConfigurationError>
+  readonly claimedIdentity: (request: RequestHeaders) => string | undefined
 }
 
 /** The provider, and its check on the live clock for the Promise API (see `promiseProvider.ts`). */
@@ -252,9 +253,9 @@ export const makeChecker = (
         const entry = current.get(digest.toString("hex"))
         // The Map lookup already compared digests; this constant-time check makes the
         // decision itself independent of where two digests first differ.
-        if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
-          return fail(InvalidCredentials, "unknown_key", digest.toString("hex", 0, 4))
-        }
+        // An unknown key is named by nothing derived from it: a digest prefix of a pasted
+        // password or another service's key would be an offline oracle in the logs.
+        if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return fail(InvalidCredentials, "unknown_key")
         if (entry.expiresAt !== undefined && nowMillis() / 1000 >= entry.expiresAt) {
           return fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint)
         }
@@ -267,6 +268,12 @@ export const makeChecker = (
     // Suspended by `clockWith`, so that nothing is read before the effect runs.
     const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
       Effect.clockWith((clock) => check(request, () => clock.unsafeCurrentTimeMillis()))
+
+    /** The key entry the presented key would prove (its identity), without the final comparison. */
+    const claimedIdentity = (request: RequestHeaders): string | undefined => {
+      const [credential] = read(request)
+      return credential._tag === "Found" ? current.get(sha256(credential.value).toString("hex"))?.id : undefined
+    }
 
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
       Effect.clockWith((clock) => {
@@ -295,7 +302,8 @@ export const makeChecker = (
         authenticate,
         stillValid,
         changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
-        updateKeys
+        updateKeys,
+        claimedIdentity
       },
       checkNow: (request) => check(request, Date.now),
       keyCount: () => current.size

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -20,6 +19,7 @@ import {
 import type { ConfigurationError } from "../ConfigurationError.js"
 import type { RequestHeaders } from "../Credentials.js"
 import { isCompactJws, readBearer } from "../Credentials.js"
+import { claimedIdentityOf, identityOf } from "./jwtIdentity.js"
 import type { Principal } from "../Principal.js"
 import { scopesFromClaims } from "../Principal.js"
 import { failuresFor } from "./failures.js"
@@ -193,6 +193,7 @@ export interface JwtProvider {
   readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
   readonly changes: Stream.Stream<void>
   readonly updateKeys: (keys: JwtKeyOptionsInput) => Effect.Effect<void, ConfigurationError>
+  readonly claimedIdentity: (request: RequestHeaders) => string | undefined
 }
 
 const TIME_CLAIMS = ["exp", "nbf", "iat"] as const
@@ -351,7 +352,6 @@ export const makeChecker = (
     const principalOf = (token: string, { keyId, payload }: Verified): Principal => {
       const sub = typeof payload.sub === "string" ? payload.sub : undefined
       const clientId = [payload["client_id"], payload["azp"], sub].find((v): v is string => typeof v === "string") ?? ""
-      const iss = typeof payload.iss === "string" ? payload.iss : ""
       return {
         provider: "jwt",
         subject: sub ?? clientId,
@@ -359,11 +359,7 @@ export const makeChecker = (
         scopes: scopesFromClaims(payload),
         expiresAt: payload.exp,
         claims: payload,
-        // (provider, iss, sub), so a refreshed token keeps its session; a token without a
-        // subject can only be itself.
-        identity: sub !== undefined
-          ? `jwt:${JSON.stringify([iss, sub])}`
-          : `jwt:token:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`,
+        identity: identityOf(payload, token),
         keyId,
         credentialHeader: options.headerName.toLowerCase()
       }
@@ -374,6 +370,11 @@ export const makeChecker = (
       Effect.clockWith((clock) => check(request, clock.unsafeCurrentTimeMillis()))
 
     const checkNow = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => check(request, Date.now())
+
+    const claimedIdentity = (request: RequestHeaders): string | undefined => {
+      const credential = readBearer(request, options.headerName, options.requireBearer)
+      return credential._tag === "Found" && isCompactJws(credential.value) ? claimedIdentityOf(credential.value) : undefined
+    }
 
     /**
      * Reads the token and answers a cached one synchronously (an Exit, see
@@ -481,7 +482,8 @@ export const makeChecker = (
         authenticate,
         stillValid,
         changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
-        updateKeys
+        updateKeys,
+        claimedIdentity
       },
       checkNow
     }

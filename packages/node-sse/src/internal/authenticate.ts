@@ -69,4 +69,10 @@ export const clientOf = (gate: RequestGate, request: IncomingMessage): string =>
  * another caller's credential is never ignored.
  */
 export const authenticate = async (gate: RequestGate, request: IncomingMessage, required: boolean): Promise<Outcome> =>
-  gate.run(gate.gate.check({ headers: request, client: clientOf(gate, request) }, required))
+  gate.run(gate.gate.check({ headers: request, client: clientOf(gate, request), query: queryOf(request.url) }, required))
+
+/** The query of a request target (`/messages?sessionId=...`), where the gate looks for credentials. */
+const queryOf = (url: string | undefined): string | undefined => {
+  const start = url === undefined ? -1 : url.indexOf("?")
+  return start === -1 ? undefined : url!.slice(start)
+}

@@ -153,24 +153,47 @@ describe("preflight: 204 without authentication", () => {
     expectAnswer(await server.ask("OPTIONS", "/nope", [["Origin", APP]]), Answer.notFound(granted(APP)))
   })
 
-  it("without allowedOrigins, a preflight is 204 but grants no origin", async () => {
+  it("without allowedOrigins, a preflight from the server's own origin is 204 but grants no origin", async () => {
     const server = await serve({ auth: { provider: apiKeyProvider() } })
-    const response = await server.ask("OPTIONS", "/sse", [["Origin", APP]])
+    const response = await server.ask("OPTIONS", "/sse", [["Origin", `http://${server.host}`]])
     expect(response.statusLine).toBe("HTTP/1.1 204 No Content")
     expect(response.header("access-control-allow-origin")).toBeUndefined()
     expect(response.header("access-control-allow-methods")).toBe("GET, OPTIONS")
   })
 })
 
-describe("without allowedOrigins, no Origin is refused and none is granted", () => {
-  it("any origin gets the plain answer: no CORS headers, no Vary", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+describe("on a loopback server without allowedOrigins, only the server's own origin gets through", () => {
+  it("any other origin gets the 403 on every route, before authentication, and grants nothing", async () => {
+    const server = await serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } })
     await FastCheck.assert(
-      FastCheck.asyncProperty(FastCheck.oneof(otherOrigins, FastCheck.constant(APP)), async (origin) => {
-        expectAnswer(await server.ask("GET", "/health", [["Origin", origin]]), Answer.health())
+      FastCheck.asyncProperty(FastCheck.oneof(otherOrigins, FastCheck.constantFrom(APP, "null", "http://127.0.0.1", "http://localhost:1")), async (origin) => {
+        const line = ["Origin", origin] as const
+        expectAnswer(await server.ask("GET", "/health", [line]), Answer.originNotAllowed())
+        expectAnswer(await server.ask("OPTIONS", "/sse", [line]), Answer.originNotAllowed())
+        expectAnswer(await server.ask("POST", "/messages?sessionId=x", [line, JSON_CT, ALICE], ping(1)), Answer.originNotAllowed())
       }),
       { numRuns: 30 }
     )
+    expect(server.running.sse.sessionCount()).toBe(0)
+  })
+
+  it("the server's own origin, in any letter case, gets the plain answer: no CORS headers, no Vary", async () => {
+    const server = await serve({ auth: { provider: apiKeyProvider() } })
+    for (const origin of [`http://${server.host}`, `HTTP://${server.host.toUpperCase()}`]) {
+      expectAnswer(await server.ask("GET", "/health", [["Origin", origin]]), Answer.health())
+    }
+  })
+
+  it("a page's no-cors requests without a credential spend none of the loopback address's budget", async () => {
+    const server = await serve({ auth: { provider: apiKeyProvider() }, rateLimit: { maxFailures: 3 } })
+    // What a page the user visits can send: simple requests, a foreign Origin, no credential.
+    for (let i = 0; i < 25; i++) {
+      const response = await server.ask("POST", "/messages?sessionId=x", [["Origin", EVIL], ["Content-Type", "text/plain"]], ping(i))
+      expectAnswer(response, Answer.originNotAllowed())
+    }
+    // The user's own client, with its key, is still served (a 404 for this unknown session, after auth).
+    const mine = await server.ask("POST", "/messages?sessionId=x", [JSON_CT, ALICE], ping(99))
+    expect(mine.status).toBe(404)
   })
 })
 

@@ -78,8 +78,9 @@ describe("the metadata document is public", () => {
     const server = await serve({ auth: { provider: jwtFor(RESOURCE), endpoints: { sse: true } }, protectedResource, rateLimit: { maxFailures: 1 } })
     for (let i = 0; i < 5; i++) expect((await server.ask("GET", PATHS[0], [])).status).toBe(200)
     // The budget is whole: the first failure is a 401, the next request is limited.
-    expectAnswer(await server.ask("GET", "/sse", []), Answer.jwt(BEARER))
-    expect((await server.ask("GET", "/sse", [])).status).toBe(429)
+    const forged = ["Authorization", "Bearer not.a.token"] as const
+    expect((await server.ask("GET", "/sse", [forged])).status).toBe(401)
+    expect((await server.ask("GET", "/sse", [forged])).status).toBe(429)
     expectAnswer(await server.ask("GET", PATHS[1], []), { statusLine: "HTTP/1.1 200 OK", headers: METADATA_HEADERS, body: DOCUMENT })
   })
 
