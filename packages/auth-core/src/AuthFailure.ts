@@ -65,6 +65,7 @@ export type ReasonCode =
   | "audience_mismatch"
   | "unexpected_audience"
   | "token_too_old"
+  | "lifetime_too_long"
   | "missing_claim"
   // a custom provider (mcp-framework's `authenticate(req)` shape) said no
   | "custom_refusal"

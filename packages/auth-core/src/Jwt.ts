@@ -37,7 +37,8 @@ import { ALGORITHMS } from "./internal/jwtKeys.js"
  * 32/48/64 bytes for HS256/384/512), `publicKey` (SPKI PEM or JWK), `jwks` (`{ keys }`),
  * `jwksUrl`. Then `algorithms` (default: follows the key, `["HS256"]` for a secret),
  * `headerName` (`"Authorization"`), `requireBearer` (true), `issuer`, `audience`,
- * `clockTolerance` (30 s, at most 300 s), `maxTokenAge`, `requiredClaims`, `realm` (`"mcp"`),
+ * `clockTolerance` (30 s, at most 300 s), `maxTokenAge`, `maxTokenLifetime` (the longest
+ * `exp - iat` accepted; `iat` then required), `requiredClaims`, `realm` (`"mcp"`),
  * `resourceMetadata`, `jwksTimeout` (5 s), `jwksCacheMaxAge` (600 s). Durations are seconds,
  * jose-style text ("1h") or Effect `Duration`s.
  *

@@ -360,6 +360,22 @@ describe("Jwt provider", () => {
         expectRefusal(yield* refuses({ iat: null }, { maxTokenAge: 3600 }), { tag: "ClaimMismatch", reason: "missing_claim" })
       }))
 
+    it.effect("with maxTokenLifetime, refuses a token issued for longer (exp - iat): lifetime_too_long, iat required", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(NOW_MS)
+        yield* check({ iat: NOW - 10, exp: NOW - 10 + 3600 }, { maxTokenLifetime: 3600 })
+        yield* check({ iat: NOW - 10, exp: NOW - 10 + 3600 }, { maxTokenLifetime: "1h" })
+        for (const lifetime of [3601, 10 * 365 * 24 * 3600]) {
+          expectRefusal(yield* refuses({ iat: NOW - 10, exp: NOW - 10 + lifetime }, { maxTokenLifetime: 3600 }), {
+            tag: "ClaimMismatch",
+            reason: "lifetime_too_long"
+          })
+        }
+        expectRefusal(yield* refuses({ iat: null }, { maxTokenLifetime: 3600 }), { tag: "ClaimMismatch", reason: "missing_claim" })
+        // Off by default: a ten-year token is accepted as before.
+        yield* check({ iat: NOW - 10, exp: NOW + 10 * 365 * 24 * 3600 })
+      }))
+
     it.effect("refuses, with maxTokenAge set, a token issued in the future as issued_in_future, not as too old", () =>
       Effect.gen(function*() {
         yield* TestClock.setTime(NOW_MS)

@@ -21,10 +21,11 @@
  *
  * @since 0.1.0
  */
-import { AuthFailure, AuthProvider, DEFAULT_AUTH_ERROR, Principal } from "@mcpgate/auth-core"
+import { AuthFailure, AuthProvider, Credentials, DEFAULT_AUTH_ERROR, Principal } from "@mcpgate/auth-core"
 import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { createHmac, randomBytes, randomUUID } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 
 /**
@@ -96,11 +97,17 @@ export const serviceOf = (input: ProviderInput): AuthProvider.Service => {
  * `sub`, `id`, `userId` or `clientId` (else "custom"); `clientId` from `client_id` or
  * `clientId` (else the subject); scopes from `scope`, `scp` or `scopes`; `expiresAt` from a
  * numeric `exp`; the data itself as `claims`. Two callers are the same identity when their
- * subjects are equal; a provider that resolves `true` gives every caller one identity.
+ * subjects are equal. A caller let in without a subject (`true`, or data without one) is
+ * named by a keyed digest of the credential it showed: the provider's `headerNames` (and
+ * mcp-framework's `getHeaderName()`), else `Authorization`, `X-API-Key` and `Cookie`. So two
+ * keys are two identities, and one cannot drive the other's session; a caller who showed
+ * none of those headers is an identity of its own on every request.
  *
  * @since 0.1.0
  */
 export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
+  const headerNames = credentialHeadersOf(provider)
+  const identityOf = unnamedIdentity(headerNames.length > 0 ? headerNames : DEFAULT_CREDENTIAL_HEADERS)
   const fields = () => ({
     provider: "custom" as const,
     challenge: { scheme: "Bearer" as const, realm: "mcp", resourceMetadata: undefined },
@@ -113,7 +120,7 @@ export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
   const broken = () => new AuthFailure.InvalidCredentials({ ...fields(), reason: "verification_error" })
   return {
     kinds: ["custom"],
-    headerNames: Array.isArray(provider.headerNames) ? provider.headerNames.filter((name) => typeof name === "string") : [],
+    headerNames,
     authenticate: (request) =>
       Effect.flatMap(
         Effect.tryPromise({
@@ -122,9 +129,9 @@ export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
         }),
         (verdict): Effect.Effect<Principal.Principal, AuthFailure.SingleFailure> =>
           verdict === true
-            ? Effect.succeed(principalOf({}))
+            ? Effect.succeed(principalOf({}, () => identityOf(request)))
             : isAcceptance(verdict)
-            ? Effect.succeed(principalOf(isRecord(verdict.data) ? verdict.data : {}))
+            ? Effect.succeed(principalOf(isRecord(verdict.data) ? verdict.data : {}, () => identityOf(request)))
             : Effect.fail(refuse())
       ),
     // Nothing to re-check against: a custom provider has no key set to rotate.
@@ -163,8 +170,48 @@ const refusalOf = (provider: CustomProvider): { readonly status: number; readonl
 const text = (value: unknown): string | undefined =>
   typeof value === "string" && value.length > 0 ? value : typeof value === "number" ? String(value) : undefined
 
-const principalOf = (data: Record<string, unknown>): Principal.Principal => {
-  const subject = text(data["sub"]) ?? text(data["id"]) ?? text(data["userId"]) ?? text(data["clientId"]) ?? "custom"
+/** The headers a custom provider reads credentials from, as it declares them. */
+const credentialHeadersOf = (provider: CustomProvider): ReadonlyArray<string> => {
+  const declared = Array.isArray(provider.headerNames) ? provider.headerNames.filter((name) => typeof name === "string") : []
+  let framework: unknown
+  try {
+    // mcp-framework's `APIKeyAuthProvider` names its header this way.
+    framework = (provider as { getHeaderName?: () => unknown }).getHeaderName?.()
+  } catch {
+    framework = undefined
+  }
+  return typeof framework === "string" && !declared.some((name) => name.toLowerCase() === framework.toLowerCase())
+    ? [...declared, framework]
+    : declared
+}
+
+// Where credentials usually are, for a provider that declares no headers.
+const DEFAULT_CREDENTIAL_HEADERS = ["authorization", "x-api-key", "cookie"]
+
+/**
+ * The identity of a caller let in without a subject: an HMAC of the credential headers it
+ * showed, keyed by a secret that lives only in this process, so the digest names the
+ * credential without being a way to test guesses of it offline.
+ */
+const unnamedIdentity = (names: ReadonlyArray<string>) => {
+  const key = randomBytes(32)
+  return (request: RequestHeaders): string => {
+    const mac = createHmac("sha256", key)
+    let shown = false
+    for (const name of names) {
+      for (const line of Credentials.headerLines(request, name)) {
+        shown = true
+        mac.update(`${name.toLowerCase()}\0${line}\0`)
+      }
+    }
+    // Nothing to tell callers apart by: this request is nobody else, not everybody.
+    return shown ? `custom:~${mac.digest("hex").slice(0, 32)}` : `custom:~${randomUUID()}`
+  }
+}
+
+const principalOf = (data: Record<string, unknown>, unnamed: () => string): Principal.Principal => {
+  const named = text(data["sub"]) ?? text(data["id"]) ?? text(data["userId"]) ?? text(data["clientId"])
+  const subject = named ?? "custom"
   const listed = Array.isArray(data["scopes"])
     ? data["scopes"].filter((scope): scope is string => typeof scope === "string")
     : []
@@ -176,7 +223,7 @@ const principalOf = (data: Record<string, unknown>): Principal.Principal => {
     scopes: listed.length > 0 ? listed : Principal.scopesFromClaims(data),
     expiresAt: typeof exp === "number" && Number.isFinite(exp) ? exp : undefined,
     claims: data,
-    identity: `custom:${subject}`,
+    identity: named === undefined ? unnamed() : `custom:${named}`,
     keyId: "custom"
   }
 }

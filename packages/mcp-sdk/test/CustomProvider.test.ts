@@ -43,18 +43,41 @@ const verdictOf = (provider: CustomProvider.CustomProvider, headers: Record<stri
   Effect.either(CustomProvider.fromCustom(provider).authenticate(headers))
 
 describe("fromCustom: the caller a custom provider describes", () => {
-  it.effect("true: a caller with provider \"custom\", one identity for everyone", () =>
+  it.effect("true: a caller with provider \"custom\", named by a keyed digest of the credential it showed", () =>
     Effect.gen(function*() {
-      const principal = yield* CustomProvider.fromCustom({ authenticate: async () => true }).authenticate({})
-      expect(principal).toMatchObject({
-        provider: "custom",
-        subject: "custom",
-        clientId: "custom",
-        scopes: [],
-        expiresAt: undefined,
-        claims: {},
-        identity: "custom:custom"
-      })
+      const custom = CustomProvider.fromCustom({ authenticate: async () => true })
+      const principal = yield* custom.authenticate({ "x-api-key": "key-of-alice-0123456789" })
+      expect(principal).toMatchObject({ provider: "custom", subject: "custom", clientId: "custom", scopes: [], expiresAt: undefined, claims: {} })
+      expect(principal.identity).toMatch(/^custom:~[0-9a-f]{32}$/)
+      // The same credential is the same identity; another is another, whatever its header.
+      expect((yield* custom.authenticate({ "X-API-Key": "key-of-alice-0123456789" })).identity).toBe(principal.identity)
+      for (const other of [{ "x-api-key": "key-of-bob-0123456789aa" }, { authorization: "Bearer key-of-alice-0123456789" }, { cookie: "s=1" }]) {
+        expect((yield* custom.authenticate(other)).identity).not.toBe(principal.identity)
+      }
+      // Nothing of the credential is in the identity: it is keyed by a secret of this provider.
+      const again = CustomProvider.fromCustom({ authenticate: async () => true })
+      expect((yield* again.authenticate({ "x-api-key": "key-of-alice-0123456789" })).identity).not.toBe(principal.identity)
+    }))
+
+  it.effect("a caller let in without a subject and without a credential header is nobody else: a new identity each time", () =>
+    Effect.gen(function*() {
+      const custom = CustomProvider.fromCustom({ authenticate: async () => ({ data: { role: "reader" } }) })
+      const identities = new Set<string>()
+      for (let i = 0; i < 5; i++) identities.add((yield* custom.authenticate({ "x-user": "alice" })).identity)
+      expect(identities.size).toBe(5)
+    }))
+
+  it.effect("the headers read are the declared headerNames, or mcp-framework's getHeaderName(), which adapters also learn", () =>
+    Effect.gen(function*() {
+      const declared = CustomProvider.fromCustom({ authenticate: async () => true, headerNames: ["X-User"] })
+      const framework = CustomProvider.fromCustom({ authenticate: async () => true, getHeaderName: () => "X-Team-Key" } as CustomProvider.CustomProvider)
+      expect(declared.headerNames).toEqual(["X-User"])
+      expect(framework.headerNames).toEqual(["X-Team-Key"])
+      const alice = (yield* declared.authenticate({ "x-user": "alice", "x-api-key": "a" })).identity
+      expect((yield* declared.authenticate({ "x-user": "alice", "x-api-key": "b" })).identity).toBe(alice)
+      expect((yield* declared.authenticate({ "x-user": "bob" })).identity).not.toBe(alice)
+      const team = (yield* framework.authenticate({ "x-team-key": "one" })).identity
+      expect((yield* framework.authenticate({ "x-team-key": "two" })).identity).not.toBe(team)
     }))
 
   it.effect("{ data: { sub, scopes, client_id, exp } }: the caller those claims name", () =>
@@ -329,14 +352,17 @@ describe("custom providers in MCPServer", () => {
     expect(await owner.text()).toContain("\"result\":{}")
   })
 
-  it("a provider that resolves true gives every caller one identity, so they may share a session", async () => {
-    const { url } = await serve({ authenticate: async (req) => req.headers["x-user"] !== undefined })
+  it("a provider that resolves true tells callers apart by their credential: one cannot drive another's session", async () => {
+    const { url } = await serve({ authenticate: async (req) => req.headers["x-user"] !== undefined, headerNames: ["X-User"] })
     const opened = await post(url, { "X-User": "alice" })
     const session = opened.headers.get("mcp-session-id")!
     await opened.text()
     const headers = (user: string) => ({ "X-User": user, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" })
     expect((await post(url, headers("alice"), { jsonrpc: "2.0", method: "notifications/initialized" })).status).toBe(202)
-    expect((await post(url, headers("bob"), { jsonrpc: "2.0", id: 2, method: "ping" })).status).toBe(200)
+    const intruder = await post(url, headers("bob"), { jsonrpc: "2.0", id: 2, method: "ping" })
+    expect(intruder.status).toBe(403)
+    expect(await intruder.text()).toBe(SESSION_FORBIDDEN)
+    expect((await post(url, headers("alice"), { jsonrpc: "2.0", id: 3, method: "ping" })).status).toBe(200)
   })
 
   it("over SSE with both endpoints authenticated, the custom caller reaches the tool", async () => {

@@ -70,6 +70,8 @@ export const JwtOptionsSchema = Schema.Struct({
   audience: Schema.optional(StringOrStrings),
   clockTolerance: Schema.optionalWith(Seconds, { default: () => 30 }),
   maxTokenAge: Schema.optional(Seconds),
+  /** The longest a token may be issued for (`exp - iat`); `iat` is then required. */
+  maxTokenLifetime: Schema.optional(Seconds.pipe(Schema.filter((seconds) => seconds > 0 || "must be more than 0 seconds"))),
   requiredClaims: Schema.optional(Schema.Array(Schema.String)),
   realm: Schema.optionalWith(Realm, { default: () => "mcp" }),
   /** RFC 9728: the URL of the protected-resource metadata, announced in every challenge. */
@@ -232,7 +234,7 @@ export const makeChecker = (
     const { fail, failure, unread } = failuresFor("jwt", challenge)
     const tolerance = options.clockTolerance
     const imported = Keys.importedKeys()
-    const requiredClaims = ["exp", ...(options.requiredClaims ?? [])]
+    const requiredClaims = ["exp", ...(options.maxTokenLifetime === undefined ? [] : ["iat"]), ...(options.requiredClaims ?? [])]
     const verifiedTokens = verifiedTokensOf(options)
 
     const verifyWith = (
@@ -294,6 +296,11 @@ export const makeChecker = (
       }
       if (payload.iat !== undefined && payload.iat > now / 1000 + tolerance) {
         return failure(PrematureCredentials, "issued_in_future")
+      }
+      // A token issued for ten years is a standing credential if it leaks; the issuer's own
+      // clock sets both claims, so no tolerance applies.
+      if (options.maxTokenLifetime !== undefined && payload.exp! - payload.iat! > options.maxTokenLifetime) {
+        return failure(ClaimMismatch, "lifetime_too_long")
       }
       // RFC 7519 4.1.3: a token meant for some audience is refused where none is configured.
       if (payload.aud !== undefined && options.audience === undefined) {
