@@ -97,8 +97,9 @@ for (const transport of ["http-stream", "sse"] as const) {
       const { base } = await start(jwtFor(resource), { rateLimit: { maxFailures: 1 } })
       for (let i = 0; i < 5; i++) expect((await send(base, "GET", paths[0]!)).status).toBe(200)
       // The budget is whole: the first failure is a 401, the next request is limited.
-      expect((await refusable(base, transport)).status).toBe(401)
-      expect((await refusable(base, transport)).status).toBe(429)
+      const forged: HeaderLines = [["Authorization", "Bearer not.a.token"]]
+      expect((await refusable(base, transport, forged)).status).toBe(401)
+      expect((await refusable(base, transport, forged)).status).toBe(429)
       expectDocument(await send(base, "GET", paths[1]!), resource)
     })
 
