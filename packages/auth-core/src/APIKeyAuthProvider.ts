@@ -49,7 +49,10 @@ export class APIKeyAuthProvider extends PromiseProvider {
     this.#keyCount = keyCount
   }
 
-  /** Replaces the key set atomically; a removed key fails on its next request. Throws on bad keys. */
+  /**
+   * Replaces the key set atomically; a removed key fails on its next request, and an empty
+   * set refuses every request. Throws on bad keys.
+   */
   updateKeys(keys: ReadonlyArray<ApiKey.KeySpec>): void {
     runSyncOrThrow(this.service.updateKeys(keys))
   }

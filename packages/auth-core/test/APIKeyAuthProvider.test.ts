@@ -199,10 +199,23 @@ describe("APIKeyAuthProvider", () => {
 
     it("throws a ConfigurationError on bad keys, synchronously, and keeps the old set", async () => {
       const rotating = provider({ keys: [KEY_ONE] })
-      expect(() => rotating.updateKeys([])).toThrow(ConfigurationError.ConfigurationError)
       expect(() => rotating.updateKeys([KEY_TWO, "short"])).toThrow(/keys\[1\] is shorter than 16 characters/)
+      expect(() => rotating.updateKeys([KEY_TWO, KEY_TWO])).toThrow(ConfigurationError.ConfigurationError)
       expect((await rotating.check({ "x-api-key": KEY_ONE })).ok).toBe(true)
       expect(await rotating.check({ "x-api-key": KEY_TWO })).toStrictEqual(refused("unknown_key"))
+    })
+
+    it("an empty set revokes every key: the run-time rotation fails closed, where an empty start is refused", async () => {
+      expect(() => provider({ keys: [] })).toThrow(/keys is empty/)
+      const rotating = provider({ keys: [KEY_ONE, KEY_TWO] })
+      rotating.updateKeys([])
+      expect(rotating.getKeyCount()).toBe(0)
+      for (const key of [KEY_ONE, KEY_TWO]) {
+        expect(await rotating.check({ "x-api-key": key })).toStrictEqual(refused("unknown_key"))
+        expect(await rotating.authenticate({ "x-api-key": key })).toBe(false)
+      }
+      rotating.updateKeys([KEY_TWO])
+      expect((await rotating.check({ "x-api-key": KEY_TWO })).ok).toBe(true)
     })
 
     it("is seen by Effect code that uses the provider's service or layer", async () => {

@@ -287,7 +287,9 @@ export const makeChecker = (
 
     const updateKeys = (keys: ReadonlyArray<KeySpecInput>) =>
       Effect.flatMap(
-        Either.flatMap(
+        // No keys at run time revokes them all (fail closed); only a server that starts
+        // without any is a configuration mistake.
+        keys.length === 0 ? Either.right<KeySet>(new Map()) : Either.flatMap(
           Either.flatMap(checkEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
           (decoded) => makeKeySet(decoded.keys)
         ),
