@@ -90,9 +90,18 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   }
 
   // Contract section 4: a revoked credential's sessions are closed.
+  /**
+   * The owners of stateless exchanges still open (a `GET` stream, a long tool call): with no
+   * session to close, each exchange ends itself when its caller's credential expires or is
+   * revoked, as a session would.
+   */
+  const statelessOwners = new Set<SessionOwner.SessionOwner>()
   const rotations = Effect.runFork(
     Stream.runForEach(provider.changes, () =>
-      Effect.promise(() => Promise.all([...sessions.values()].map((session) => session.owner.revalidate("revoked")))))
+      Effect.promise(() => {
+        const owners = [...[...sessions.values()].map((session) => session.owner), ...statelessOwners]
+        return Promise.all(owners.map((owner) => owner.revalidate("revoked")))
+      }))
   )
 
   const routeOf = (path: string): Route | undefined =>
@@ -147,7 +156,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     principal: Principal,
     answer: (reply: HttpAnswer.HttpAnswer) => void
   ): Promise<void> => {
-    if (settings.stateless) return withBody(request, principal, answer, (body) => serveStateless(request, response, body))
+    if (settings.stateless) return withBody(request, principal, answer, (body) => serveStateless(request, response, principal, body))
 
     // 6. Session lookup and identity binding.
     const ids = request.headersDistinct["mcp-session-id"]
@@ -268,11 +277,19 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   const serveStateless = async (
     request: http.IncomingMessage,
     response: http.ServerResponse,
+    principal: Principal,
     parsedBody: unknown
   ): Promise<void> => {
     const { connect, transport } = newTransport(undefined)
     const server = await connect()
-    response.once("close", () => void Promise.allSettled([transport.close(), server.close()]))
+    const owner = new SessionOwner.SessionOwner(provider, () => response.destroy())
+    owner.bind(principal)
+    statelessOwners.add(owner)
+    response.once("close", () => {
+      owner.dispose()
+      statelessOwners.delete(owner)
+      void Promise.allSettled([transport.close(), server.close()])
+    })
     await transport.handleRequest(request, response, parsedBody)
   }
 

@@ -135,6 +135,25 @@ describe.concurrent("rotation", () => {
   }
 })
 
+describe.concurrent("rotation, stateless", () => {
+  for (const sdk of SDKS) {
+    it(`stateless Streamable HTTP (server ${sdk}): removing Alice's key ends her open GET stream; Bob's stays`, async (context) => {
+      const { serve } = forTest(context)
+      const provider = apiKeys()
+      const { endpoint } = await serve(sdk, "http-stream", { auth: { provider }, stateless: true })
+      const alice = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...apiKey(KEY_ALICE)])
+      const bob = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...apiKey(KEY_BOB)])
+      expect([alice.response.status, bob.response.status]).toEqual([200, 200])
+
+      revokeAlice(provider)
+
+      await within(1000, "Alice's GET stream ended", alice.ended)
+      await sleep(200)
+      expect(bob.isEnded()).toBe(false)
+    })
+  }
+})
+
 describe.concurrent("expiry of the owner's JWT (clockTolerance: 0)", () => {
   const strict = () => new JWTAuthProvider({ secret: SECRET, clockTolerance: 0 })
 
@@ -159,6 +178,16 @@ describe.concurrent("expiry of the owner's JWT (clockTolerance: 0)", () => {
       await expectClosedAtExpiry(exp, "the session closed", () => server.sessionCount === 0)
       await waitFor("the GET stream ended", stream.isEnded, 500)
       expect401(await pingIn(endpoint, sessionId, bearer(token)), Bodies.jwt, Challenge.invalidToken)
+    })
+
+    it(`stateless Streamable HTTP (server ${sdk}): a GET stream, with no session to close, ends at exp too`, async (context) => {
+      const { serve } = forTest(context)
+      const { endpoint } = await serve(sdk, "http-stream", { auth: { provider: strict() }, stateless: true })
+      const token = await tokenFor("alice", { expiresIn: 2 })
+      const exp = decodeJwt(token).exp!
+      const stream = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...bearer(token)])
+      expect(stream.response.status).toBe(200)
+      await expectClosedAtExpiry(exp, "the stateless GET stream ended", stream.isEnded)
     })
 
     it(`SSE transport (server ${sdk}): the stream opened with the token ends at exp`, async (context) => {
