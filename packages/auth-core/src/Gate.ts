@@ -3,8 +3,12 @@
  * and transport limits, counts and logs alike: the failed-attempt gate before any
  * cryptography, then the provider's check, then the verdict as data.
  *
- * - A client over its budget gets 429 before its credential is looked at.
- * - Every 401 spends one unit of the client's budget; a 503 (key source down) does not.
+ * - A credential in the URL query is refused first, before any provider sees the request.
+ * - A client over its budget gets 429 before its credential is checked, unless the
+ *   credential claims an identity that client proved before (`docs/design.md`, "Lockout
+ *   spares proven credentials").
+ * - Every 401 for a presented credential spends one unit of the client's budget; a request
+ *   without any credential, and a 503 (key source down), do not.
  * - Successes and failures are counted (`AuthMetrics`); each failure is logged once at
  *   warning level with its reason code, provider, client and key label or fingerprint,
  *   never a credential, under flood control (100 lines a minute, then one line saying how
