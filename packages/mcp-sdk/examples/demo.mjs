@@ -7,17 +7,32 @@
 //   PORT (8080)  HOST (127.0.0.1)  MCP_AUTH (api-key | jwt)
 //   MCP_API_KEYS (comma-separated; unset: one strong key is generated and printed once)
 //   MCP_API_KEYS_FILE (instead of MCP_API_KEYS: a file of keys, one a line, reloaded when it changes)
-//   MCP_API_KEY_HEADER (X-API-Key)
-//   MCP_JWT_SECRET  MCP_JWT_ALGORITHMS  MCP_JWT_ISSUER  MCP_JWT_AUDIENCE
+//   MCP_API_KEY_HEADER (X-API-Key)  MCP_API_KEY_ALLOW_BEARER (false: true also reads the key from
+//     `Authorization: Bearer <key>`, for clients that can set no other header)
+//   MCP_JWT_SECRET | MCP_JWT_PUBLIC_KEY | MCP_JWT_JWKS_URL (MCP_AUTH=jwt: exactly one; the public
+//     key is an SPKI PEM, "\n" standing for line breaks if need be, or one JWK as JSON)
+//   MCP_JWT_ALGORITHMS  MCP_JWT_ISSUER  MCP_JWT_AUDIENCE
+//   MCP_RESOURCE_URL  MCP_AUTHORIZATION_SERVERS  MCP_SCOPES_SUPPORTED (MCP_AUTH=jwt, the first two
+//     together: the server as an OAuth protected resource, RFC 9728; the metadata is served
+//     and every Bearer challenge names it. JWTs must carry aud = MCP_RESOURCE_URL and iss =
+//     one of the authorization servers: MCP_JWT_ISSUER may pick one of them, MCP_JWT_AUDIENCE
+//     may only repeat the resource)
 //   MCP_AUTH_SSE (false)  MCP_AUTH_MESSAGES (true)
 //   REDIS_URL (unset: failed attempts are counted in memory; set: shared by every demo on that Redis)
 //
 // Bad configuration exits with one line naming the variable.
+import { ProtectedResource } from "@mcpgate/auth-core"
 import { ApiKey, getPrincipal, Jwt, McpHttp } from "@mcpgate/mcp-sdk"
 import { Cause, Config, ConfigError, Effect, Exit, Layer, Option, Redacted, Runtime } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+
+/** A variable that is unset or blank is not given, as in the providers' own `layerConfig`. */
+const optionalText = (name) => Config.map(Config.option(Config.string(name)), Option.filter((text) => text.trim().length > 0))
+
+/** A comma-separated list, items trimmed; an empty item is kept, for the check to name it. */
+const optionalList = (name) => Config.map(optionalText(name), Option.map((list) => list.split(",").map((item) => item.trim())))
 
 const DemoConfig = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(8080)),
@@ -26,9 +41,20 @@ const DemoConfig = Config.all({
   apiKeys: Config.option(Config.redacted("MCP_API_KEYS")),
   apiKeysFile: Config.option(Config.string("MCP_API_KEYS_FILE")),
   apiKeyHeader: Config.string("MCP_API_KEY_HEADER").pipe(Config.withDefault("X-API-Key")),
+  // For clients that can send a key only as `Authorization: Bearer <key>` (ApiKey's `allowBearer`).
+  apiKeyAllowBearer: Config.boolean("MCP_API_KEY_ALLOW_BEARER").pipe(Config.withDefault(false)),
   sse: Config.boolean("MCP_AUTH_SSE").pipe(Config.withDefault(false)),
   messages: Config.boolean("MCP_AUTH_MESSAGES").pipe(Config.withDefault(true)),
-  redisUrl: Config.option(Config.redacted("REDIS_URL"))
+  redisUrl: Config.option(Config.redacted("REDIS_URL")),
+  // Read here to check that exactly one key is given; the JWT provider reads the secret itself.
+  jwtSecretGiven: Config.map(Config.option(Config.redacted("MCP_JWT_SECRET")), Option.exists((secret) => Redacted.value(secret).length > 0)),
+  jwtPublicKey: optionalText("MCP_JWT_PUBLIC_KEY"),
+  jwtJwksUrl: optionalText("MCP_JWT_JWKS_URL"),
+  jwtIssuer: optionalText("MCP_JWT_ISSUER"),
+  jwtAudience: optionalText("MCP_JWT_AUDIENCE"),
+  resourceUrl: optionalText("MCP_RESOURCE_URL"),
+  authorizationServers: optionalList("MCP_AUTHORIZATION_SERVERS"),
+  scopesSupported: optionalList("MCP_SCOPES_SUPPORTED")
 })
 
 // Problems reported by option name, told by the variable that set the option.
@@ -41,6 +67,11 @@ const VARIABLES = {
     audience: "MCP_JWT_AUDIENCE",
     publicKey: "MCP_JWT_PUBLIC_KEY",
     jwksUrl: "MCP_JWT_JWKS_URL"
+  },
+  protectedResource: {
+    resource: "MCP_RESOURCE_URL",
+    authorizationServers: "MCP_AUTHORIZATION_SERVERS",
+    scopesSupported: "MCP_SCOPES_SUPPORTED"
   }
 }
 
@@ -72,11 +103,6 @@ const explain = (error, auth, keyLines) => {
       if (names[field] === undefined) return whole
       return index === undefined ? names[field] : `${names[field]} (item ${Number(index) + 1})`
     }))
-    .map((line) =>
-      line.startsWith("give the verification key")
-        ? "MCP_JWT_SECRET is not set: give an HMAC secret of at least 32 bytes (or MCP_JWT_PUBLIC_KEY or MCP_JWT_JWKS_URL); " +
-          "make one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\""
-        : line)
   return problems.join("; ")
 }
 
@@ -191,7 +217,111 @@ const watchKeyFile = (file, initialText) =>
     schedule()
   }))
 
-const banner = ({ auth, generatedKey, header, keyFile, policy, redis, url }) => {
+const fail = (message) => Effect.fail(new DemoError(message))
+
+/**
+ * The JWT provider's key: exactly one of the three variables. MCP_JWT_PUBLIC_KEY is an SPKI
+ * PEM or one JWK as JSON; in a PEM, a literal "\n" stands for a line break, for environment
+ * files that hold one line a variable (a PEM has no backslash of its own).
+ */
+const jwtKeyOf = (config) =>
+  Effect.gen(function*() {
+    const given = [
+      ["MCP_JWT_SECRET", config.jwtSecretGiven],
+      ["MCP_JWT_PUBLIC_KEY", Option.isSome(config.jwtPublicKey)],
+      ["MCP_JWT_JWKS_URL", Option.isSome(config.jwtJwksUrl)]
+    ].filter(([, isGiven]) => isGiven).map(([name]) => name)
+    if (given.length === 0) {
+      return yield* fail(
+        `MCP_JWT_SECRET is not set: give an HMAC secret of at least 32 bytes (or MCP_JWT_PUBLIC_KEY or MCP_JWT_JWKS_URL); ${HOW_TO_MAKE_A_KEY}`
+      )
+    }
+    if (given.length > 1) {
+      return yield* fail(`${given.join(" and ")} are set: set exactly one of MCP_JWT_SECRET, MCP_JWT_PUBLIC_KEY and MCP_JWT_JWKS_URL`)
+    }
+    if (Option.isNone(config.jwtPublicKey)) return { source: given[0], publicKey: Option.none() }
+    const text = config.jwtPublicKey.value.trim()
+    if (!text.startsWith("{")) return { source: given[0], publicKey: Option.some(text.replace(/\\n/g, "\n")) }
+    const jwk = yield* Effect.try({
+      try: () => JSON.parse(text),
+      catch: () => new DemoError("MCP_JWT_PUBLIC_KEY is not valid JSON: give an SPKI PEM (\"-----BEGIN PUBLIC KEY-----\") or one JWK")
+    })
+    return { source: given[0], publicKey: Option.some(jwk) }
+  })
+
+/**
+ * The server as an OAuth protected resource (RFC 9728), or undefined. MCP_RESOURCE_URL and
+ * MCP_AUTHORIZATION_SERVERS come together, and only with MCP_AUTH=jwt: an authorization
+ * server issues tokens, and an API-key server would announce one it never asks.
+ */
+const protectedResourceOf = (config) =>
+  Effect.gen(function*() {
+    const { authorizationServers, resourceUrl, scopesSupported } = config
+    if (Option.isNone(resourceUrl)) {
+      const alone = [["MCP_AUTHORIZATION_SERVERS", authorizationServers], ["MCP_SCOPES_SUPPORTED", scopesSupported]]
+        .filter(([, value]) => Option.isSome(value))
+        .map(([name]) => name)
+      if (alone.length === 0) return undefined
+      return yield* fail(
+        `${alone.join(" and ")} ${alone.length === 1 ? "is" : "are"} set without MCP_RESOURCE_URL: ` +
+          "set MCP_RESOURCE_URL to the URL clients use for /mcp (e.g. http://127.0.0.1:8080/mcp)"
+      )
+    }
+    if (Option.isNone(authorizationServers)) {
+      return yield* fail(
+        "MCP_RESOURCE_URL is set without MCP_AUTHORIZATION_SERVERS: name the authorization servers that issue tokens for it (issuer URLs, comma-separated)"
+      )
+    }
+    if (config.auth !== "jwt") {
+      return yield* fail(
+        "MCP_RESOURCE_URL and MCP_AUTHORIZATION_SERVERS need MCP_AUTH=jwt: tokens from an authorization server are JWTs, and API keys have no authorization server"
+      )
+    }
+    // The server's `protectedResource` option; decoded here too, so a bad value is named by its variable.
+    const options = {
+      resource: resourceUrl.value,
+      authorizationServers: authorizationServers.value,
+      ...Option.match(scopesSupported, { onNone: () => ({}), onSome: (scopesSupported) => ({ scopesSupported }) })
+    }
+    const decoded = yield* Effect.mapError(
+      ProtectedResource.decode(options),
+      (error) => new DemoError(explain(error, "protectedResource"))
+    )
+    return { ...decoded, options }
+  })
+
+/**
+ * The claims a token must carry. As a protected resource, a token is for this resource
+ * (`aud`, RFC 8707) from one of its authorization servers (`iss`): MCP_JWT_AUDIENCE and
+ * MCP_JWT_ISSUER default to those, and may not point elsewhere, or no client following the
+ * metadata could get a token the server takes.
+ */
+const claimsOf = (config, protectedResource) =>
+  Effect.gen(function*() {
+    const audience = Option.getOrUndefined(config.jwtAudience)
+    const issuer = Option.getOrUndefined(config.jwtIssuer)
+    if (protectedResource === undefined) return { audience, issuer }
+    const { authorization_servers: servers, resource } = protectedResource.document
+    if (audience !== undefined && audience !== resource) {
+      return yield* fail(
+        `MCP_JWT_AUDIENCE (${audience}) is not MCP_RESOURCE_URL (${resource}): a token for this server names the resource in aud; leave MCP_JWT_AUDIENCE unset`
+      )
+    }
+    if (issuer !== undefined && !servers.includes(issuer)) {
+      return yield* fail(
+        `MCP_JWT_ISSUER (${issuer}) is not one of MCP_AUTHORIZATION_SERVERS: list the authorization server there as its tokens write iss`
+      )
+    }
+    return { audience: resource, issuer: issuer ?? (servers.length === 1 ? servers[0] : servers) }
+  })
+
+const KEY_PHRASES = {
+  MCP_JWT_SECRET: "MCP_JWT_SECRET",
+  MCP_JWT_PUBLIC_KEY: "the private key of MCP_JWT_PUBLIC_KEY",
+  MCP_JWT_JWKS_URL: "a key of MCP_JWT_JWKS_URL"
+}
+
+const banner = ({ allowBearer, auth, claims, generatedKey, header, jwtKey, keyFile, policy, protectedResource, redis, url }) => {
   const lines = [
     `mcpgate demo: an MCP server on ${url.origin}`,
     `  Streamable HTTP  ${new URL("/mcp", url)}`,
@@ -204,6 +334,7 @@ const banner = ({ auth, generatedKey, header, keyFile, policy, redis, url }) => 
   if (auth === "api-key") {
     const configured = keyFile === undefined ? "<one of MCP_API_KEYS>" : "<one of the keys in MCP_API_KEYS_FILE>"
     lines.push(`  send header      ${header}: ${generatedKey ?? configured}`)
+    if (allowBearer) lines.push("                   (or Authorization: Bearer <the key>, MCP_API_KEY_ALLOW_BEARER)")
     if (keyFile !== undefined) lines.push(`  keys file        ${path.resolve(keyFile)} (reloaded when it changes)`)
     if (generatedKey !== undefined) {
       lines.push("  (a key generated for this run, shown once; set MCP_API_KEYS or MCP_API_KEYS_FILE to choose your own)")
@@ -214,7 +345,34 @@ const banner = ({ auth, generatedKey, header, keyFile, policy, redis, url }) => 
       `  MCP_URL=${new URL("/mcp", url)} MCP_API_KEY=<the key above> node packages/mcp-sdk/examples/client.mjs`
     )
   } else {
-    lines.push("  send header      Authorization: Bearer <a JWT signed with MCP_JWT_SECRET, with exp>")
+    lines.push(`  send header      Authorization: Bearer <a JWT signed with ${KEY_PHRASES[jwtKey.source]}, with exp>`)
+    const checked = [
+      ...(claims.audience === undefined ? [] : [`aud ${claims.audience}`]),
+      ...(claims.issuer === undefined ? [] : [`iss ${[claims.issuer].flat().join(" or ")}`])
+    ]
+    if (checked.length > 0) lines.push(`  claims checked   ${checked.join("; ")}`)
+    if (protectedResource !== undefined) {
+      const { document, metadataPaths, metadataUrl } = protectedResource
+      const served = new URL(metadataPaths[0], url).href
+      lines.push(
+        `  resource         ${document.resource}  (OAuth protected resource, RFC 9728)`,
+        `  authorization    ${document.authorization_servers.join(", ")}  (where clients get tokens)`
+      )
+      if (document.scopes_supported !== undefined) lines.push(`  scopes           ${document.scopes_supported.join(" ")}`)
+      lines.push(`  metadata         ${served}  (no auth)`)
+      if (metadataUrl !== served) lines.push(`                   named in challenges as ${metadataUrl}`)
+    }
+    lines.push(
+      "",
+      "Try it from another terminal:",
+      `  MCP_URL=${new URL("/mcp", url)} MCP_TOKEN=<a JWT as above> node packages/mcp-sdk/examples/client.mjs`
+    )
+    if (protectedResource !== undefined) {
+      lines.push(
+        `  curl -i ${new URL("/mcp", url)}  (the 401: WWW-Authenticate names resource_metadata)`,
+        `  curl ${new URL(protectedResource.metadataPaths[0], url)}  (the metadata: where to get a token)`
+      )
+    }
   }
   lines.push("", "Stop with Ctrl-C.")
   return lines.join("\n")
@@ -236,10 +394,20 @@ const program = Effect.gen(function*() {
     ? randomBytes(32).toString("base64url")
     : undefined
   const keys = generatedKey !== undefined ? [Redacted.make(generatedKey)] : keyFile?.keys
+  const protectedResource = yield* protectedResourceOf(config)
+  const jwtKey = apiKeys ? undefined : yield* jwtKeyOf(config)
+  const claims = apiKeys ? undefined : yield* claimsOf(config, protectedResource)
   // One provider for the server and the key file's watcher, so the keys replaced are the ones checked.
   const provider = apiKeys
-    ? ApiKey.layerConfig(keys === undefined ? {} : { keys: Config.succeed(keys) })
-    : Jwt.layerConfig()
+    ? ApiKey.layerConfig({
+      ...(keys === undefined ? {} : { keys: Config.succeed(keys) }),
+      allowBearer: Config.succeed(Option.some(config.apiKeyAllowBearer))
+    })
+    : Jwt.layerConfig({
+      publicKey: Config.succeed(jwtKey.publicKey),
+      audience: Config.succeed(Option.fromNullable(claims.audience)),
+      issuer: Config.succeed(Option.fromNullable(claims.issuer))
+    })
   const policy = { sse: config.sse, messages: config.messages }
   const serverWith = (store) =>
     McpHttp.layer({
@@ -251,6 +419,7 @@ const program = Effect.gen(function*() {
       sse: { endpoints: policy },
       // Public: the demo listens on loopback (HOST); behind anything else, keep it internal.
       metricsEndpoint: "/metrics",
+      ...(protectedResource === undefined ? {} : { protectedResource: protectedResource.options }),
       ...(store === undefined ? {} : { rateLimit: { store } })
     })
   // With REDIS_URL, every demo on that Redis shares each client's budget; the connection closes with the server.
@@ -272,11 +441,15 @@ const program = Effect.gen(function*() {
     const { url } = yield* McpHttp.McpHttp
     yield* Effect.sync(() =>
       console.log(banner({
+        allowBearer: config.apiKeyAllowBearer,
         auth: config.auth,
+        claims,
         generatedKey,
         header: config.apiKeyHeader,
+        jwtKey,
         keyFile: keyFilePath,
         policy,
+        protectedResource,
         redis: Option.isSome(config.redisUrl),
         url
       }))

@@ -4,12 +4,18 @@
  * prints a generated key once (and a configured one never), serves JWTs when asked, refuses
  * bad configuration in one line naming the variable, and stops cleanly on a signal. It serves
  * its authentication counters at `/metrics`, and reloads MCP_API_KEYS_FILE when it changes.
+ * With MCP_RESOURCE_URL and MCP_AUTHORIZATION_SERVERS it is an OAuth protected resource
+ * (RFC 9728): the metadata is served, every Bearer challenge names it, and only tokens for
+ * the resource from its authorization servers are served.
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Caller } from "@mcpgate/mcp-sdk"
-import { SignJWT } from "jose"
+import type { CryptoKey, JWTPayload } from "jose"
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
@@ -24,9 +30,9 @@ const JWT_401 = "{\"error\":\"Invalid or expired JWT token\",\"status\":401,\"ty
 const TOO_MANY = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
 const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
-/** Starts the demo on a free port and waits for its banner. */
-const startDemo = async (env: Record<string, string> = {}) => {
-  const port = await freePort()
+/** Starts the demo on `port` (default: a free one) and waits for its banner. */
+const startDemo = async (env: Record<string, string> = {}, port?: number) => {
+  port ??= await freePort()
   const demo = run(DEMO, { PORT: String(port), ...env })
   await demo.waitFor(/^Stop with Ctrl-C\.$/m)
   const origin = new URL(`http://127.0.0.1:${port}`)
@@ -80,6 +86,35 @@ const replaceFile = (file: string, text: string): void => {
 }
 
 const newKey = () => randomBytes(24).toString("base64url")
+
+/**
+ * An authorization server's key set, as an identity provider serves it: a JWK Set on a
+ * loopback port, closed after the test. `requests` counts the fetches.
+ */
+const serveJwks = async (keys: ReadonlyArray<object>): Promise<{ readonly url: string; readonly requests: () => number }> => {
+  let requests = 0
+  const server = http.createServer((_, res) => {
+    requests++
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  defer(() =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  )
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`, requests: () => requests }
+}
+
+/** A signed JWT with `exp`, `iat` and `sub` set, and `claims`. */
+const signJwt = (key: CryptoKey, alg: string, claims: JWTPayload, kid?: string) =>
+  new SignJWT(claims)
+    .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
+    .setSubject("demo-user")
+    .setIssuedAt()
+    .setExpirationTime("1h")
+    .sign(key)
 
 describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
   it("prints a generated key once; SDK clients over /mcp and /sse and client.mjs are told who they are; a wrong key gets the 401", async () => {
@@ -158,6 +193,8 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect(wrong!.code).toBe(1)
     expect(wrong!.stderr).toContain(API_KEY_401)
     const outputs = [first!, second!, wrong!].flatMap((result) => [result.stdout, result.stderr])
+    // Without MCP_API_KEY_ALLOW_BEARER, a key is read from X-API-Key only.
+    expect((await postInitialize(mcp, { authorization: `Bearer ${keys[0]!}` })).status).toBe(401)
 
     demo.child.kill("SIGTERM")
     expect(await demo.exited).toEqual({ code: 0, signal: null })
@@ -234,6 +271,162 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     }
     // The ones about a weak or missing key or secret say how to make a strong one.
     for (const index of [2, 3, 4, 5]) expect(results[index]!.stderr).toContain("randomBytes(32)")
+  }, 30_000)
+
+  it("MCP_RESOURCE_URL + MCP_AUTHORIZATION_SERVERS + MCP_JWT_JWKS_URL: the metadata is served, every challenge names it, and only a token for the resource from its authorization server is served", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("RS256")
+    const { privateKey: strangerKey } = await generateKeyPair("RS256")
+    const jwks = await serveJwks([{ ...(await exportJWK(publicKey)), kid: "as-1", alg: "RS256", use: "sig" }])
+    const port = await freePort()
+    const resource = `http://127.0.0.1:${port}/mcp`
+    const issuer = "https://auth.example.com"
+    const metadataUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`
+    const { demo, mcp, origin } = await startDemo({
+      MCP_AUTH: "jwt",
+      MCP_JWT_JWKS_URL: jwks.url,
+      MCP_RESOURCE_URL: resource,
+      MCP_AUTHORIZATION_SERVERS: issuer,
+      MCP_SCOPES_SUPPORTED: "tools:read"
+    }, port)
+
+    const banner = demo.stdout()
+    expect(banner).toContain("  send header      Authorization: Bearer <a JWT signed with a key of MCP_JWT_JWKS_URL, with exp>\n")
+    expect(banner).toContain(`  claims checked   aud ${resource}; iss ${issuer}\n`)
+    expect(banner).toContain(`  resource         ${resource}  (OAuth protected resource, RFC 9728)\n`)
+    expect(banner).toContain(`  authorization    ${issuer}  (where clients get tokens)\n`)
+    expect(banner).toContain("  scopes           tools:read\n")
+    expect(banner).toContain(`  metadata         ${metadataUrl}  (no auth)\n`)
+    expect(banner).toContain(`  curl -i ${mcp.href}  (the 401: WWW-Authenticate names resource_metadata)\n`)
+    expect(banner).toContain(`  curl ${metadataUrl}  (the metadata: where to get a token)\n`)
+    expect(banner).not.toContain("named in challenges as")
+
+    // The metadata, without credentials, at the path-derived URL and the plain one.
+    const document = JSON.stringify({
+      resource,
+      authorization_servers: [issuer],
+      scopes_supported: ["tools:read"],
+      bearer_methods_supported: ["header"]
+    })
+    for (const url of [metadataUrl, new URL("/.well-known/oauth-protected-resource", origin).href]) {
+      const answer = await fetch(url)
+      expect(answer.status, url).toBe(200)
+      expect(answer.headers.get("content-type"), url).toBe("application/json")
+      expect(await answer.text(), url).toBe(document)
+    }
+
+    // No token: the challenge names the metadata, on the POST a client sends and the GET curl sends.
+    const challenge = `Bearer realm="mcp", resource_metadata="${metadataUrl}"`
+    const bare = await postInitialize(mcp, {})
+    expect(bare.status).toBe(401)
+    expect(bare.headers.get("www-authenticate")).toBe(challenge)
+    expect(await bare.text()).toBe(JWT_401)
+    const curl = await fetch(mcp)
+    expect(curl.status).toBe(401)
+    expect(curl.headers.get("www-authenticate")).toBe(challenge)
+
+    // A token for this resource, from its authorization server, signed with the served key.
+    const good = await signJwt(privateKey, "RS256", { iss: issuer, aud: resource, scope: "tools:read" }, "as-1")
+    expect((await postInitialize(mcp, { authorization: `Bearer ${good}` })).status).toBe(200)
+    const viaExample = await runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_TOKEN: good })
+    expect(viaExample.code).toBe(0)
+    expect(clientOutput(viaExample.stdout).caller).toMatchObject({
+      provider: "jwt",
+      subject: "demo-user",
+      scopes: ["tools:read"],
+      claims: { iss: issuer, aud: resource }
+    })
+    expect(jwks.requests()).toBeGreaterThanOrEqual(1)
+
+    // Refused with invalid_token, the challenge still naming the metadata: a token for another
+    // resource, one for no resource, one from another issuer, one signed with another key.
+    const refusedTokens = [
+      await signJwt(privateKey, "RS256", { iss: issuer, aud: "http://127.0.0.1:1/mcp" }, "as-1"),
+      await signJwt(privateKey, "RS256", { iss: issuer }, "as-1"),
+      await signJwt(privateKey, "RS256", { iss: "https://other.example.com", aud: resource }, "as-1"),
+      await signJwt(strangerKey, "RS256", { iss: issuer, aud: resource }, "as-1")
+    ]
+    for (const [index, token] of refusedTokens.entries()) {
+      const refused = await postInitialize(mcp, { authorization: `Bearer ${token}` })
+      expect(refused.status, String(index)).toBe(401)
+      expect(refused.headers.get("www-authenticate"), String(index)).toBe(
+        `Bearer realm="mcp", error="invalid_token", resource_metadata="${metadataUrl}"`
+      )
+      expect(await refused.text(), String(index)).toBe(JWT_401)
+    }
+    expect(demo.stderr()).toBe("")
+  }, 30_000)
+
+  it("MCP_JWT_PUBLIC_KEY: an SPKI PEM (with line breaks, or with \"\\n\" for them) or one JWK as JSON verifies tokens signed with its private key", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256")
+    const { privateKey: strangerKey } = await generateKeyPair("ES256")
+    const pem = await exportSPKI(publicKey)
+    const forms = [pem, pem.trim().replace(/\n/g, "\\n"), JSON.stringify(await exportJWK(publicKey))]
+    const demos = await Promise.all(forms.map((form) => startDemo({ MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: form })))
+    const good = await signJwt(privateKey, "ES256", {})
+    const forged = await signJwt(strangerKey, "ES256", {})
+    for (const [index, { demo, mcp }] of demos.entries()) {
+      expect(demo.stdout(), String(index)).toContain(
+        "  send header      Authorization: Bearer <a JWT signed with the private key of MCP_JWT_PUBLIC_KEY, with exp>\n"
+      )
+      expect((await postInitialize(mcp, { authorization: `Bearer ${good}` })).status, String(index)).toBe(200)
+      const refused = await postInitialize(mcp, { authorization: `Bearer ${forged}` })
+      expect(refused.status, String(index)).toBe(401)
+      // Without protected-resource metadata, the challenge names none.
+      expect(refused.headers.get("www-authenticate"), String(index)).toBe("Bearer realm=\"mcp\", error=\"invalid_token\"")
+    }
+  }, 30_000)
+
+  it("MCP_API_KEY_ALLOW_BEARER=true: the key is also read from Authorization: Bearer", async () => {
+    const key = newKey()
+    const { demo, mcp } = await startDemo({ MCP_API_KEYS: key, MCP_API_KEY_ALLOW_BEARER: "true" })
+    expect(demo.stdout()).toContain("  send header      X-API-Key: <one of MCP_API_KEYS>\n")
+    expect(demo.stdout()).toContain("                   (or Authorization: Bearer <the key>, MCP_API_KEY_ALLOW_BEARER)\n")
+    expect((await postInitialize(mcp, { authorization: `Bearer ${key}` })).status).toBe(200)
+    expect((await postInitialize(mcp, { "X-API-Key": key })).status).toBe(200)
+    const wrong = await postInitialize(mcp, { authorization: `Bearer ${newKey()}` })
+    expect(wrong.status).toBe(401)
+    expect(await wrong.text()).toBe(API_KEY_401)
+    expect(demo.stdout() + demo.stderr()).not.toContain(key)
+  }, 30_000)
+
+  it("OAuth and JWT-key configuration: refused in one line naming the variables", async () => {
+    const resource = "http://127.0.0.1:8080/mcp"
+    const issuer = "https://auth.example.com"
+    const jwks = { MCP_AUTH: "jwt", MCP_JWT_JWKS_URL: "http://127.0.0.1:1/jwks.json" }
+    const oauth = { ...jwks, MCP_RESOURCE_URL: resource, MCP_AUTHORIZATION_SERVERS: issuer }
+    const secret = randomBytes(32).toString("base64url")
+    const cases: ReadonlyArray<{ readonly env: Record<string, string>; readonly says: ReadonlyArray<string>; readonly quiet?: string }> = [
+      { env: { ...jwks, MCP_AUTHORIZATION_SERVERS: issuer }, says: ["MCP_AUTHORIZATION_SERVERS is set without MCP_RESOURCE_URL"] },
+      { env: { ...jwks, MCP_SCOPES_SUPPORTED: "tools:read" }, says: ["MCP_SCOPES_SUPPORTED is set without MCP_RESOURCE_URL"] },
+      { env: { ...jwks, MCP_RESOURCE_URL: resource }, says: ["MCP_RESOURCE_URL is set without MCP_AUTHORIZATION_SERVERS"] },
+      { env: { MCP_RESOURCE_URL: resource, MCP_AUTHORIZATION_SERVERS: issuer }, says: ["MCP_RESOURCE_URL and MCP_AUTHORIZATION_SERVERS need MCP_AUTH=jwt"] },
+      { env: { ...oauth, MCP_RESOURCE_URL: "mcp.example.com/mcp" }, says: ["MCP_RESOURCE_URL", "is not an absolute http(s) URL"] },
+      { env: { ...oauth, MCP_RESOURCE_URL: `${resource}#top` }, says: ["MCP_RESOURCE_URL", "has a fragment"] },
+      { env: { ...oauth, MCP_AUTHORIZATION_SERVERS: `${issuer},auth.example.com` }, says: ["MCP_AUTHORIZATION_SERVERS (item 2)", "is not an absolute http(s) URL"] },
+      { env: { ...oauth, MCP_SCOPES_SUPPORTED: "tools read" }, says: ["MCP_SCOPES_SUPPORTED (item 1)", "is not a scope token"] },
+      { env: { ...oauth, MCP_JWT_AUDIENCE: "https://elsewhere.example.com" }, says: ["MCP_JWT_AUDIENCE", "is not MCP_RESOURCE_URL"] },
+      { env: { ...oauth, MCP_JWT_ISSUER: "https://other.example.com" }, says: ["MCP_JWT_ISSUER", "is not one of MCP_AUTHORIZATION_SERVERS"] },
+      {
+        env: { ...jwks, MCP_JWT_SECRET: secret },
+        says: ["MCP_JWT_SECRET and MCP_JWT_JWKS_URL are set: set exactly one of MCP_JWT_SECRET, MCP_JWT_PUBLIC_KEY and MCP_JWT_JWKS_URL"],
+        quiet: secret
+      },
+      { env: { MCP_AUTH: "jwt", MCP_JWT_JWKS_URL: "jwks.json" }, says: ["MCP_JWT_JWKS_URL", "is not an absolute http(s) URL"] },
+      { env: { MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: "not a key" }, says: ["MCP_JWT_PUBLIC_KEY must be an SPKI PEM"] },
+      { env: { MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: "{\"kty\":" }, says: ["MCP_JWT_PUBLIC_KEY is not valid JSON"] },
+      { env: { MCP_API_KEY_ALLOW_BEARER: "maybe" }, says: ["MCP_API_KEY_ALLOW_BEARER"] }
+    ]
+    const port = String(await freePort())
+    const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, { PORT: port, ...env })))
+    for (const [index, { quiet, says }] of cases.entries()) {
+      const { code, stderr, stdout } = results[index]!
+      const context = JSON.stringify(cases[index]!.env)
+      expect(code, context).toBe(1)
+      expect(stdout, context).toBe("")
+      expect(stderr, context).toMatch(/^mcpgate demo: [^\n]+\n$/)
+      for (const part of says) expect(stderr, context).toContain(part)
+      if (quiet !== undefined) expect(stderr, context).not.toContain(quiet)
+    }
   }, 30_000)
 
   it("SIGTERM and SIGINT stop it with exit code 0 and \"stopped\"", async () => {
