@@ -7,6 +7,7 @@
 //   PORT (8080)  HOST (127.0.0.1)  MCP_AUTH (api-key | jwt)
 //   MCP_API_KEYS (comma-separated; unset: one strong key is generated and printed once)
 //   MCP_API_KEYS_FILE (instead of MCP_API_KEYS: a file of keys, one a line, reloaded when it changes)
+//   MCP_API_KEYS_FILE_POLL (2: the file is also read again this often, in seconds)
 //   MCP_API_KEY_HEADER (X-API-Key)  MCP_API_KEY_ALLOW_BEARER (false: true also reads the key from
 //     `Authorization: Bearer <key>`, for clients that can set no other header)
 //   MCP_JWT_SECRET | MCP_JWT_PUBLIC_KEY | MCP_JWT_JWKS_URL (MCP_AUTH=jwt: exactly one; the public
@@ -23,7 +24,7 @@
 // Bad configuration exits with one line naming the variable.
 import { ProtectedResource } from "@mcpgate/auth-core"
 import { ApiKey, getPrincipal, Jwt, McpHttp } from "@mcpgate/mcp-sdk"
-import { Cause, Config, ConfigError, Effect, Exit, Layer, Option, Redacted, Runtime } from "effect"
+import { Cause, Config, ConfigError, Effect, Exit, Layer, Metric, Option, Redacted, Runtime } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -40,6 +41,11 @@ const DemoConfig = Config.all({
   auth: Config.literal("api-key", "jwt")("MCP_AUTH").pipe(Config.withDefault("api-key")),
   apiKeys: Config.option(Config.redacted("MCP_API_KEYS")),
   apiKeysFile: Config.option(Config.string("MCP_API_KEYS_FILE")),
+  // How often the key file is read again whatever the watcher saw: the bound on a removal.
+  apiKeysFilePoll: Config.number("MCP_API_KEYS_FILE_POLL").pipe(
+    Config.validate({ message: "must be a number of seconds from 0.1 to 3600", validation: (seconds) => seconds >= 0.1 && seconds <= 3600 }),
+    Config.withDefault(2)
+  ),
   apiKeyHeader: Config.string("MCP_API_KEY_HEADER").pipe(Config.withDefault("X-API-Key")),
   // For clients that can send a key only as `Authorization: Bearer <key>` (ApiKey's `allowBearer`).
   apiKeyAllowBearer: Config.boolean("MCP_API_KEY_ALLOW_BEARER").pipe(Config.withDefault(false)),
@@ -152,40 +158,83 @@ const readKeyFile = (file) => {
 // Editors and `mv` make several events for one save; the reload waits for them to settle.
 const DEBOUNCE_MS = 100
 
+/** Failed reloads of MCP_API_KEYS_FILE, served at /metrics with the rest. */
+const keyFileErrors = Metric.counter("mcpgate_api_key_file_errors_total", {
+  description: "Reloads of MCP_API_KEYS_FILE that found it unreadable or holding a bad key",
+  incremental: true
+})
+
+/** Whether one key would be accepted on its own (its length and characters), never saying it. */
+const acceptable = (key) => Effect.runSync(Effect.isSuccess(ApiKey.make({ keys: [key] })))
+
 /**
  * Watches MCP_API_KEYS_FILE and gives the server's provider the new key set when it changes,
  * without a restart: `updateKeys` swaps the set at once, so a removed key fails on its next
- * request and its open SSE streams close (contract section 4). The directory is watched,
- * not the file: editors save by renaming a new file over the old one, which a watch on the
- * old file would miss, and a file deleted then made again is seen too. A file that cannot
- * be read or holds a bad key changes nothing: the previous keys stay, and one line says why.
+ * request and its open streams close (contract section 4). Two ways to notice, so that no
+ * removal is missed: the directory is watched (editors save by renaming a new file over the
+ * old one, and a Kubernetes secret changes by swapping a symlink beside it, so any event
+ * there is a reason to read again), and the file is read again every `pollSeconds` anyway
+ * (MCP_API_KEYS_FILE_POLL), the bound on how long a removal can take. What counts is the
+ * text read through the path, symlinks followed.
+ *
+ * A file that cannot be read whole never keeps a key the operator removed: an emptied file
+ * revokes every key; a file that is missing or unreadable, or holds a bad line, keeps only
+ * the keys both in force before and on its good lines (new keys wait for a file without
+ * errors), and the problem is logged by line number and counted in
+ * `mcpgate_api_key_file_errors_total`.
  */
-const watchKeyFile = (file, initialText) =>
+const watchKeyFile = (file, initialText, initialKeys, pollSeconds) =>
   Layer.scopedDiscard(Effect.gen(function*() {
     const apiKey = yield* ApiKey.ApiKey
     const run = Runtime.runPromise(yield* Effect.runtime())
     const resolved = path.resolve(file)
-    const name = path.basename(resolved)
     // What was last read (or what was wrong): the same again is not a change, so the several
     // events of one save make one reload and one line.
     let seen = initialText
+    let inForce = initialKeys.map(Redacted.value)
     let closed = false
     let timer
     let queue = Promise.resolve()
 
-    const refuse = (problem) => Effect.logWarning(`API keys not reloaded: MCP_API_KEYS_FILE ${problem}; the previous keys stay`)
+    const apply = (keys) => Effect.zipRight(apiKey.updateKeys(keys.map(Redacted.make)), Effect.sync(() => (inForce = keys)))
+    /** Keeps only the keys in force that are still on a good line, and says so. */
+    const degrade = (problem, goodKeys) => {
+      const kept = inForce.filter((key) => goodKeys.includes(key))
+      return apply(kept).pipe(
+        Effect.zipRight(Metric.increment(keyFileErrors)),
+        Effect.zipRight(Effect.logWarning(
+          `API keys file MCP_API_KEYS_FILE ${problem}; keeping only the keys both in force before and still in the file`
+        ).pipe(Effect.annotateLogs({ keys: kept.length })))
+      )
+    }
     const reload = Effect.suspend(() => {
       if (closed) return Effect.void
-      const read = readKeyFile(resolved)
-      const now = read.text ?? `\0${read.problem}`
-      if (now === seen) return Effect.void
-      seen = now
-      if (read.problem !== undefined) return refuse(read.problem)
-      return apiKey.updateKeys(read.keys).pipe(
-        Effect.zipRight(Effect.logInfo("API keys reloaded from MCP_API_KEYS_FILE").pipe(
-          Effect.annotateLogs({ keys: read.keys.length })
-        )),
-        Effect.catchAll((error) => refuse(explain(error, "api-key", read.lines).replace(/^MCP_API_KEYS_FILE /, "")))
+      let text
+      try {
+        text = fs.readFileSync(resolved, "utf8")
+      } catch (error) {
+        if (seen === null) return Effect.void
+        seen = null
+        return degrade(unreadable(error), [])
+      }
+      if (text === seen) return Effect.void
+      seen = text
+      const { keys, lines } = parseKeyFile(text)
+      const values = keys.map(Redacted.value)
+      if (values.length === 0) {
+        return apply([]).pipe(
+          Effect.zipRight(Effect.logWarning("API keys file MCP_API_KEYS_FILE holds no keys: every key is revoked"))
+        )
+      }
+      return apiKey.updateKeys(keys).pipe(
+        Effect.zipRight(Effect.sync(() => (inForce = values))),
+        Effect.zipRight(Effect.logInfo("API keys reloaded from MCP_API_KEYS_FILE").pipe(Effect.annotateLogs({ keys: keys.length }))),
+        Effect.catchAll((error) => {
+          const problem = explain(error, "api-key", lines).replace(/^MCP_API_KEYS_FILE /, "")
+          // A key on a good line is one accepted on its own and not repeated before it.
+          const good = values.filter((key, index) => values.indexOf(key) === index && acceptable(key))
+          return degrade(problem, good)
+        })
       )
     })
     const schedule = () => {
@@ -198,11 +247,9 @@ const watchKeyFile = (file, initialText) =>
     yield* Effect.acquireRelease(
       Effect.try({
         try: () =>
-          fs.watch(path.dirname(resolved), { persistent: false }, (_, changed) => {
-            if (changed === null || changed === name) schedule()
-          }).on("error", (error) =>
+          fs.watch(path.dirname(resolved), { persistent: false }, schedule).on("error", (error) =>
             void run(Effect.logWarning(
-              `MCP_API_KEYS_FILE is no longer watched (${error.code ?? error.message}); the current keys stay`
+              `MCP_API_KEYS_FILE's directory is no longer watched (${error.code ?? error.message}); the file is still read every ${pollSeconds} s`
             ))),
         catch: (error) => new DemoError(`MCP_API_KEYS_FILE (${file}) cannot be watched (${error?.code ?? error})`)
       }),
@@ -212,6 +259,10 @@ const watchKeyFile = (file, initialText) =>
           clearTimeout(timer)
           watcher.close()
         })
+    )
+    yield* Effect.acquireRelease(
+      Effect.sync(() => setInterval(schedule, pollSeconds * 1000).unref()),
+      (poll) => Effect.sync(() => clearInterval(poll))
     )
     // A change made between the first read and the watch.
     schedule()
@@ -434,7 +485,9 @@ const program = Effect.gen(function*() {
         )
       )
   })
-  const serving = (keyFile === undefined ? server : Layer.merge(server, watchKeyFile(keyFilePath, keyFile.text))).pipe(
+  const serving = (keyFile === undefined
+    ? server
+    : Layer.merge(server, watchKeyFile(keyFilePath, keyFile.text, keyFile.keys, config.apiKeysFilePoll))).pipe(
     Layer.provide(provider)
   )
   return yield* Layer.launch(Layer.effectDiscard(Effect.gen(function*() {
