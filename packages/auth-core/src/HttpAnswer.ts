@@ -87,7 +87,9 @@ export const Messages = {
   unavailable: "Authentication unavailable",
   notFound: "Not found",
   methodNotAllowed: "Method not allowed",
-  unsupportedMediaType: "Unsupported media type"
+  unsupportedMediaType: "Unsupported media type",
+  tooManySessions: "Too many open sessions",
+  headerFieldsTooLarge: "Request header fields too large"
 } as const
 
 /**
@@ -167,6 +169,9 @@ export const fromFailure = (failure: AuthFailure, options: ChallengeOptions = {}
   return error(401, message, "authentication_error", { "www-authenticate": challenges })
 }
 
+/** Whole seconds, at least 1, for `Retry-After` (RFC 9110 10.2.3): a bad figure (NaN, Infinity) is 1. */
+const retryAfter = (seconds: number): string => String(Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : 1)
+
 /**
  * 429 for a client over its failed-attempt budget; `retryAfterSeconds` is rounded up to
  * whole seconds, at least 1.
@@ -174,10 +179,34 @@ export const fromFailure = (failure: AuthFailure, options: ChallengeOptions = {}
  * @since 0.1.0
  */
 export const tooManyAttempts = (retryAfterSeconds: number): HttpAnswer =>
-  error(429, Messages.rateLimited, "rate_limit_error", {
-    // A bad figure (NaN, Infinity) must not reach the header: fall back to one second.
-    "retry-after": String(Number.isFinite(retryAfterSeconds) ? Math.max(1, Math.ceil(retryAfterSeconds)) : 1)
-  })
+  error(429, Messages.rateLimited, "rate_limit_error", { "retry-after": retryAfter(retryAfterSeconds) })
+
+/**
+ * 429 for a client or an identity that holds as many open sessions (SSE streams, Streamable
+ * HTTP sessions) as it may, with `Retry-After`. A body of its own: the failed-attempt one
+ * would tell a client that its credential is being refused.
+ *
+ * @since 0.2.0
+ */
+export const tooManySessions = (retryAfterSeconds: number): HttpAnswer =>
+  error(429, Messages.tooManySessions, "rate_limit_error", { "retry-after": retryAfter(retryAfterSeconds) })
+
+/**
+ * 503 for a server that holds as many open sessions as it may, whoever asks, with
+ * `Retry-After`: the same words as the 429, as the server's own limit.
+ *
+ * @since 0.2.0
+ */
+export const sessionsUnavailable = (retryAfterSeconds: number): HttpAnswer =>
+  error(503, Messages.tooManySessions, "api_error", { "retry-after": retryAfter(retryAfterSeconds) })
+
+/**
+ * 431 for a request with more header lines than the server reads (RFC 6585 5): judged on a
+ * truncated set, a repeated credential header could go unseen.
+ *
+ * @since 0.2.0
+ */
+export const headerFieldsTooLarge: HttpAnswer = error(431, Messages.headerFieldsTooLarge, "invalid_request_error")
 
 /**
  * 403 for an authenticated caller whose session belongs to another identity.

@@ -29,6 +29,7 @@
  * @since 0.1.0
  */
 import type { EndpointPolicy } from "@mcpgate/auth-core"
+import type { SseServer } from "@mcpgate/node-sse"
 import { AuthProvider, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Cause from "effect/Cause"
@@ -83,6 +84,7 @@ export interface CommonTransportOptions
     | "rateLimit"
     | "trustProxy"
     | "logger"
+    | "maxHeadersCount"
   >
 {
   /** Default 8080; 0 picks a free port. */
@@ -131,12 +133,24 @@ export interface HttpStreamAuthOptions {
 }
 
 /**
+ * The caps on open streams of the legacy HTTP+SSE transport, as `SseServer` takes them:
+ * `maxStreams` (1,000, then 503), `maxAnonymousStreams` (a quarter of it, then 503),
+ * `maxAnonymousStreamsPerClient` (16, then 429) and `anonymousStreamTimeout` (60 s).
+ *
+ * @since 0.2.0
+ */
+export type StreamLimitOptions = Pick<
+  SseServer.SseServerOptions,
+  "maxStreams" | "maxAnonymousStreams" | "maxAnonymousStreamsPerClient" | "anonymousStreamTimeout"
+>
+
+/**
  * The legacy HTTP+SSE transport: `GET endpoint` opens the stream (default `"/sse"`),
  * `POST messageEndpoint` carries messages (default `"/messages"`).
  *
  * @since 0.1.0
  */
-export interface SseTransportOptions extends CommonTransportOptions {
+export interface SseTransportOptions extends CommonTransportOptions, StreamLimitOptions {
   readonly endpoint?: string
   readonly messageEndpoint?: string
   readonly auth: SseAuthOptions
@@ -270,7 +284,11 @@ export class MCPServer {
         ? {
           endpoint: transport.options.endpoint ?? "/sse",
           messageEndpoint: transport.options.messageEndpoint ?? "/messages",
-          endpoints: withoutOauth(transport.options.auth.endpoints)
+          endpoints: withoutOauth(transport.options.auth.endpoints),
+          maxStreams: transport.options.maxStreams,
+          maxAnonymousStreams: transport.options.maxAnonymousStreams,
+          maxAnonymousStreamsPerClient: transport.options.maxAnonymousStreamsPerClient,
+          anonymousStreamTimeout: transport.options.anonymousStreamTimeout
         }
         : undefined,
       stream: transport.type === "http-stream"
@@ -278,7 +296,8 @@ export class MCPServer {
           endpoint: transport.options.endpoint ?? "/mcp",
           responseMode: transport.options.responseMode ?? "stream",
           stateless: transport.options.stateless ?? false,
-          sessionIdleTimeout: transport.options.sessionIdleTimeout
+          sessionIdleTimeout: transport.options.sessionIdleTimeout,
+          maxSessionsPerIdentity: transport.options.maxSessionsPerIdentity
         }
         : undefined,
       healthEndpoint: common.healthEndpoint ?? "/health",
@@ -297,6 +316,7 @@ export class MCPServer {
         runtime: undefined
       },
       onError: input.onError,
+      maxHeadersCount: common.maxHeadersCount,
       drainMs: 5000
     }
   }

@@ -31,6 +31,7 @@ import * as Option from "effect/Option"
 import { listen } from "./internal/host.js"
 import { McpHttpOptions as OptionsSchema } from "./internal/options.js"
 import { loadSdk } from "./internal/sdk.js"
+import type { StreamLimitOptions } from "./MCPServer.js"
 import type { ServingOptions, StreamOptions } from "./StreamableHttp.js"
 
 /**
@@ -48,12 +49,16 @@ export interface McpHttpOptions extends ServingOptions {
   readonly host?: string
   /** Registers tools (prompts, resources) on each SDK `McpServer` made, with the SDK's own API. */
   readonly register: (server: any) => void
-  /** The legacy HTTP+SSE transport (default `/sse`, `/messages`), or `false`. */
-  readonly sse?: false | {
+  /**
+   * The legacy HTTP+SSE transport (default `/sse`, `/messages`), or `false`; with the caps on
+   * its open streams (`maxStreams`, `maxAnonymousStreams`, `maxAnonymousStreamsPerClient`,
+   * `anonymousStreamTimeout`).
+   */
+  readonly sse?: false | (StreamLimitOptions & {
     readonly endpoint?: string
     readonly messageEndpoint?: string
     readonly endpoints?: EndpointPolicy.Options
-  }
+  })
   /** Streamable HTTP (default `/mcp`), or `false`. */
   readonly stream?: false | (StreamOptions & { readonly endpoint?: string })
   /**
@@ -138,13 +143,18 @@ export const layer = (
               sse: sse === undefined ? undefined : {
                 endpoint: sse.endpoint ?? "/sse",
                 messageEndpoint: sse.messageEndpoint ?? "/messages",
-                endpoints: sse.endpoints
+                endpoints: sse.endpoints,
+                maxStreams: sse.maxStreams,
+                maxAnonymousStreams: sse.maxAnonymousStreams,
+                maxAnonymousStreamsPerClient: sse.maxAnonymousStreamsPerClient,
+                anonymousStreamTimeout: sse.anonymousStreamTimeout
               },
               stream: stream === undefined ? undefined : {
                 endpoint: stream.endpoint ?? "/mcp",
                 responseMode: stream.responseMode ?? "stream",
                 stateless: stream.stateless ?? false,
-                sessionIdleTimeout: stream.sessionIdleTimeout
+                sessionIdleTimeout: stream.sessionIdleTimeout,
+                maxSessionsPerIdentity: stream.maxSessionsPerIdentity
               },
               healthEndpoint: decoded.healthEndpoint ?? "/health",
               metricsEndpoint: decoded.metricsEndpoint ?? false,
@@ -162,6 +172,7 @@ export const layer = (
                 runtime
               },
               onError: options.onError,
+              maxHeadersCount: decoded.maxHeadersCount,
               drainMs: 5000
             }, sdk),
           catch: (error) =>

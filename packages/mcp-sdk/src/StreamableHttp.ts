@@ -56,6 +56,15 @@ export interface StreamOptions {
   readonly sessionIdleTimeout?: number | string
   /** `"stream"` answers POSTs as SSE streams, `"batch"` as one JSON body; default `"stream"`. */
   readonly responseMode?: "stream" | "batch"
+  /**
+   * The most sessions one identity may hold open. A new one past it first closes the
+   * identity's least recently active idle session (no request open: most often a client that
+   * left without `DELETE`; a client still there gets the SDK's 404 and, as the MCP
+   * specification requires, initializes anew); when every session of the identity has a
+   * request open, the `POST` is refused with 429 `Too many open sessions` and `Retry-After`.
+   * Other identities are never touched. Default 32.
+   */
+  readonly maxSessionsPerIdentity?: number
 }
 
 /**
@@ -101,6 +110,13 @@ export interface ServingOptions {
   readonly sdk?: SdkLine
   /** Hears of errors raised while serving; never given a secret. */
   readonly onError?: (error: unknown) => void
+  /**
+   * The most header lines a request may carry; one with more (or one whose server may have
+   * dropped some) is refused with 431 before anything reads its headers, so that a second
+   * credential line cannot hide behind padding. Default 2,000. The servers mcpgate creates
+   * read one line more, so that they see the excess.
+   */
+  readonly maxHeadersCount?: number
   /**
    * The failed-attempt limit (contract section 6, step 4): options (`maxFailures` 20,
    * `window` 60 s, `store`, `maxClients` 10,000, `onStoreUnavailable` `"memory"`), a

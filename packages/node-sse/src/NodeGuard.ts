@@ -36,7 +36,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ProviderInput, RequestGate } from "./internal/authenticate.js"
 import { authenticate, makeRequestGate, serviceOf } from "./internal/authenticate.js"
 import { authInfoOf } from "./internal/messageExtra.js"
-import { writeAnswer } from "./internal/nodeHttp.js"
+import { DEFAULT_MAX_HEADERS_COUNT, tooManyHeaderLines, writeAnswer } from "./internal/nodeHttp.js"
 import { GuardOptions } from "./internal/options.js"
 import * as RequestContext from "./RequestContext.js"
 
@@ -57,6 +57,11 @@ export interface NodeGuardOptions {
   readonly logger?: Logger.Logger<unknown, unknown>
   /** A gate (`NodeHttp.gate`) for the same provider, shared with other endpoints; replaces the options above. */
   readonly gate?: RequestGate
+  /**
+   * The most header lines a request may carry (default 2,000); one with more, or with as
+   * many as the server's parser keeps, is refused with 431 rather than judged on what Node kept.
+   */
+  readonly maxHeadersCount?: number
 }
 
 /**
@@ -99,7 +104,13 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
       credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
       exposeToken: decoded.exposeToken
     }
+    const maxHeadersCount = decoded.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT
     const guard = async (request: IncomingMessage, response: ServerResponse): Promise<Principal | undefined> => {
+      // Judged on a truncated set of lines, a second credential line could go unseen.
+      if (tooManyHeaderLines(request, maxHeadersCount)) {
+        writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
+        return undefined
+      }
       const outcome = await authenticate(gate, request, true)
       if (outcome._tag !== "Authenticated") {
         if (outcome._tag === "Refused") writeAnswer(response, outcome.answer)

@@ -71,6 +71,35 @@ export {
 } from "./internal/authenticate.js"
 export {
   /**
+   * A `node:http` server as mcpgate's adapters listen on: short header and request timeouts
+   * (`SERVER_TIMEOUTS`), and one header line read beyond `maxHeadersCount`, so that
+   * `tooManyHeaderLines` sees a request that carries more.
+   *
+   * @since 0.2.0
+   */
+  createServer,
+  /**
+   * The header-line limit when none is configured: 2,000, Node's documented figure.
+   *
+   * @since 0.2.0
+   */
+  DEFAULT_MAX_HEADERS_COUNT,
+  /**
+   * The timeouts `createServer` sets: 10 s for the request head, 60 s for a whole request
+   * (which open `GET` streams outlive), 5 s for an idle kept-alive connection.
+   *
+   * @since 0.2.0
+   */
+  SERVER_TIMEOUTS,
+  /**
+   * Whether a request carries more than `maxHeadersCount` header lines, or may have had some
+   * dropped by its server's parser: such a request is answered 431 before anything reads
+   * its headers, as a second credential line could hide behind the lines Node dropped.
+   *
+   * @since 0.2.0
+   */
+  tooManyHeaderLines,
+  /**
    * The full URL a client addressed, for the request information handed to tools.
    *
    * @since 0.1.0
@@ -130,5 +159,26 @@ export {
    *
    * @since 0.2.0
    */
-  oneGateSource
+  oneGateSource,
+  /**
+   * The Schema fields of the caps on open SSE streams (`maxStreams`, `maxAnonymousStreams`,
+   * `maxAnonymousStreamsPerClient`, `anonymousStreamTimeout`), for adapters that pass them
+   * on to `SseServer` and check them at construction.
+   *
+   * @since 0.2.0
+   */
+  streamLimitFields,
+  /**
+   * The check that `maxAnonymousStreams` stays below `maxStreams`.
+   *
+   * @since 0.2.0
+   */
+  anonymousBelowTotal,
+  /**
+   * The Schema field `maxHeadersCount` (a positive whole number; default applied by the user).
+   *
+   * @since 0.2.0
+   */
+  headerLimitFields
 } from "./internal/options.js"
+

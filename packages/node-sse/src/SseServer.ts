@@ -4,7 +4,10 @@
  * default `false`), `POST /messages?sessionId=...` carries the JSON-RPC messages
  * (`endpoints.messages`, default `true`). Each session is bound to the first identity that
  * authenticates on it; another identity gets the contract's 403, and the stream closes
- * when its owner's credential expires or is revoked.
+ * when its owner's credential expires or is revoked. Open streams are capped: those without
+ * an owner per client (429) and for the server (503), all of them for the server (503), so
+ * that an anonymous flood cannot keep a client that sends its credential out; a stream
+ * nobody binds ends after `anonymousStreamTimeout`.
  *
  * Every request is checked in the order of contract section 6; every answer comes from
  * `HttpAnswer` in the core.
@@ -43,17 +46,28 @@ import type * as Logger from "effect/Logger"
 import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as http from "node:http"
+import type * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { ProviderInput, RequestGate } from "./internal/authenticate.js"
-import { authenticate, makeRequestGate, serviceOf } from "./internal/authenticate.js"
+import { authenticate, clientOf, makeRequestGate, serviceOf } from "./internal/authenticate.js"
 import { readBody } from "./internal/body.js"
 import { parseMessages } from "./internal/jsonRpc.js"
 import type { ExtraOptions } from "./internal/messageExtra.js"
 import { messageExtra } from "./internal/messageExtra.js"
-import { fullUrlOf, mediaTypeOf, singleHeader, targetOf, writeAnswer } from "./internal/nodeHttp.js"
-import { SseServerOptions as OptionsSchema } from "./internal/options.js"
+import {
+  createServer,
+  DEFAULT_MAX_HEADERS_COUNT,
+  fullUrlOf,
+  mediaTypeOf,
+  singleHeader,
+  targetOf,
+  tooManyHeaderLines,
+  writeAnswer
+} from "./internal/nodeHttp.js"
+import { SseServerOptions as OptionsSchema, streamLimitsOf } from "./internal/options.js"
 import { Session } from "./internal/session.js"
+import type { StreamLimitSettings } from "./internal/streamLimits.js"
+import { StreamLimits } from "./internal/streamLimits.js"
 import * as RequestContext from "./RequestContext.js"
 import { SseTransport } from "./SseTransport.js"
 
@@ -116,6 +130,39 @@ export interface SseServerOptions {
    * Tools left out need no scope. Default none.
    */
   readonly toolScopes?: Readonly<Record<string, ReadonlyArray<string>>>
+  /**
+   * The most streams open at once, with or without an owner; past it a `GET` gets 503 with
+   * `Retry-After`. Default 1,000.
+   */
+  readonly maxStreams?: number
+  /**
+   * The most streams open at once without an owner (opened without a credential, which
+   * `endpoints.sse: false` allows, and not yet bound by a `POST`), all clients together;
+   * past it an anonymous `GET` gets 503 with `Retry-After`. It must be below `maxStreams`,
+   * so that a client that sends its credential with its `GET` is served whatever an
+   * anonymous flood holds. Default a quarter of `maxStreams` (250).
+   */
+  readonly maxAnonymousStreams?: number
+  /**
+   * The most streams without an owner open at once from one client (its address, as the
+   * failed-attempt limit names it); past it an anonymous `GET` gets 429 with `Retry-After`.
+   * Default 16.
+   */
+  readonly maxAnonymousStreamsPerClient?: number
+  /**
+   * Seconds a stream may stay without an owner (a number, "1m", or a Duration): it ends then
+   * unless a `POST` with a credential has bound it. Default 60. A server that takes messages
+   * without credentials (`endpoints.messages: false`) should set it to how long its
+   * sessions may last.
+   */
+  readonly anonymousStreamTimeout?: number | string
+  /**
+   * The most header lines a request may carry; one with more (or one whose server may have
+   * dropped some) is refused with 431 before anything reads its headers, so that a second
+   * credential line cannot hide behind padding. Default 2,000; `listen` makes its server
+   * read one line more, so that it sees the excess.
+   */
+  readonly maxHeadersCount?: number
   /** Hears of errors raised while serving (a failing `onSession`, say); never given a secret. */
   readonly onError?: (error: unknown) => void
   /**
@@ -192,7 +239,9 @@ export interface RunningServer {
 
 /**
  * Builds the transport and listens; `host` defaults to `127.0.0.1`, `port` to 8080 (0 picks
- * a free one).
+ * a free one). The server has short header and request timeouts (`NodeHttp.SERVER_TIMEOUTS`:
+ * 10 s for the head, 60 s for a whole request, which open streams outlive) and reads one
+ * header line more than `maxHeadersCount`.
  *
  * @since 0.1.0
  */
@@ -201,7 +250,7 @@ export const listen = async (
 ): Promise<RunningServer> => {
   const { port = 8080, host = "127.0.0.1", ...rest } = options
   const sse = make(rest)
-  const server = http.createServer(sse.handle)
+  const server = createServer(sse.handle, { maxHeadersCount: rest.maxHeadersCount })
   // Answer `Expect: 100-continue` requests ourselves, so a refusal (401, 413) goes out
   // before the client sends its body; Node would otherwise send "100 Continue" at once.
   server.on("checkContinue", sse.handle)
@@ -245,7 +294,9 @@ const decode = (input: SseServerOptions, runtime?: Runtime.Runtime<never>): Eith
         protectedResource,
         gate: decoded.gate ?? makeRequestGate(provider, { ...decoded, protectedResource, runtime }),
         policy: decoded.auth.endpoints,
-        cors
+        cors,
+        streamLimits: streamLimitsOf(decoded),
+        maxHeadersCount: decoded.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT
       })
     }))
 
@@ -275,6 +326,8 @@ interface Settings {
   readonly resource?: string | undefined
   readonly toolScopes: ToolScopes.ToolScopes
   readonly protectedResource: ProtectedResource.ProtectedResource | undefined
+  readonly streamLimits: StreamLimitSettings
+  readonly maxHeadersCount: number
 }
 
 type Route = "sse" | "messages" | "health" | "metadata"
@@ -290,6 +343,7 @@ const ALLOW: Readonly<Record<Route, ReadonlyArray<string>>> = {
 const build = (settings: Settings): SseServer => {
   const { provider, policy, cors } = settings
   const sessions = new Map<string, Session>()
+  const limits = new StreamLimits(settings.streamLimits)
   const extraOptions: ExtraOptions = {
     credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
     exposeToken: settings.exposeToken,
@@ -340,7 +394,12 @@ const build = (settings: Settings): SseServer => {
     const corsHeaders = CrossOrigin.responseHeaders(cors, origin)
     const answer = (reply: HttpAnswer.HttpAnswer) => writeAnswer(response, reply, corsHeaders)
 
-    // 1. Origin and Host, then the path: all before authentication.
+    // 1. A header set Node may have cut short is judged on nothing, not even its Origin.
+    if (tooManyHeaderLines(request, settings.maxHeadersCount)) {
+      response.setHeader("connection", "close")
+      return writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
+    }
+    // Then Origin and Host, then the path: all before authentication.
     const refusal = CrossOrigin.check(cors, {
       origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
       host: singleHeader(request, "host"),
@@ -365,7 +424,7 @@ const build = (settings: Settings): SseServer => {
     if (outcome._tag === "Refused") return answer(outcome.answer)
     const principal = outcome._tag === "Authenticated" ? outcome.principal : undefined
 
-    if (route === "sse") return openStream(request, response, principal, corsHeaders)
+    if (route === "sse") return openStream(request, response, principal, corsHeaders, answer)
     return postMessage(request, response, target, principal, answer)
   }
 
@@ -373,10 +432,21 @@ const build = (settings: Settings): SseServer => {
     request: http.IncomingMessage,
     response: http.ServerResponse,
     principal: Principal.Principal | undefined,
-    corsHeaders: Readonly<Record<string, string>>
+    corsHeaders: Readonly<Record<string, string>>,
+    answer: (reply: HttpAnswer.HttpAnswer) => void
   ): Promise<void> => {
     // The client may have left while its credential was checked.
     if (request.destroyed || response.destroyed) return
+    // The caps on open streams (`streamLimits.ts`): judged and counted in one synchronous
+    // step, so that concurrent requests cannot all pass on the same free place.
+    const anonymousClient = principal === undefined ? clientOf(settings.gate, request) : undefined
+    const now = Date.now()
+    const refusal = limits.refusal(anonymousClient, now)
+    if (refusal !== undefined) {
+      // The connection goes with the refusal: a flood must not keep its sockets open.
+      response.setHeader("connection", "close")
+      return answer(refusal)
+    }
     response.writeHead(200, {
       "content-type": "text/event-stream",
       "cache-control": "no-cache, no-transform",
@@ -385,7 +455,9 @@ const build = (settings: Settings): SseServer => {
       ...corsHeaders
     })
     response.flushHeaders()
-    const session = new Session(response, sessionSettings, principal)
+    let session: Session | undefined = undefined
+    const slot = limits.open(anonymousClient, () => session?.end("unclaimed"), now)
+    session = new Session(response, sessionSettings, principal, slot)
     const transport = new SseTransport(session)
     try {
       await settings.onSession(transport)

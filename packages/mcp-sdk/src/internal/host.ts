@@ -4,9 +4,10 @@
  * request takes the same path whichever API started the server.
  */
 import type { AuthProvider, EndpointPolicy, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
+import { HttpAnswer } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { NodeHttp, SseServer } from "@mcpgate/node-sse"
-import * as http from "node:http"
+import type * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import type { StreamableHttpServer } from "../StreamableHttp.js"
 import { makeMetricsRoute } from "./metrics.js"
@@ -25,6 +26,11 @@ export interface HostSettings {
     readonly endpoint: string
     readonly messageEndpoint: string
     readonly endpoints: EndpointPolicy.Options | undefined
+    /** The caps on open streams (`SseServer`'s options of the same names); undefined: its defaults. */
+    readonly maxStreams?: number | undefined
+    readonly maxAnonymousStreams?: number | undefined
+    readonly maxAnonymousStreamsPerClient?: number | undefined
+    readonly anonymousStreamTimeout?: number | undefined
   } | undefined
   /** Streamable HTTP, when served. */
   readonly stream?: {
@@ -32,6 +38,7 @@ export interface HostSettings {
     readonly responseMode: "stream" | "batch"
     readonly stateless: boolean
     readonly sessionIdleTimeout: number | undefined
+    readonly maxSessionsPerIdentity?: number | undefined
   } | undefined
   readonly healthEndpoint: string | false
   /** Where the Prometheus metrics are served (public, after the Origin/Host checks), or `false`. */
@@ -50,6 +57,8 @@ export interface HostSettings {
   /** What the one gate both transports share is made from: one budget per client across them. */
   readonly gate: NodeHttp.RequestGateOptions
   readonly onError: ((error: unknown) => void) | undefined
+  /** The most header lines a request may carry (431 past it); undefined: 2,000. */
+  readonly maxHeadersCount?: number | undefined
   /** How long `close` lets requests in flight finish before cutting their connections. */
   readonly drainMs: number
 }
@@ -94,6 +103,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     exposeToken: settings.exposeToken,
     // Back to the option's shape; `fromEntries` defines own keys, so `__proto__` stays a tool name.
     toolScopes: Object.fromEntries(settings.toolScopes),
+    ...optional("maxHeadersCount", settings.maxHeadersCount),
     ...optional("resource", settings.resource),
     ...optional("allowedOrigins", settings.allowedOrigins),
     ...optional("allowedHosts", settings.allowedHosts),
@@ -107,6 +117,10 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     endpoint: sseSettings.endpoint,
     messageEndpoint: sseSettings.messageEndpoint,
     healthEndpoint: settings.healthEndpoint,
+    ...optional("maxStreams", sseSettings.maxStreams),
+    ...optional("maxAnonymousStreams", sseSettings.maxAnonymousStreams),
+    ...optional("maxAnonymousStreamsPerClient", sseSettings.maxAnonymousStreamsPerClient),
+    ...optional("anonymousStreamTimeout", sseSettings.anonymousStreamTimeout),
     ...optional("protectedResource", settings.protectedResource),
     ...shared
   })
@@ -120,6 +134,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
       ...optional("protectedResource", sse === undefined ? settings.protectedResource : undefined),
       stateless: streamSettings.stateless,
       ...optional("sessionIdleTimeout", streamSettings.sessionIdleTimeout),
+      ...optional("maxSessionsPerIdentity", streamSettings.maxSessionsPerIdentity),
       responseMode: streamSettings.responseMode,
       ...shared
     })
@@ -130,7 +145,14 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     stream = build(decoded.right, sdk)
   }
 
+  const maxHeadersCount = settings.maxHeadersCount ?? NodeHttp.DEFAULT_MAX_HEADERS_COUNT
   const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    // Before any route, `/metrics` included: a header set Node may have cut short is judged
+    // on nothing (both transports check it too, for when they are mounted alone).
+    if (NodeHttp.tooManyHeaderLines(request, maxHeadersCount)) {
+      response.setHeader("connection", "close")
+      return NodeHttp.writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
+    }
     const path = NodeHttp.targetOf(request)?.pathname
     if (metrics !== undefined && path === settings.metricsEndpoint) return metrics(request, response)
     if (stream !== undefined && (sse === undefined || path === streamSettings!.endpoint)) return stream.handle(request, response)
@@ -154,7 +176,9 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     handle(request, response)
   }
 
-  const server = http.createServer(counted)
+  // Short header and request timeouts, which open streams outlive, and one header line read
+  // beyond the limit so that a request carrying more is seen (`NodeHttp.createServer`).
+  const server = NodeHttp.createServer(counted, { maxHeadersCount })
   server.on("connection", (socket: Socket) => {
     requestsOpen.set(socket, 0)
     socket.once("close", () => requestsOpen.delete(socket))

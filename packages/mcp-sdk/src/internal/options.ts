@@ -44,6 +44,17 @@ const PositiveSeconds = Options.Seconds.pipe(
   Schema.filter((seconds) => seconds > 0 || "must be more than 0 seconds")
 )
 
+const PositiveInt = Schema.Number.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n) && n > 0 || `${n} is not a positive whole number`)
+)
+
+/**
+ * `maxSessionsPerIdentity`: the most Streamable HTTP sessions one identity may hold open.
+ * Default 32: a few clients (an IDE, an agent, their restarts) per credential, while 2,000
+ * sessions of some 31 KiB each, kept for the idle timeout, are out of reach.
+ */
+export const DEFAULT_MAX_SESSIONS_PER_IDENTITY = 32
+
 const Host = Schema.String.pipe(Schema.filter((host) => host.length > 0 || "must not be empty"))
 
 /** Options both transports take beyond mcp-framework's. */
@@ -57,7 +68,8 @@ const common = {
   toolScopes: Schema.optional(ToolScopes.ToolScopesSchema),
   rateLimit: NodeHttp.gateFields.rateLimit,
   trustProxy: NodeHttp.gateFields.trustProxy,
-  logger: NodeHttp.gateFields.logger
+  logger: NodeHttp.gateFields.logger,
+  ...NodeHttp.headerLimitFields
 }
 
 // mcp-framework's CORS fields that mcpgate decides itself (contract section 6.2).
@@ -133,6 +145,7 @@ const SseTransportOptions = Schema.Struct({
   messageEndpoint: Schema.optional(Options.Path),
   auth: SseAuth,
   cors: Schema.optional(Cors),
+  ...NodeHttp.streamLimitFields,
   ...common
 })
 
@@ -145,6 +158,7 @@ const StreamTransportOptions = Schema.Struct({
   responseMode: Schema.optional(Schema.Literal("stream", "batch")),
   stateless: Schema.optional(Schema.Boolean),
   sessionIdleTimeout: Schema.optional(PositiveSeconds),
+  maxSessionsPerIdentity: Schema.optional(PositiveInt),
   ...common
 })
 
@@ -165,7 +179,8 @@ export const MCPServerOptions = Schema.Struct({
             ...metadataPaths(options.protectedResource)
           ])
         ),
-        Schema.filter(ProtectedResource.oneResource)
+        Schema.filter(ProtectedResource.oneResource),
+        Schema.filter(NodeHttp.anonymousBelowTotal)
       )
     }),
     Schema.Struct({
@@ -199,6 +214,8 @@ const StreamableOptions = Schema.Struct({
   healthEndpoint: Schema.optionalWith(Schema.Union(Options.Path, Schema.Literal(false)), { default: () => "/health" as const }),
   stateless: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   sessionIdleTimeout: Schema.optionalWith(PositiveSeconds, { default: () => 30 * 60 }),
+  maxSessionsPerIdentity: Schema.optionalWith(PositiveInt, { default: () => DEFAULT_MAX_SESSIONS_PER_IDENTITY }),
+  maxHeadersCount: Schema.optionalWith(PositiveInt, { default: () => NodeHttp.DEFAULT_MAX_HEADERS_COUNT }),
   responseMode: Schema.optionalWith(Schema.Literal("stream", "batch"), { default: () => "stream" as const }),
   allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
   allowedHosts: Schema.optional(Schema.Array(Schema.String)),
@@ -227,6 +244,10 @@ export interface StreamableSettings {
   readonly healthEndpoint: string | false
   readonly stateless: boolean
   readonly sessionIdleTimeout: number
+  /** Past it, the identity's least recently active idle session is closed, or 429 if none is idle. */
+  readonly maxSessionsPerIdentity: number
+  /** The most header lines a request may carry; more is a 431. */
+  readonly maxHeadersCount: number
   readonly responseMode: "stream" | "batch"
   readonly cors: CrossOrigin.CrossOrigin
   readonly exposeToken: boolean
@@ -263,6 +284,8 @@ export const decodeStreamableOptions = (
         healthEndpoint: decoded.healthEndpoint,
         stateless: decoded.stateless,
         sessionIdleTimeout: decoded.sessionIdleTimeout,
+        maxSessionsPerIdentity: decoded.maxSessionsPerIdentity,
+        maxHeadersCount: decoded.maxHeadersCount,
         responseMode: decoded.responseMode,
         cors,
         exposeToken: decoded.exposeToken,
@@ -287,8 +310,9 @@ export const McpHttpOptions = Schema.Struct({
     Schema.Struct({
       endpoint: Schema.optional(Options.Path),
       messageEndpoint: Schema.optional(Options.Path),
-      endpoints: Schema.optional(EndpointPolicy.EndpointPolicySchema)
-    })
+      endpoints: Schema.optional(EndpointPolicy.EndpointPolicySchema),
+      ...NodeHttp.streamLimitFields
+    }).pipe(Schema.filter(NodeHttp.anonymousBelowTotal))
   )),
   stream: Schema.optional(Schema.Union(
     Schema.Literal(false),
@@ -296,7 +320,8 @@ export const McpHttpOptions = Schema.Struct({
       endpoint: Schema.optional(Options.Path),
       responseMode: Schema.optional(Schema.Literal("stream", "batch")),
       stateless: Schema.optional(Schema.Boolean),
-      sessionIdleTimeout: Schema.optional(PositiveSeconds)
+      sessionIdleTimeout: Schema.optional(PositiveSeconds),
+      maxSessionsPerIdentity: Schema.optional(PositiveInt)
     })
   )),
   allowedOrigins: Schema.optional(Schema.Array(Options.Origin)),

@@ -34,6 +34,8 @@ interface Session {
   readonly transport: StreamableTransportLike
   readonly server: McpServerLike
   readonly owner: SessionOwner.SessionOwner
+  /** The owner's `Principal.identity`, for the cap on sessions per identity. */
+  readonly identity: string
   /** Requests of this session still open (a `GET` stream stays open for long). */
   inFlight: number
   /** When the last request of this session ended (ms). */
@@ -43,9 +45,17 @@ interface Session {
 // Clients often leave without `DELETE`; how often sessions are checked for idleness.
 const IDLE_SWEEP_MS = 60_000
 
+// When every session of an identity at its cap has a request open, nothing says when one will
+// end: ask again soon, but not in a loop.
+const SESSIONS_RETRY_AFTER_SECONDS = 10
+
 export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpServer => {
   const { cors, provider } = settings
   const sessions = new Map<string, Session>()
+  // Session ids by owner identity, and `initialize` requests under way by identity: the cap
+  // on sessions per identity counts both, so concurrent requests cannot pass it together.
+  const byIdentity = new Map<string, Set<string>>()
+  const initializing = new Map<string, number>()
   const credentialHeaders = new Set(provider.headerNames.map((name) => name.toLowerCase()))
 
   const reportError = (error: unknown) => {
@@ -66,6 +76,9 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     const session = sessions.get(id)
     if (session === undefined) return
     sessions.delete(id)
+    const ids = byIdentity.get(session.identity)
+    ids?.delete(id)
+    if (ids?.size === 0) byIdentity.delete(session.identity)
     session.owner.dispose()
     await Promise.allSettled([session.transport.close(), session.server.close()])
   }
@@ -118,7 +131,12 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     const corsHeaders = CrossOrigin.responseHeaders(cors, origin)
     const answer = (reply: HttpAnswer.HttpAnswer) => NodeHttp.writeAnswer(response, reply, corsHeaders)
 
-    // 1. Origin and Host, then the path: all before authentication.
+    // 1. A header set Node may have cut short is judged on nothing, not even its Origin.
+    if (NodeHttp.tooManyHeaderLines(request, settings.maxHeadersCount)) {
+      response.setHeader("connection", "close")
+      return NodeHttp.writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
+    }
+    // Then Origin and Host, then the path: all before authentication.
     const refusal = CrossOrigin.check(cors, {
       origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
       host: NodeHttp.singleHeader(request, "host"),
@@ -160,7 +178,23 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
 
     // 6. Session lookup and identity binding.
     const ids = request.headersDistinct["mcp-session-id"]
-    if (ids === undefined) return withBody(request, principal, answer, (body) => openSession(request, response, principal, body))
+    if (ids === undefined) {
+      // Only a `POST` (an `initialize`) may open a session; the SDK answers the others.
+      if (request.method !== "POST") return withBody(request, principal, answer, (body) => openSession(request, response, principal, body))
+      const full = makeRoom(principal.identity)
+      if (full !== undefined) return answer(full)
+      initializing.set(principal.identity, (initializing.get(principal.identity) ?? 0) + 1)
+      let counted = true
+      const opened = () => {
+        if (!counted) return
+        counted = false
+        const left = (initializing.get(principal.identity) ?? 1) - 1
+        if (left === 0) initializing.delete(principal.identity)
+        else initializing.set(principal.identity, left)
+      }
+      return withBody(request, principal, answer, (body) => openSession(request, response, principal, body, opened))
+        .finally(opened)
+    }
     const session = ids.length === 1 ? sessions.get(ids[0]!) : undefined
     if (session === undefined) return tombstone.handleRequest(request, response)
     if (!session.owner.admits(principal)) return answer(HttpAnswer.sessionForbidden)
@@ -168,6 +202,31 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     track(session, response)
     // 7. The SDK transport reads the body and answers.
     return withBody(request, principal, answer, (body) => session.transport.handleRequest(request, response, body))
+  }
+
+  /**
+   * Room for one more session of `identity` (contract section 7 leaves the number open): at
+   * its cap, its least recently active session with no request open is closed, as an idle
+   * session is most often one whose client left without `DELETE`, and a client that is still
+   * there gets the SDK's 404 and initializes anew (MCP specification, session management).
+   * If every one has a request open, nothing is closed: a busy client is never cut off for
+   * another, and the answer is 429. Only the identity's own sessions are ever touched.
+   */
+  const makeRoom = (identity: string): HttpAnswer.HttpAnswer | undefined => {
+    const ids = byIdentity.get(identity)
+    const held = (ids?.size ?? 0) + (initializing.get(identity) ?? 0)
+    if (held < settings.maxSessionsPerIdentity) return undefined
+    let oldest: { readonly id: string; readonly lastActive: number } | undefined
+    for (const id of ids ?? []) {
+      const session = sessions.get(id)!
+      if (session.inFlight === 0 && (oldest === undefined || session.lastActive < oldest.lastActive)) {
+        oldest = { id, lastActive: session.lastActive }
+      }
+    }
+    if (oldest === undefined) return HttpAnswer.tooManySessions(SESSIONS_RETRY_AFTER_SECONDS)
+    // Out of the counts at once (`closeSession` deletes before it awaits the SDK).
+    void closeSession(oldest.id)
+    return undefined
   }
 
   /**
@@ -223,7 +282,12 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
 
   const newTransport = (
     sessionId: (() => string) | undefined,
-    opening?: { readonly principal: Principal; readonly response: http.ServerResponse }
+    opening?: {
+      readonly principal: Principal
+      readonly response: http.ServerResponse
+      /** The session is counted as open now: no longer as one being opened. */
+      readonly opened: () => void
+    }
   ) => {
     let server: McpServerLike | undefined
     const transport: StreamableTransportLike = new sdk.StreamableTransport({
@@ -236,8 +300,13 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
         onsessioninitialized: (id: string) => {
           const owner = new SessionOwner.SessionOwner(provider, () => void closeSession(id))
           owner.bind(opening!.principal)
-          const session: Session = { transport, server: server!, owner, inFlight: 0, lastActive: Date.now() }
+          const identity = opening!.principal.identity
+          const session: Session = { transport, server: server!, owner, identity, inFlight: 0, lastActive: Date.now() }
           sessions.set(id, session)
+          const ids = byIdentity.get(identity) ?? new Set()
+          ids.add(id)
+          byIdentity.set(identity, ids)
+          opening!.opened()
           // The `initialize` exchange itself counts as a request open on the session.
           track(session, opening!.response)
         },
@@ -263,9 +332,10 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     request: http.IncomingMessage,
     response: http.ServerResponse,
     principal: Principal,
-    parsedBody: unknown
+    parsedBody: unknown,
+    opened: () => void = () => {}
   ): Promise<void> => {
-    const { connect, transport } = newTransport(() => randomUUID(), { principal, response })
+    const { connect, transport } = newTransport(() => randomUUID(), { principal, response, opened })
     const server = await connect()
     await transport.handleRequest(request, response, parsedBody)
     // Anything but an `initialize` leaves the transport without a session: nothing to keep.

@@ -2,6 +2,7 @@
  * Reading a Node request and writing an `HttpAnswer` onto a Node response, byte for byte.
  */
 import type { HttpAnswer } from "@mcpgate/auth-core/HttpAnswer"
+import * as http from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
 
 /**
@@ -68,4 +69,70 @@ export const fullUrlOf = (request: IncomingMessage, target: URL): URL => {
 export const mediaTypeOf = (request: IncomingMessage): string | undefined => {
   const value = singleHeader(request, "content-type")
   return value?.split(";", 1)[0]!.trim().toLowerCase()
+}
+
+/** What a request may carry in header lines unless configured otherwise: Node's documented default. */
+export const DEFAULT_MAX_HEADERS_COUNT = 2000
+
+// Without `maxHeadersCount` set on its server, Node's parser keeps 2,000 header entries, that
+// is 1,000 lines (names and values count apart), whatever its documentation says.
+const NODE_KEPT_LINES = 1000
+
+/** How many header lines the parser of the request's server keeps (`Infinity`: all of them). */
+const linesKeptFor = (request: IncomingMessage): number => {
+  const count = (request.socket as { server?: { maxHeadersCount?: unknown } } | null)?.server?.maxHeadersCount
+  if (typeof count !== "number") return NODE_KEPT_LINES
+  return count > 0 ? count : Infinity
+}
+
+/**
+ * Whether a request has more than `maxHeadersCount` header lines, or may have had lines
+ * dropped. Past its server's `maxHeadersCount` Node stops keeping lines: `headers` and
+ * `headersDistinct` hold only the first ones, so a second credential line placed after
+ * enough padding would never be seen, and the request would be judged on what is left.
+ * `rawHeaders` holds every line kept and, read in batches, often a few more; so a request
+ * with as many raw lines as the parser keeps may have lost some, and is refused too.
+ */
+export const tooManyHeaderLines = (request: IncomingMessage, maxHeadersCount: number): boolean => {
+  const lines = request.rawHeaders.length / 2
+  return lines > maxHeadersCount || lines >= linesKeptFor(request)
+}
+
+/**
+ * The timeouts of the servers mcpgate listens on. Node's own are generous (a minute for the
+ * headers, five for a request, checked every 30 s), so connections that send their head or
+ * body slowly, or nothing at all, hold a file descriptor for minutes each.
+ * - `headersTimeout`: the whole head must arrive within 10 s (a connection that sends nothing
+ *   counts from when it opened); Node answers 408 and closes it.
+ * - `requestTimeout`: the whole request, body included, within 60 s: a 4 MiB body at 70 KB/s.
+ *   It ends with the request, not the response: a `GET` stream (SSE, Streamable HTTP)
+ *   outlives it, as its request is complete when its head is.
+ * - `keepAliveTimeout`: an idle kept-alive connection closes after 5 s (Node's default, set
+ *   here so that it is a decision).
+ * - `connectionsCheckingInterval`: the two first are checked every second, not every 30 s.
+ */
+export const SERVER_TIMEOUTS = {
+  headersTimeout: 10_000,
+  requestTimeout: 60_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000
+} as const
+
+/**
+ * A `node:http` server with `SERVER_TIMEOUTS`, reading one header line more than
+ * `maxHeadersCount`, so that a request carrying more is seen as such (and refused with 431
+ * by `tooManyHeaderLines`) rather than cut to the lines Node kept.
+ */
+export const createServer = (
+  listener: http.RequestListener,
+  options: { readonly maxHeadersCount?: number | undefined } = {}
+): http.Server => {
+  const server = http.createServer({
+    headersTimeout: SERVER_TIMEOUTS.headersTimeout,
+    requestTimeout: SERVER_TIMEOUTS.requestTimeout,
+    connectionsCheckingInterval: SERVER_TIMEOUTS.connectionsCheckingInterval
+  }, listener)
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout
+  server.maxHeadersCount = (options.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT) + 1
+  return server
 }

@@ -7,6 +7,7 @@ import * as Logger from "effect/Logger"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { ProviderInput, RequestGate } from "./authenticate.js"
+import type { StreamLimitSettings } from "./streamLimits.js"
 
 const isProviderInput = (value: unknown): value is ProviderInput => {
   if (typeof value !== "object" || value === null) return false
@@ -136,6 +137,63 @@ const metadataPathsFree = (
     `${JSON.stringify(taken)} is where the protected-resource metadata is served: give the endpoint another path`
 }
 
+// setTimeout takes at most 2^31 - 1 ms.
+const MAX_TIMER_SECONDS = 24 * 24 * 60 * 60
+
+/**
+ * The caps on open SSE streams (`streamLimits.ts`). Optional here, their defaults applied by
+ * `streamLimitsOf`, so that adapters passing them on (`MCPServer`, `McpHttp`) check them at
+ * construction with the same words.
+ */
+export const streamLimitFields = {
+  maxStreams: Schema.optional(PositiveInt),
+  maxAnonymousStreams: Schema.optional(PositiveInt),
+  maxAnonymousStreamsPerClient: Schema.optional(PositiveInt),
+  // A timer cannot wait longer (Node fires a longer one at once), and a bound is the point.
+  anonymousStreamTimeout: Schema.optional(PositiveSeconds.pipe(
+    Schema.filter((seconds) => seconds <= MAX_TIMER_SECONDS || `must be at most ${MAX_TIMER_SECONDS} seconds (24 days)`)
+  ))
+}
+
+type StreamLimitOptions = {
+  readonly [K in keyof typeof streamLimitFields]?: number | undefined
+}
+
+const DEFAULT_MAX_STREAMS = 1000
+const DEFAULT_MAX_ANONYMOUS_PER_CLIENT = 16
+const DEFAULT_ANONYMOUS_TIMEOUT_SECONDS = 60
+
+/**
+ * Anonymous streams must leave room under `maxStreams`: the room that a client sending its
+ * credential finds whatever an anonymous flood holds.
+ */
+export const anonymousBelowTotal = (options: StreamLimitOptions): true | string => {
+  const { maxAnonymousStreams, maxStreams = DEFAULT_MAX_STREAMS } = options
+  return maxAnonymousStreams === undefined || maxAnonymousStreams < maxStreams ||
+    `maxAnonymousStreams (${maxAnonymousStreams}) must be below maxStreams (${maxStreams}), ` +
+      "so that streams opened with a credential always find room"
+}
+
+/** The stream caps with their defaults: 1,000 streams, a quarter of them anonymous, 16 a client, 60 s unclaimed. */
+export const streamLimitsOf = (options: StreamLimitOptions): StreamLimitSettings => {
+  const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
+  return {
+    maxStreams,
+    maxAnonymousStreams: options.maxAnonymousStreams ?? Math.floor(maxStreams / 4),
+    maxAnonymousStreamsPerClient: options.maxAnonymousStreamsPerClient ?? DEFAULT_MAX_ANONYMOUS_PER_CLIENT,
+    anonymousTimeoutMs: (options.anonymousStreamTimeout ?? DEFAULT_ANONYMOUS_TIMEOUT_SECONDS) * 1000
+  }
+}
+
+/**
+ * `maxHeadersCount`: the most header lines a request may carry; one with more is refused
+ * with 431 before anything reads its headers. Default 2,000 (`DEFAULT_MAX_HEADERS_COUNT`),
+ * Node's documented figure, applied where it is used.
+ */
+export const headerLimitFields = {
+  maxHeadersCount: Schema.optional(PositiveInt)
+}
+
 export const AuthOptions = Schema.Struct({
   provider: Provider,
   endpoints: Schema.optionalWith(EndpointPolicy.EndpointPolicySchema, { default: () => EndpointPolicy.defaults })
@@ -157,8 +215,11 @@ export const SseServerOptions = Schema.Struct({
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
   toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
   onError: Schema.optional(Fn),
+  ...streamLimitFields,
+  ...headerLimitFields,
   ...gateFields
 }).pipe(
+  Schema.filter(anonymousBelowTotal),
   Schema.filter((options) => {
     const paths = [options.endpoint, options.messageEndpoint, options.healthEndpoint].filter((p) => p !== false)
     return new Set(paths).size === paths.length || "endpoint, messageEndpoint and healthEndpoint must differ"
@@ -174,5 +235,6 @@ export const SseServerOptions = Schema.Struct({
 export const GuardOptions = Schema.Struct({
   provider: Provider,
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  ...headerLimitFields,
   ...gateFields
 }).pipe(Schema.filter(oneGateSource))

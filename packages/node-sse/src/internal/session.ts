@@ -1,6 +1,7 @@
 /**
- * One SSE session: its open stream, the identity that owns it, and the timers that end it
- * (heartbeat, owner expiry). The transport handed to the MCP SDK is its public face.
+ * One SSE session: its open stream, the identity that owns it, the timers that end it
+ * (heartbeat, owner expiry), and its place in the server's stream counts, which times it out
+ * while it has no owner. The transport handed to the MCP SDK is its public face.
  */
 import type { AuthProvider } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
@@ -10,6 +11,7 @@ import type { LostReason } from "../SessionOwner.js"
 import { SessionOwner } from "../SessionOwner.js"
 import type { JsonRpcMessage } from "./jsonRpc.js"
 import type { MessageExtra } from "./messageExtra.js"
+import type { StreamSlot } from "./streamLimits.js"
 
 export interface SessionSettings {
   readonly messageEndpoint: string
@@ -20,8 +22,17 @@ export interface SessionSettings {
   readonly registry: Map<string, Session>
 }
 
-/** Why a session ended. */
-export type EndReason = "closed" | "client_gone" | "server_closed" | "expired" | "revoked" | "slow_client"
+/**
+ * Why a session ended; `unclaimed`: no identity bound it within `anonymousStreamTimeout`.
+ */
+export type EndReason =
+  | "closed"
+  | "client_gone"
+  | "server_closed"
+  | "expired"
+  | "revoked"
+  | "slow_client"
+  | "unclaimed"
 
 export class Session {
   readonly id: string = randomUUID()
@@ -37,7 +48,9 @@ export class Session {
   constructor(
     private readonly response: ServerResponse,
     private readonly settings: SessionSettings,
-    owner: Principal | undefined
+    owner: Principal | undefined,
+    /** The stream's place in the server's stream counts (`streamLimits.ts`). */
+    private readonly slot: StreamSlot
   ) {
     this.#owner = new SessionOwner(settings.provider, (reason) => this.end(reason))
     settings.registry.set(this.id, this)
@@ -84,6 +97,8 @@ export class Session {
   /** Binds the session to its first identity, or refreshes the owner's latest `exp`. */
   bind(principal: Principal): void {
     this.#owner.bind(principal)
+    // Owned now: no longer anonymous, so neither counted nor timed out as such.
+    if (this.#owner.principal !== undefined) this.slot.claim()
   }
 
   /** Ends the stream once: `closed` by the server code, or one of the reasons that cut it. */
@@ -92,6 +107,7 @@ export class Session {
     this.#ended = true
     clearInterval(this.#heartbeat)
     this.#owner.dispose()
+    this.slot.release()
     this.settings.registry.delete(this.id)
     if (reason === "slow_client") {
       // Ending politely would queue the last chunk behind output the client is not reading:
