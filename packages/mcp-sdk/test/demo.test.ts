@@ -59,6 +59,29 @@ const postInitialize = (url: URL, headers: Record<string, string>) =>
     })
   })
 
+/** A start the demo refuses: the environment, what its one line says, and what it must not. */
+interface Refusal {
+  readonly env: Record<string, string>
+  readonly says: ReadonlyArray<string>
+  readonly quiet?: string
+}
+
+/** Runs the demo once per case and expects each to exit 1 with one line on stderr. */
+const expectRefusals = async (cases: ReadonlyArray<Refusal>) => {
+  const port = String(await freePort())
+  const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, { PORT: port, ...env })))
+  for (const [index, { env, quiet, says }] of cases.entries()) {
+    const { code, stderr, stdout } = results[index]!
+    const context = JSON.stringify(env)
+    expect(code, context).toBe(1)
+    expect(stdout, context).toBe("")
+    expect(stderr, context).toMatch(/^mcpgate demo: [^\n]+\n$/)
+    for (const part of says) expect(stderr, context).toContain(part)
+    if (quiet !== undefined) expect(stderr, context).not.toContain(quiet)
+  }
+  return results
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Polls `check` until it holds; fails after `timeoutMs`. */
@@ -248,27 +271,17 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
   }, 30_000)
 
   it("bad configuration exits with code 1 and one line on stderr naming the variable", async () => {
-    const port = String(await freePort())
-    const cases: ReadonlyArray<{ readonly env: Record<string, string>; readonly variable: string; readonly quiet?: string }> = [
-      { env: { PORT: "abc" }, variable: "PORT" },
-      { env: { PORT: port, MCP_AUTH: "nope" }, variable: "MCP_AUTH" },
-      { env: { PORT: port, MCP_API_KEYS: "short" }, variable: "MCP_API_KEYS" },
+    const results = await expectRefusals([
+      { env: { PORT: "abc" }, says: ["PORT"] },
+      { env: { MCP_AUTH: "nope" }, says: ["MCP_AUTH"] },
+      { env: { MCP_API_KEYS: "short" }, says: ["MCP_API_KEYS"] },
       // A short key is refused without being quoted.
-      { env: { PORT: port, MCP_API_KEYS: "Zq7-tiny" }, variable: "MCP_API_KEYS", quiet: "Zq7-tiny" },
-      { env: { PORT: port, MCP_AUTH: "jwt" }, variable: "MCP_JWT_SECRET" },
-      { env: { PORT: port, MCP_AUTH: "jwt", MCP_JWT_SECRET: "short" }, variable: "MCP_JWT_SECRET", quiet: "short" },
-      { env: { PORT: port, MCP_AUTH_SSE: "maybe" }, variable: "MCP_AUTH_SSE" }
-    ]
-    const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, env)))
-    for (const [index, { quiet, variable }] of cases.entries()) {
-      const { code, stderr, stdout } = results[index]!
-      const context = JSON.stringify(cases[index]!.env)
-      expect(code, context).toBe(1)
-      expect(stdout, context).toBe("")
-      expect(stderr, context).toMatch(/^mcpgate demo: [^\n]+\n$/)
-      expect(stderr, context).toContain(variable)
-      if (quiet !== undefined) expect(stderr, context).not.toContain(quiet)
-    }
+      { env: { MCP_API_KEYS: "Zq7-tiny" }, says: ["MCP_API_KEYS"], quiet: "Zq7-tiny" },
+      { env: { MCP_AUTH: "jwt" }, says: ["MCP_JWT_SECRET"] },
+      { env: { MCP_AUTH: "jwt", MCP_JWT_SECRET: "short" }, says: ["MCP_JWT_SECRET"], quiet: "short" },
+      { env: { MCP_AUTH_SSE: "maybe" }, says: ["MCP_AUTH_SSE"] },
+      { env: { MCP_API_KEYS_FILE_POLL: "0" }, says: ["MCP_API_KEYS_FILE_POLL"] }
+    ])
     // The ones about a weak or missing key or secret say how to make a strong one.
     for (const index of [2, 3, 4, 5]) expect(results[index]!.stderr).toContain("randomBytes(32)")
   }, 30_000)
@@ -395,7 +408,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     const jwks = { MCP_AUTH: "jwt", MCP_JWT_JWKS_URL: "http://127.0.0.1:1/jwks.json" }
     const oauth = { ...jwks, MCP_RESOURCE_URL: resource, MCP_AUTHORIZATION_SERVERS: issuer }
     const secret = randomBytes(32).toString("base64url")
-    const cases: ReadonlyArray<{ readonly env: Record<string, string>; readonly says: ReadonlyArray<string>; readonly quiet?: string }> = [
+    const cases: ReadonlyArray<Refusal> = [
       { env: { ...jwks, MCP_AUTHORIZATION_SERVERS: issuer }, says: ["MCP_AUTHORIZATION_SERVERS is set without MCP_RESOURCE_URL"] },
       { env: { ...jwks, MCP_SCOPES_SUPPORTED: "tools:read" }, says: ["MCP_SCOPES_SUPPORTED is set without MCP_RESOURCE_URL"] },
       { env: { ...jwks, MCP_RESOURCE_URL: resource }, says: ["MCP_RESOURCE_URL is set without MCP_AUTHORIZATION_SERVERS"] },
@@ -416,17 +429,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       { env: { MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: "{\"kty\":" }, says: ["MCP_JWT_PUBLIC_KEY is not valid JSON"] },
       { env: { MCP_API_KEY_ALLOW_BEARER: "maybe" }, says: ["MCP_API_KEY_ALLOW_BEARER"] }
     ]
-    const port = String(await freePort())
-    const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, { PORT: port, ...env })))
-    for (const [index, { quiet, says }] of cases.entries()) {
-      const { code, stderr, stdout } = results[index]!
-      const context = JSON.stringify(cases[index]!.env)
-      expect(code, context).toBe(1)
-      expect(stdout, context).toBe("")
-      expect(stderr, context).toMatch(/^mcpgate demo: [^\n]+\n$/)
-      for (const part of says) expect(stderr, context).toContain(part)
-      if (quiet !== undefined) expect(stderr, context).not.toContain(quiet)
-    }
+    await expectRefusals(cases)
   }, 30_000)
 
   it("SIGTERM and SIGINT stop it with exit code 0 and \"stopped\"", async () => {
@@ -640,7 +643,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       return file
     }
     const good = write("good", `${newKey()}\n`)
-    const cases: ReadonlyArray<{ readonly env: Record<string, string>; readonly says: ReadonlyArray<string>; readonly quiet?: string }> = [
+    const cases: ReadonlyArray<Refusal> = [
       { env: { MCP_API_KEYS: newKey(), MCP_API_KEYS_FILE: good }, says: ["MCP_API_KEYS and MCP_API_KEYS_FILE are both set"] },
       {
         env: { MCP_API_KEYS_FILE: write("short", `# keys\n${newKey()}\n\nZq7-tiny-key # bad\n`) },
@@ -656,17 +659,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       { env: { MCP_API_KEYS_FILE: write("empty", "# nothing yet\n\n") }, says: ["MCP_API_KEYS_FILE", "holds no keys"] },
       { env: { MCP_API_KEYS_FILE: path.join(directory, "missing") }, says: ["MCP_API_KEYS_FILE", "cannot be read (no such file)"] }
     ]
-    const port = String(await freePort())
-    const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, { PORT: port, ...env })))
-    for (const [index, { quiet, says }] of cases.entries()) {
-      const { code, stderr, stdout } = results[index]!
-      const context = JSON.stringify(cases[index]!.env)
-      expect(code, context).toBe(1)
-      expect(stdout, context).toBe("")
-      expect(stderr, context).toMatch(/^mcpgate demo: [^\n]+\n$/)
-      for (const part of says) expect(stderr, context).toContain(part)
-      if (quiet !== undefined) expect(stderr, context).not.toContain(quiet)
-    }
+    const results = await expectRefusals(cases)
     expect(results[3]!.stderr).not.toContain("same-key")
   }, 30_000)
   // Runs where .ci/run provides Redis (REDIS_URL, redis-server); reported as skipped elsewhere.

@@ -393,7 +393,7 @@ describe("NodeGuard.make: bad options throw a readable ConfigurationError", () =
 
   it("an unknown key, named with the known ones", () => {
     expect(refusal({ provider: apiKeys, exposeTokens: true })).toBe(
-      "Invalid guard options:\n  - exposeTokens: is unexpected, expected: \"provider\" | \"exposeToken\" | \"rateLimit\" | \"trustProxy\" | \"logger\" | \"gate\""
+      "Invalid guard options:\n  - exposeTokens: is unexpected, expected: \"provider\" | \"exposeToken\" | \"maxHeadersCount\" | \"rateLimit\" | \"trustProxy\" | \"logger\" | \"gate\""
     )
   })
 

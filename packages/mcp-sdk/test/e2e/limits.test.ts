@@ -32,6 +32,16 @@ const padding = (count: number): HeaderLines => Array.from({ length: count }, (_
 /** Alice's key, `count` padding lines, then Bob's key. */
 const smuggled = (count: number): HeaderLines => [...apiKey(KEY_ALICE), ...padding(count), ...apiKey(KEY_BOB)]
 
+/**
+ * On a server of one's own, the 431 of whoever refused first: ours, or on Node 22 and later,
+ * whose parser refuses more lines than its server keeps, Node's own, without a body. Either
+ * way the request is refused before anything reads its headers.
+ */
+const expectRefusedOnOwnServer = (response: RawResponse) => {
+  if (response.body === "") expect(response.statusLine).toBe("HTTP/1.1 431 Request Header Fields Too Large")
+  else expect431(response)
+}
+
 const expect431 = (response: RawResponse) => {
   expect(response.statusLine).toBe("HTTP/1.1 431 Request Header Fields Too Large")
   expect(response.body).toBe(HEADER_FIELDS_TOO_LARGE)
@@ -67,7 +77,8 @@ describe("more header lines than the server reads: 431", () => {
       rateLimit: false
     })
     const base = await mountEndpoint(endpoint, defer)
-    expect431(await send(base, "POST", "/mcp", [...POST_HEADERS, ...smuggled(1100)], INITIALIZE))
+    // A GET: Node 22 closes the connection with its own 431 before a body could be sent.
+    expectRefusedOnOwnServer(await send(base, "GET", "/mcp", smuggled(1100)))
     const duplicate = await send(base, "POST", "/mcp", [...POST_HEADERS, ...smuggled(900)], INITIALIZE)
     expect(duplicate.status).toBe(401)
     expect(duplicate.body).toBe(Bodies.apiKey)

@@ -80,7 +80,7 @@ const dechunk = (data: Buffer): Buffer | undefined => {
 }
 
 /** One complete answer in `data`, or undefined if more bytes are needed. */
-const parseResponse = (data: Buffer): RawResponse | undefined => {
+const parseResponse = (data: Buffer, closed = false): RawResponse | undefined => {
   const headEnd = data.indexOf("\r\n\r\n")
   if (headEnd < 0) return undefined
   const head = parseHead(data.subarray(0, headEnd).toString("latin1"))
@@ -90,7 +90,8 @@ const parseResponse = (data: Buffer): RawResponse | undefined => {
   let body: Buffer | undefined
   if (length !== undefined) body = rest.length < Number(length) ? undefined : rest.subarray(0, Number(length))
   else if (chunked) body = dechunk(rest)
-  else body = head.status === 204 || head.status === 304 ? Buffer.alloc(0) : undefined
+  // Neither length nor chunks: the body is what came before the connection closed (RFC 9112 6.3).
+  else body = head.status === 204 || head.status === 304 ? Buffer.alloc(0) : closed ? rest : undefined
   return body === undefined ? undefined : { ...head, body: body.toString("utf8") }
 }
 
@@ -164,7 +165,7 @@ const exchange = (
       if (response !== undefined) settle({ response })
     })
     socket.on("close", () => {
-      const response = parseResponse(Buffer.concat(chunks))
+      const response = parseResponse(Buffer.concat(chunks), true)
       if (response !== undefined) settle({ response })
       else settle({ error: new Error(`${method} ${path}: closed without a complete answer`) })
     })

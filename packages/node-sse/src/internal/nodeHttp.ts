@@ -2,8 +2,11 @@
  * Reading a Node request and writing an `HttpAnswer` onto a Node response, byte for byte.
  */
 import type { HttpAnswer } from "@mcpgate/auth-core/HttpAnswer"
+import { headerFieldsTooLarge } from "@mcpgate/auth-core/HttpAnswer"
 import * as http from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 
 /**
  * Writes an answer with an exact `Content-Length`. If headers already went out (a stream
@@ -134,5 +137,36 @@ export const createServer = (
   }, listener)
   server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout
   server.maxHeadersCount = (options.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT) + 1
+  server.on("clientError", answerClientError)
   return server
+}
+
+/** An answer written straight to a socket, for requests Node's parser gave up on. */
+const rawAnswer = (answer: HttpAnswer, reason: string): string => {
+  const body = Buffer.from(answer.body, "utf8")
+  const headers = { ...answer.headers, "content-length": String(body.length), connection: "close" }
+  return `HTTP/1.1 ${answer.status} ${reason}\r\n${
+    Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")
+  }\r\n${answer.body}`
+}
+
+const HEADER_OVERFLOW = rawAnswer(headerFieldsTooLarge, "Request Header Fields Too Large")
+
+/**
+ * What Node answers a request its parser refused, but for a head too large (more than
+ * `maxHeadersCount` lines on Node 22, more than 16 KiB on any), which gets the contract's
+ * 431 instead of Node's bodiless one. The rest as Node does (408 for a request too slow,
+ * 400 otherwise), then the socket is closed.
+ */
+const answerClientError = (error: Error & { readonly code?: string }, socket: Duplex): void => {
+  if (socket.writable && (socket as Partial<Socket>).bytesWritten === 0) {
+    socket.write(
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? HEADER_OVERFLOW
+        : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+        : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    )
+  }
+  socket.destroy()
 }

@@ -33,6 +33,16 @@ const tooLarge: Expected = {
   body: HEADER_FIELDS_TOO_LARGE
 }
 
+/**
+ * On a server of one's own, the 431 of whoever refused first: ours, or on Node 22 and later,
+ * whose parser refuses more lines than its server keeps, Node's own, without a body. Either
+ * way the request is refused before anything reads its headers.
+ */
+const expectRefusedOnOwnServer = (response: Awaited<ReturnType<typeof exchange>>) => {
+  if (response.body === "") expect(response.statusLine).toBe("HTTP/1.1 431 Request Header Fields Too Large")
+  else expectAnswer(response, tooLarge)
+}
+
 /** `count` short header lines (`a:0`): 5 bytes each, so thousands fit in Node's 16 KiB head. */
 const padding = (count: number): HeaderLines => Array.from({ length: count }, (_, i) => [`a`, String(i % 10)] as const)
 
@@ -93,7 +103,7 @@ describe("more header lines than the server reads: 431, before anything else", (
     })
     const url = new URL(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`)
     // Node keeps 1,000 lines here: Bob's line after 1,100 padding lines never reaches `headers`.
-    expectAnswer(await exchange(url, build(url, "GET", "/sse", smuggled(1100))), tooLarge)
+    expectRefusedOnOwnServer(await exchange(url, build(url, "GET", "/sse", smuggled(1100))))
     expectAnswer(await exchange(url, build(url, "GET", "/sse", smuggled(900))), Answer.apiKey())
   })
 
@@ -112,7 +122,7 @@ describe("more header lines than the server reads: 431, before anything else", (
       await new Promise<void>((resolve) => plain.close(() => resolve()))
     })
     const url = new URL(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`)
-    expectAnswer(await exchange(url, build(url, "GET", "/mcp", smuggled(1100))), tooLarge)
+    expectRefusedOnOwnServer(await exchange(url, build(url, "GET", "/mcp", smuggled(1100))))
     expect([served, checks()]).toEqual([0, 0])
     expectAnswer(await exchange(url, build(url, "GET", "/mcp", smuggled(900))), Answer.apiKey())
   })
