@@ -81,6 +81,9 @@ const startMcpgate = async (onSession) => {
     port: 0,
     auth: { provider: new APIKeyAuthProvider({ keys: [KEY] }), endpoints: { sse: true, messages: true } },
     rateLimit: limiter,
+    // 1,000 sessions and the warm-up's are held at once: the cap on open streams (1,000 by
+    // default) is not what this measures.
+    maxStreams: 10_000,
     onSession
   })
   return {

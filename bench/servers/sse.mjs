@@ -25,6 +25,8 @@ const ourServer = async (endpoints) => {
   const running = await SseServer.listen({
     port: 0,
     auth: { provider: new APIKeyAuthProvider({ keys: API_KEYS }), endpoints },
+    // With messages open, no POST ever binds the load's stream: it must outlive the run.
+    ...(endpoints?.messages === false ? { anonymousStreamTimeout: 3600 } : {}),
     onSession: connectSession
   })
   return { url: running.url.href, close: () => running.close() }
