@@ -102,13 +102,13 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     })
   }
 
-  // Contract section 4: a revoked credential's sessions are closed.
   /**
    * The owners of stateless exchanges still open (a `GET` stream, a long tool call): with no
    * session to close, each exchange ends itself when its caller's credential expires or is
    * revoked, as a session would.
    */
   const statelessOwners = new Set<SessionOwner.SessionOwner>()
+  // Contract section 4: a revoked credential's sessions (and stateless exchanges) are closed.
   const rotations = Effect.runFork(
     Stream.runForEach(provider.changes, () =>
       Effect.promise(() => {
