@@ -78,6 +78,7 @@ export interface CommonTransportOptions
     | "healthEndpoint"
     | "allowedHosts"
     | "exposeToken"
+    | "requestContext"
     | "resource"
     | "protectedResource"
     | "toolScopes"
@@ -305,6 +306,8 @@ export class MCPServer {
       allowedOrigins: allowedOriginsOf(common.cors),
       allowedHosts: common.allowedHosts,
       exposeToken: common.exposeToken ?? false,
+      // mcp-framework's tools read `getRequestContext()`: on by default for its users.
+      requestContext: common.requestContext ?? true,
       resource: common.resource ?? protectedResource?.resource,
       protectedResource: common.protectedResource,
       toolScopes: common.toolScopes ?? ToolScopes.empty,

@@ -161,6 +161,7 @@ export const layer = (
               allowedOrigins: decoded.allowedOrigins,
               allowedHosts: decoded.allowedHosts,
               exposeToken: decoded.exposeToken ?? false,
+              requestContext: decoded.requestContext ?? false,
               resource: decoded.resource ?? protectedResource?.resource,
               protectedResource: decoded.protectedResource,
               toolScopes: decoded.toolScopes ?? ToolScopes.empty,

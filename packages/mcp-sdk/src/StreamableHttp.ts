@@ -83,6 +83,13 @@ export interface ServingOptions {
   /** Whether tools see the raw credential in `authInfo.token`; default false. */
   readonly exposeToken?: boolean
   /**
+   * Whether tools may read the caller with mcp-framework's `getRequestContext()`; default
+   * false (true on `MCPServer`). Off, tools read it with `getPrincipal` or the SDK's
+   * `authInfo` alone: on Node 20 and 22 the first `AsyncLocalStorage.run` turns on async
+   * hooks for the whole process, which costs some 15% of a request (`bench/RESULTS.md`).
+   */
+  readonly requestContext?: boolean
+  /**
    * The server's resource identifier (its canonical URL, RFC 8707), given to tools as
    * `authInfo.resource`; default `protectedResource.resource`.
    */

@@ -44,11 +44,13 @@ const serve = async (
     readonly auth?: NonNullable<Options["auth"]>
     /** mcp-framework's other form: `transport: { type, auth, options }`. */
     readonly authBesideOptions?: boolean
+    readonly requestContext?: boolean
   },
   register: (server: MCPServer) => void = () => undefined
 ) => {
-  const { auth = { provider: apiKeys() }, authBesideOptions = false, ...rest } = options
-  const transport = authBesideOptions ? { type, auth, options: { port: 0 } } : { type, options: { port: 0, auth } }
+  const { auth = { provider: apiKeys() }, authBesideOptions = false, requestContext, ...rest } = options
+  const transportOptions = { port: 0, ...(requestContext === undefined ? {} : { requestContext }) }
+  const transport = authBesideOptions ? { type, auth, options: transportOptions } : { type, options: { ...transportOptions, auth } }
   const server = new MCPServer({ ...rest, transport: transport as MCPServerOptions["transport"] })
   register(server)
   const clients: Array<SdkClient> = []
@@ -199,6 +201,17 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     ])
     // Outside a request there is none.
     expect(getRequestContext()).toBeUndefined()
+  })
+
+  it("requestContext: false leaves tools without it (getPrincipal still gives the caller)", async () => {
+    const seen: Array<unknown> = []
+    const { open } = await serve(type, { sdk, requestContext: false }, (server) =>
+      server.registerTool("context", { description: "The request context" }, async (extraOrCtx: unknown) => {
+        seen.push([getRequestContext(), getPrincipal(extraOrCtx)?.clientId])
+        return { content: [{ type: "text", text: "seen" }] }
+      }))
+    await (await open(sdk, { "x-api-key": KEY_ALICE })).callTool({ name: "context", arguments: {} })
+    expect(seen).toEqual([[undefined, "alice"]])
   })
 
   it("auth beside the options (mcp-framework's transport.auth) guards the server the same way", async () => {

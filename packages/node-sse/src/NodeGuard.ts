@@ -49,6 +49,13 @@ export interface NodeGuardOptions {
   readonly provider: ProviderInput
   /** Whether `req.auth.token` carries the raw credential; default false (the empty string). */
   readonly exposeToken?: boolean
+  /**
+   * Whether what `middleware` calls next may read the caller with mcp-framework's `getRequestContext()`; default
+   * false. Off, tools read it with `getPrincipal` or the SDK's
+   * `authInfo` alone: on Node 20 and 22 the first `AsyncLocalStorage.run` turns on async
+   * hooks for the whole process, which costs some 15% of a request (`bench/RESULTS.md`).
+   */
+  readonly requestContext?: boolean
   /** The failed-attempt limit (default 20 failures per client per 60 s, in memory), or `false`. */
   readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false
   /** Proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, `loopback`, ... */
@@ -84,7 +91,7 @@ export interface NodeGuard {
   readonly authenticate: (request: IncomingMessage, response: ServerResponse) => Promise<Principal | undefined>
   /**
    * The same as Connect/Express middleware: `next()` only for authenticated requests, run
-   * in their request context (`getRequestContext()`).
+   * in their request context (`getRequestContext()`) with `requestContext: true`.
    */
   readonly middleware: (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => void
 }
@@ -137,7 +144,9 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
       middleware: (request, response, next) => {
         void safeGuard(request, response).then((principal) => {
           // What runs after, tools included, reads the caller through `getRequestContext()` too.
-          if (principal !== undefined) RequestContext.runAs(principal, next)
+          if (principal === undefined) return
+          if (decoded.requestContext) RequestContext.runAs(principal, next)
+          else next()
         })
       }
     }

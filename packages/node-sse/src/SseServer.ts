@@ -112,6 +112,13 @@ export interface SseServerOptions {
   /** Whether tools see the raw credential in `authInfo.token` and the request headers; default false. */
   readonly exposeToken?: boolean
   /**
+   * Whether tools may read the caller with mcp-framework's `getRequestContext()`; default
+   * false (true on `MCPServer`). Off, tools read it with `getPrincipal` or the SDK's
+   * `authInfo` alone: on Node 20 and 22 the first `AsyncLocalStorage.run` turns on async
+   * hooks for the whole process, which costs some 15% of a request (`bench/RESULTS.md`).
+   */
+  readonly requestContext?: boolean
+  /**
    * The server's resource identifier (its canonical URL, RFC 8707), given to tools as
    * `authInfo.resource`; default `protectedResource.resource`.
    */
@@ -323,6 +330,7 @@ interface Settings {
   readonly maxBufferedBytes: number
   readonly heartbeat: number
   readonly exposeToken: boolean
+  readonly requestContext: boolean
   readonly resource?: string | undefined
   readonly toolScopes: ToolScopes.ToolScopes
   readonly protectedResource: ProtectedResource.ProtectedResource | undefined
@@ -507,10 +515,12 @@ const build = (settings: Settings): SseServer => {
 
     answer(HttpAnswer.accepted)
     const extra = messageExtra(request, fullUrlOf(request, target), principal, extraOptions)
-    // Tools read the caller through mcp-framework's `getRequestContext()` too.
-    RequestContext.runAs(principal, () => {
+    const deliverAll = () => {
       for (const message of messages) session.deliver(message, extra)
-    })
+    }
+    // Tools read the caller through mcp-framework's `getRequestContext()` too, when asked for.
+    if (settings.requestContext) RequestContext.runAs(principal, deliverAll)
+    else deliverAll()
   }
 
   return {

@@ -345,10 +345,10 @@ describe("NodeGuard.middleware", () => {
     expect(served).toMatchObject([{ token: "", clientId: "alice", scopes: ["tools:read"] }])
   })
 
-  it("runs what comes after in the request's context: getRequestContext() gives the caller", async () => {
+  it("with requestContext, runs what comes after in the request's context: getRequestContext() gives the caller", async () => {
     const contexts: Array<unknown> = []
     const token = await tokenFor("carol")
-    const handler = chain(NodeGuard.make({ provider: jwts }).middleware, (_req, res) => {
+    const handler = chain(NodeGuard.make({ provider: jwts, requestContext: true }).middleware, (_req, res) => {
       // Later in the request, after an await, as a tool would run.
       void Promise.resolve().then(() => {
         contexts.push(getRequestContext())
@@ -360,6 +360,15 @@ describe("NodeGuard.middleware", () => {
     })
     expect(contexts).toMatchObject([{ sub: "carol" }])
     expect(getRequestContext()).toBeUndefined()
+    // Off by default: no request context, and none of its cost.
+    const plain: Array<unknown> = []
+    await withServer(chain(NodeGuard.make({ provider: jwts }).middleware, (_req, res) => {
+      plain.push(getRequestContext())
+      res.end("served")
+    }), async (url) => {
+      expect((await get(url, [["Authorization", `Bearer ${token}`]])).status).toBe(200)
+    })
+    expect(plain).toEqual([undefined])
   })
 
   it("answers a refusal itself and never calls next", async () => {
@@ -393,7 +402,7 @@ describe("NodeGuard.make: bad options throw a readable ConfigurationError", () =
 
   it("an unknown key, named with the known ones", () => {
     expect(refusal({ provider: apiKeys, exposeTokens: true })).toBe(
-      "Invalid guard options:\n  - exposeTokens: is unexpected, expected: \"provider\" | \"exposeToken\" | \"maxHeadersCount\" | \"rateLimit\" | \"trustProxy\" | \"logger\" | \"gate\""
+      "Invalid guard options:\n  - exposeTokens: is unexpected, expected: \"provider\" | \"exposeToken\" | \"requestContext\" | \"maxHeadersCount\" | \"rateLimit\" | \"trustProxy\" | \"logger\" | \"gate\""
     )
   })
 

@@ -46,6 +46,8 @@ export interface HostSettings {
   readonly allowedOrigins: ReadonlyArray<string> | undefined
   readonly allowedHosts: ReadonlyArray<string> | undefined
   readonly exposeToken: boolean
+  /** Whether requests run in mcp-framework's request context (`getRequestContext()`). */
+  readonly requestContext: boolean
   readonly resource: string | undefined
   /**
    * The protected-resource metadata to serve (RFC 9728); `gate.protectedResource` must be
@@ -101,6 +103,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
   const shared = {
     gate: NodeHttp.gate(settings.provider, settings.gate),
     exposeToken: settings.exposeToken,
+    requestContext: settings.requestContext,
     // Back to the option's shape; `fromEntries` defines own keys, so `__proto__` stays a tool name.
     toolScopes: Object.fromEntries(settings.toolScopes),
     ...optional("maxHeadersCount", settings.maxHeadersCount),

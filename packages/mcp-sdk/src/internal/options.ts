@@ -63,6 +63,7 @@ const common = {
   metricsEndpoint: Schema.optional(Schema.Union(Options.Path, Schema.Literal(false))),
   allowedHosts: Schema.optional(Schema.Array(Options.HostName)),
   exposeToken: Schema.optional(Schema.Boolean),
+  requestContext: Schema.optional(Schema.Boolean),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
   toolScopes: Schema.optional(ToolScopes.ToolScopesSchema),
@@ -220,6 +221,7 @@ const StreamableOptions = Schema.Struct({
   allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
   allowedHosts: Schema.optional(Schema.Array(Schema.String)),
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
   toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
@@ -251,6 +253,8 @@ export interface StreamableSettings {
   readonly responseMode: "stream" | "batch"
   readonly cors: CrossOrigin.CrossOrigin
   readonly exposeToken: boolean
+  /** Whether requests run in mcp-framework's request context (`getRequestContext()`). */
+  readonly requestContext: boolean
   readonly resource: URL | undefined
   /** Served at its metadata paths when given (RFC 9728). */
   readonly protectedResource: ProtectedResource.ProtectedResource | undefined
@@ -289,6 +293,7 @@ export const decodeStreamableOptions = (
         responseMode: decoded.responseMode,
         cors,
         exposeToken: decoded.exposeToken,
+        requestContext: decoded.requestContext,
         resource: resource === undefined ? undefined : new URL(resource),
         protectedResource,
         toolScopes: decoded.toolScopes,

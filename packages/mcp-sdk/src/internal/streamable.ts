@@ -164,8 +164,10 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     if (awaitingContinue.has(request)) response.writeContinue()
     for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value)
     handOver(request, principal)
-    // Tools read the caller through mcp-framework's `getRequestContext()` too.
-    return RequestContext.runAs(principal, () => serveAuthenticated(request, response, principal, answer))
+    // Tools read the caller through mcp-framework's `getRequestContext()` too, when asked for.
+    return settings.requestContext
+      ? RequestContext.runAs(principal, () => serveAuthenticated(request, response, principal, answer))
+      : serveAuthenticated(request, response, principal, answer)
   }
 
   const serveAuthenticated = async (

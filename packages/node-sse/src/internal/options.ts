@@ -211,6 +211,7 @@ export const SseServerOptions = Schema.Struct({
   maxBufferedBytes: Schema.optionalWith(PositiveInt, { default: () => 8 * 1024 * 1024 }),
   heartbeat: Schema.optionalWith(PositiveSeconds, { default: () => 15 }),
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
   toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
@@ -235,6 +236,7 @@ export const SseServerOptions = Schema.Struct({
 export const GuardOptions = Schema.Struct({
   provider: Provider,
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   ...headerLimitFields,
   ...gateFields
 }).pipe(Schema.filter(oneGateSource))
