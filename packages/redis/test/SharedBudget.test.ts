@@ -12,6 +12,8 @@ import * as http from "node:http"
 import { freePort, HAS_REDIS_SERVER, REDIS_URL, startRedisServer, uniquePrefix } from "./fixtures/redis.js"
 
 const KEY = "mcp_redis_test_key_8d2f1a"
+/** A second configured key, for what a client gets with a key it has not proven from its address. */
+const OTHER_KEY = "mcp_redis_other_key_5c7e90"
 const WRONG = "mcp_redis_wrong_key_000000"
 const RATE_LIMITED = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
 const UNAVAILABLE = "{\"error\":\"Authentication unavailable\",\"status\":503,\"type\":\"api_error\"}"
@@ -30,7 +32,7 @@ const instance = async (
 ) => {
   const server = await SseServer.listen({
     port: 0,
-    auth: { provider: new APIKeyAuthProvider({ keys: [KEY] }) },
+    auth: { provider: new APIKeyAuthProvider({ keys: [KEY, OTHER_KEY] }) },
     onSession: () => {},
     rateLimit: { store, maxFailures: options.maxFailures ?? 4, onStoreUnavailable: options.onStoreUnavailable },
     // Redis outages are logged; these tests look at answers.
@@ -105,17 +107,20 @@ describe.skipIf(REDIS_URL === undefined || !HAS_REDIS_SERVER)("Redis stopped mid
     // Nobody is locked out by the outage, and brute force is still limited, per instance.
     expect((await post(a, KEY)).status).toBe(404)
     for (let i = 0; i < 3; i++) expect((await post(a, WRONG)).status).toBe(401)
-    expect((await post(a, KEY)).status).toBe(429)
+    expect((await post(a, WRONG)).status).toBe(429)
+    // The key this client proved before its lockout is still served (the gate's exemption).
+    expect((await post(a, KEY)).status).toBe(404)
     expect((await post(b, KEY)).status).toBe(404)
 
     const back = await startRedisServer(redis.port)
     cleanups.push(() => back.kill())
-    // Redis came back empty: the budget starts afresh, and is shared again.
-    await waitFor(async () => (await post(b, WRONG)).status === 401 && (await post(a, KEY)).status === 404)
+    // Redis came back empty: the budget starts afresh, and is shared again. (`a` proved KEY
+    // before its lockout, so only another key shows that its lockout is over.)
+    await waitFor(async () => (await post(b, WRONG)).status === 401 && (await post(a, OTHER_KEY)).status === 404)
     await post(a, WRONG)
     await post(b, WRONG)
-    await waitFor(async () => (await post(a, KEY)).status === 429)
-    expect((await post(b, KEY)).status).toBe(429)
+    await waitFor(async () => (await post(a, WRONG)).status === 429)
+    expect((await post(b, WRONG)).status).toBe(429)
   }, 20_000)
 
   it("with onStoreUnavailable \"refuse\", answers 503 while Redis is down, and serves again once it is back", async () => {
