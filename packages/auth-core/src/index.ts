@@ -1,6 +1,8 @@
 /**
  * @since 0.1.0
  */
+import type { AuthProvider as FrameworkAuthProvider } from "./McpFrameworkAuth.js"
+
 export * as ApiKey from "./ApiKey.js"
 export * as AuthFailure from "./AuthFailure.js"
 export * as AuthInfo from "./AuthInfo.js"
@@ -29,7 +31,6 @@ export { JWTAuthProvider } from "./JWTAuthProvider.js"
 // mcp-framework's names, so that its users change only the import.
 export { DEFAULT_AUTH_ERROR } from "./McpFrameworkAuth.js"
 export type { AuthConfig, AuthResult } from "./McpFrameworkAuth.js"
-import type { AuthProvider as FrameworkAuthProvider } from "./McpFrameworkAuth.js"
 /**
  * mcp-framework's provider interface (`implements AuthProvider`), under the name its users
  * import. The same name is also the namespace of mcpgate's Effect service
