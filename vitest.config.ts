@@ -11,12 +11,15 @@ export default defineConfig({
     alias: [
       { find: /^@mcpgate\/auth-core$/, replacement: source("./packages/auth-core/src/index.ts") },
       { find: /^@mcpgate\/auth-core\/(.*)$/, replacement: source("./packages/auth-core/src/$1.ts") },
-      { find: /^@mcpgate\/node-sse$/, replacement: source("./packages/node-sse/src/index.ts") },
-      { find: /^@mcpgate\/node-sse\/(.*)$/, replacement: source("./packages/node-sse/src/$1.ts") },
+      { find: /^@mcpgate\/http$/, replacement: source("./packages/http/src/index.ts") },
+      { find: /^@mcpgate\/http\/(.*)$/, replacement: source("./packages/http/src/$1.ts") },
+      { find: /^@mcpgate\/node$/, replacement: source("./packages/node/src/index.ts") },
+      { find: /^@mcpgate\/node\/(.*)$/, replacement: source("./packages/node/src/$1.ts") },
       { find: /^@mcpgate\/mcp-sdk$/, replacement: source("./packages/mcp-sdk/src/index.ts") },
       { find: /^@mcpgate\/mcp-sdk\/(.*)$/, replacement: source("./packages/mcp-sdk/src/$1.ts") },
       { find: /^@mcpgate\/redis$/, replacement: source("./packages/redis/src/index.ts") },
-      { find: /^@mcpgate\/redis\/(.*)$/, replacement: source("./packages/redis/src/$1.ts") }
+      { find: /^@mcpgate\/redis\/(.*)$/, replacement: source("./packages/redis/src/$1.ts") },
+      { find: /^@mcpgate\/testing\/(.*)$/, replacement: source("./packages/testing/src/$1.ts") }
     ]
   },
   test: {
@@ -34,8 +37,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: "node-sse",
-          root: "packages/node-sse",
+          name: "http",
+          root: "packages/http",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          name: "node",
+          root: "packages/node",
           include: ["test/**/*.test.ts"]
         }
       },

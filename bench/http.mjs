@@ -564,7 +564,7 @@ printSection(
     "Every timed request is a `tools/call` of the same no-argument tool with a fresh JSON-RPC id.",
   "### Authenticated `POST /messages`, legacy SSE transport\n\n" +
     "One session per server, opened with `GET /sse` and `initialize`; its stream is read (and discarded) by the load " +
-    "generator's process. Ours is `SseServer.listen` (@mcpgate/node-sse); mcp-framework's is its `SSEServerTransport` " +
+    "generator's process. Ours is `SseServer.listen` (@mcpgate/node); mcp-framework's is its `SSEServerTransport` " +
     "(what its `MCPServer` runs for `type: \"sse\"`) with its own `APIKeyAuthProvider`. Both with the same 10 keys (the " +
     "last one presented) and default options, and a fresh MCP SDK v1 `McpServer` per session. The server with " +
     "authentication off (`endpoints: { sse: false, messages: false }`) is sent no key: where credentials are optional, " +

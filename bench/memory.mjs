@@ -75,7 +75,7 @@ const mcpServer = () => {
 // store's size can be reported.
 const startMcpgate = async (onSession) => {
   const { APIKeyAuthProvider, RateLimiter } = await import("@mcpgate/auth-core")
-  const { SseServer } = await import("@mcpgate/node-sse")
+  const { SseServer } = await import("@mcpgate/node")
   const limiter = RateLimiter.make()
   const running = await SseServer.listen({
     port: 0,

@@ -9,7 +9,8 @@
 //   pnpm build && node --expose-gc bench/rate-limit.mjs
 //
 // Progress goes to stderr; the one Markdown section to stdout.
-import { ApiKey, Gate, RateLimitStore } from "@mcpgate/auth-core"
+import { ApiKey } from "@mcpgate/auth-core"
+import { Gate, RateLimitStore } from "@mcpgate/http"
 import { Effect } from "effect"
 import { megabytes, micros, perCall, printSection, progress, ratio, table } from "./lib.mjs"
 

@@ -26,9 +26,9 @@ const append = (file: string, text: string): void => {
 }
 
 const fixtures = [
-  "packages/auth-core/test/fixtures/apiKeys.ts",
-  "packages/auth-core/test/fixtures/tokens.ts",
-  "packages/node-sse/test/fixtures/credentials.ts",
+  "packages/testing/src/apiKeys.ts",
+  "packages/testing/src/tokens.ts",
+  "packages/testing/src/credentials.ts",
   "packages/mcp-sdk/test/fixtures/credentials.ts"
 ]
 

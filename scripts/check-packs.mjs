@@ -13,6 +13,8 @@ const bin = (name) => join(root, "node_modules", ".bin", name)
 for (const dir of readdirSync(join(root, "packages"))) {
   const packageDir = join(root, "packages", dir)
   const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8"))
+  // The tests' own package (`@mcpgate/testing`) is never published.
+  if (manifest.private) continue
   console.log(`\n== ${manifest.name}`)
   sh(bin("publint"), ["--strict", packageDir])
   sh(bin("attw"), ["--pack", packageDir, "--profile", "esm-only", "--format", "ascii"])

@@ -2,13 +2,13 @@
 // (the side to start is the argument). Each hands every session a fresh MCP SDK v1
 // `McpServer` with the same tool, so the MCP work is the same code on all three and only
 // transport and auth differ:
-//   ours      `SseServer.listen` from @mcpgate/node-sse, API keys, default options (rate limit on);
+//   ours      `SseServer.listen` from @mcpgate/node, API keys, default options (rate limit on);
 //   framework mcp-framework's `SSEServerTransport` with its own `APIKeyAuthProvider`, same keys;
 //   open      `SseServer.listen` again with authentication off on both endpoints.
 // mcp-framework's `SSEServerTransport` is what its `MCPServer` runs for `type: "sse"`, and
 // `SseServer.listen` is what ours does; both are a node:http server plus a server per session.
 import { APIKeyAuthProvider } from "@mcpgate/auth-core"
-import { SseServer } from "@mcpgate/node-sse"
+import { SseServer } from "@mcpgate/node"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { API_KEYS, registerTool, serveUntilStopped } from "./common.mjs"
 

@@ -29,6 +29,14 @@ export interface Service {
   /** Checks one request's credentials. Never dies for bad input: every refusal is a typed failure. */
   readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   /**
+   * The same check, started at once at the given time (milliseconds since the epoch): what
+   * needs no waiting is done during the call, and a check that needed nothing else (an API
+   * key, a token found in the verified-token cache) is answered as an `Exit`, so that the
+   * request pipeline runs it without a fiber. Optional: without it, adapters run
+   * `authenticate`.
+   */
+  readonly authenticateAt?: ((request: RequestHeaders, nowMillis: number) => Effect.Effect<Principal, AuthFailure>) | undefined
+  /**
    * Whether a principal authenticated earlier would still be accepted by the current keys:
    * false once its key was revoked by a rotation (or its API key expired). Adapters call it
    * on `changes` to close the streams of revoked callers.

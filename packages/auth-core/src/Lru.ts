@@ -7,6 +7,20 @@
  * A `Map` alone (delete and re-insert to touch, `keys().next()` to find the oldest) is not:
  * V8 leaves deleted entries as holes until the table is rebuilt, and every new iterator walks
  * past them, so eviction from a full map cost 10 to 40 µs instead of 1.
+ *
+ * Public so that `@mcpgate/http`'s rate-limit store shares it; not part of the credential API.
+ *
+ * @example
+ * ```ts
+ * import { Lru } from "@mcpgate/auth-core/Lru"
+ *
+ * const recent = new Lru<string, number>(2)
+ * recent.set("a", 1)
+ * recent.set("b", 2)
+ * recent.set("c", 3) // "a" goes
+ * ```
+ *
+ * @since 0.1.0
  */
 export class Lru<K, V> {
   readonly #nodes = new Map<K, Node<K, V>>()

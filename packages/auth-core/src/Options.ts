@@ -16,6 +16,12 @@
  */
 export {
   /**
+   * The value of `allowedOrigins` that admits any origin.
+   *
+   * @since 0.1.0
+   */
+  ANY_ORIGIN,
+  /**
    * Decodes options with `onExcessProperty: "error"`, each problem on its own line.
    *
    * @since 0.1.0
@@ -51,6 +57,12 @@ export {
    * @since 0.1.0
    */
   Path,
+  /**
+   * A whole number of at least 1.
+   *
+   * @since 0.1.0
+   */
+  PositiveInt,
   /**
    * A duration in seconds: a number, jose-style text ("1h") or an Effect `Duration`.
    *

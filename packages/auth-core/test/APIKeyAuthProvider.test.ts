@@ -3,9 +3,9 @@ import { APIKeyAuthProvider, AuthProvider, ConfigurationError } from "@mcpgate/a
 import type { AuthFailure, CheckResult, Credentials } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
-import { apiKey401, fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "./fixtures/apiKeys.js"
-import { sendRaw } from "./fixtures/nodeRequest.js"
-import { thrownBy } from "./fixtures/thrownBy.js"
+import { apiKey401, fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "@mcpgate/testing/apiKeys"
+import { sendRaw } from "@mcpgate/testing/nodeRequest"
+import { thrownBy } from "@mcpgate/testing/thrownBy"
 
 const providers: Array<APIKeyAuthProvider> = []
 /** A provider disposed after the suite. */

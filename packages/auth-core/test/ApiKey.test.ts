@@ -23,8 +23,8 @@ import {
   KEY_THREE,
   KEY_TWO,
   sha256Hex
-} from "./fixtures/apiKeys.js"
-import { thrownBy } from "./fixtures/thrownBy.js"
+} from "@mcpgate/testing/apiKeys"
+import { thrownBy } from "@mcpgate/testing/thrownBy"
 
 // Counts the library's hashing and comparisons, to show the cost of a lookup does not
 // depend on the number of keys. Both functions keep their real behaviour.

@@ -8,7 +8,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { JWTPayload } from "jose"
 import { SignJWT } from "jose"
-import { Bodies, fingerprint, JSON_HEADERS, KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
+import { Bodies, fingerprint, JSON_HEADERS, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
 
 const SECRET = "firstOf-test-hs256-secret-with-more-than-32-bytes"
 const OTHER_SECRET = "another-hs256-secret-of-more-than-32-bytes-000"

@@ -4,8 +4,8 @@ import type { Credentials, Principal } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { Bodies, JSON_HEADERS, KEY_ONE } from "./fixtures/apiKeys.js"
-import { bearer, NOW_MS, SECRET_256, sign } from "./fixtures/tokens.js"
+import { Bodies, JSON_HEADERS, KEY_ONE } from "@mcpgate/testing/apiKeys"
+import { bearer, NOW_MS, SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 const JWT_INVALID_TOKEN = "Bearer realm=\"mcp\", error=\"invalid_token\""
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { ApiKey, AuthProvider, Jwt } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
-import { NOW_MS, SECRET_256, sign } from "./fixtures/tokens.js"
+import { KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { NOW_MS, SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 describe("Principal.credentialHeader", () => {
   it.effect("is the configured API-key header, lower-cased", () =>

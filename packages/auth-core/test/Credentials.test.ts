@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Credentials } from "@mcpgate/auth-core"
 import * as FastCheck from "effect/FastCheck"
-import { b64token, casingOf, headerShapes } from "./fixtures/apiKeys.js"
-import { receiveHeaders, sendRaw } from "./fixtures/nodeRequest.js"
+import { b64token, casingOf, headerShapes } from "@mcpgate/testing/apiKeys"
+import { receiveHeaders, sendRaw } from "@mcpgate/testing/nodeRequest"
 
 const { headerLines, isCompactJws, MAX_TOKEN_LENGTH, parseBareToken, parseBearer, readBearer, readSingle } = Credentials
 

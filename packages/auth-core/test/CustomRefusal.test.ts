@@ -9,7 +9,7 @@ import type { Credentials } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
-import { Bodies, JSON_HEADERS, KEY_ONE } from "./fixtures/apiKeys.js"
+import { Bodies, JSON_HEADERS, KEY_ONE } from "@mcpgate/testing/apiKeys"
 
 const BEARER: AuthFailure.ChallengeParams = { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined }
 const INVALID_TOKEN_CHALLENGE = "Bearer realm=\"mcp\", error=\"invalid_token\""

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { AuthFailure, HttpAnswer } from "@mcpgate/auth-core"
-import { Bodies, JSON_HEADERS } from "./fixtures/apiKeys.js"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
 
 const {
   ClaimMismatch,

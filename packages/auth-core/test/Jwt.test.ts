@@ -10,7 +10,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as jose from "jose"
 import { vi } from "vitest"
-import type { TokenSpec } from "./fixtures/tokens.js"
+import type { TokenSpec } from "@mcpgate/testing/tokens"
 import {
   b64url,
   bearer,
@@ -31,7 +31,7 @@ import {
   sign,
   signToken,
   unauthorized
-} from "./fixtures/tokens.js"
+} from "@mcpgate/testing/tokens"
 
 // jose's `jwtVerify`, watched: the tests of "before any crypto" count its calls.
 vi.mock("jose", async (importOriginal) => {

@@ -9,7 +9,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type { KeyObject } from "node:crypto"
-import type { FailureTag, JwkObject } from "./fixtures/tokens.js"
+import type { FailureTag, JwkObject } from "@mcpgate/testing/tokens"
 import {
   b64url,
   BASE64URL,
@@ -33,8 +33,8 @@ import {
   sign,
   signToken,
   unauthorized
-} from "./fixtures/tokens.js"
-import { thrownBy } from "./fixtures/thrownBy.js"
+} from "@mcpgate/testing/tokens"
+import { thrownBy } from "@mcpgate/testing/thrownBy"
 import { generateKeyPairSync } from "node:crypto"
 
 const [keys, { privateKey: stranger }] = await Promise.all([makeKeys(), rsaPair()])

@@ -5,7 +5,7 @@ import * as TestClock from "effect/TestClock"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import type { JwkObject } from "./fixtures/tokens.js"
+import type { JwkObject } from "@mcpgate/testing/tokens"
 import {
   bearer,
   expectRefusal,
@@ -18,7 +18,7 @@ import {
   sign,
   signToken,
   UNAVAILABLE
-} from "./fixtures/tokens.js"
+} from "@mcpgate/testing/tokens"
 
 const [keys, { privateKey: strangerRsa }] = await Promise.all([makeKeys(), rsaPair()])
 

@@ -27,7 +27,7 @@ import {
   SECRET_256,
   sign,
   signToken
-} from "./fixtures/tokens.js"
+} from "@mcpgate/testing/tokens"
 
 // jose's `jwtVerify`, watched: a hit is a request that did not reach it.
 vi.mock("jose", async (importOriginal) => {

@@ -3,8 +3,8 @@ import { APIKeyAuthProvider, DEFAULT_AUTH_ERROR, JWTAuthProvider, McpFrameworkAu
 import type { AuthConfig, AuthProvider, AuthResult, Credentials } from "@mcpgate/auth-core"
 import * as FastCheck from "effect/FastCheck"
 import { onTestFinished } from "vitest"
-import { KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
-import { bearer, OTHER_SECRET_256, SECRET_256, signToken } from "./fixtures/tokens.js"
+import { KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { bearer, OTHER_SECRET_256, SECRET_256, signToken } from "@mcpgate/testing/tokens"
 
 /** A provider released when the test ends. */
 const released = <P extends { dispose(): Promise<void> }>(provider: P): P => {

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import type { JWTPayload } from "jose"
 import { SignJWT } from "jose"
-import { KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
+import { KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
 
 const { sameIdentity, scopesFromClaims } = Principal
 

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { AuthInfo } from "@mcpgate/auth-core"
+ * import { AuthInfo } from "@mcpgate/http"
  *
  * const authInfo = AuthInfo.fromPrincipal(principal)
  * authInfo.token // "" unless the server opts in with { token }
@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import type { Principal } from "./Principal.js"
+import type { Principal } from "@mcpgate/auth-core/Principal"
 
 /**
  * The SDK's `AuthInfo`.

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { AuthMetrics } from "@mcpgate/auth-core"
+ * import { AuthMetrics } from "@mcpgate/http"
  * import { Effect } from "effect"
  *
  * const text = await Effect.runPromise(AuthMetrics.prometheus)
@@ -20,7 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
-import type { ProviderKind, ReasonCode } from "./AuthFailure.js"
+import type { ProviderKind, ReasonCode } from "@mcpgate/auth-core/AuthFailure"
 
 /**
  * Successful authentications, tagged `provider`.

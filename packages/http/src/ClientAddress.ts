@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { ClientAddress } from "@mcpgate/auth-core"
+ * import { ClientAddress } from "@mcpgate/http"
  *
  * const proxies = ClientAddress.trustedProxies(["10.0.0.0/8", "loopback"])
  * const client = ClientAddress.of(req.socket.remoteAddress, req.headers["x-forwarded-for"], proxies)
@@ -17,7 +17,7 @@
  *
  * @since 0.2.0
  */
-import { ConfigurationError } from "./ConfigurationError.js"
+import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 
 /**
  * A parsed list of trusted proxies: addresses and CIDR ranges.

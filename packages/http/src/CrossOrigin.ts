@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { CrossOrigin } from "@mcpgate/auth-core"
+ * import { CrossOrigin } from "@mcpgate/http"
  *
  * const cors = CrossOrigin.make({ allowedOrigins: ["https://app.example"], credentialHeaders: ["X-API-Key"] })
  * const refusal = CrossOrigin.check(cors, { origin, host, localAddress })
@@ -16,10 +16,10 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type { ConfigurationError } from "./ConfigurationError.js"
-import type { HttpAnswer } from "./HttpAnswer.js"
-import { originNotAllowed } from "./HttpAnswer.js"
-import { ANY_ORIGIN, decodeOptions, HeaderName, HostName, Origin as OriginText } from "./internal/options.js"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import type { HttpAnswer } from "@mcpgate/auth-core/HttpAnswer"
+import { originNotAllowed } from "@mcpgate/auth-core/HttpAnswer"
+import { ANY_ORIGIN, decode as decodeOptions, HeaderName, HostName, Origin as OriginText } from "@mcpgate/auth-core/Options"
 
 const OptionsSchema = Schema.Struct({
   allowedOrigins: Schema.optional(Schema.Array(OriginText)),

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { EndpointPolicy } from "@mcpgate/auth-core"
+ * import { EndpointPolicy } from "@mcpgate/http"
  *
  * const policy = EndpointPolicy.make({ sse: true })
  * EndpointPolicy.requiresAuth(policy, "sse") // true
@@ -16,8 +16,8 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type { ConfigurationError } from "./ConfigurationError.js"
-import { decodeOptions } from "./internal/options.js"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import { decode as decodeOptions } from "@mcpgate/auth-core/Options"
 
 /**
  * The `endpoints` option with its defaults.

@@ -19,7 +19,7 @@
  *
  * @example
  * ```ts
- * import { ClientAddress, Gate } from "@mcpgate/auth-core"
+ * import { ClientAddress, Gate } from "@mcpgate/http"
  * import { Effect } from "effect"
  *
  * const gate = Gate.make(provider, { rateLimit: { maxFailures: 20, window: 60 } })
@@ -33,14 +33,14 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import type { AuthFailure, ReasonCode, SingleFailure } from "./AuthFailure.js"
-import { ClaimMismatch, failuresOf, MalformedRequest, NoProviderAccepted, primaryOf } from "./AuthFailure.js"
+import type { AuthFailure, ReasonCode, SingleFailure } from "@mcpgate/auth-core/AuthFailure"
+import { ClaimMismatch, failuresOf, MalformedRequest, NoProviderAccepted, primaryOf } from "@mcpgate/auth-core/AuthFailure"
 import { rateLimited, recordFailure, recordSuccess } from "./AuthMetrics.js"
-import * as AuthProvider from "./AuthProvider.js"
-import type { RequestHeaders } from "./Credentials.js"
-import * as HttpAnswer from "./HttpAnswer.js"
+import * as AuthProvider from "@mcpgate/auth-core/AuthProvider"
+import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
+import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import * as FloodControl from "./internal/floodControl.js"
-import type { Principal } from "./Principal.js"
+import type { Principal } from "@mcpgate/auth-core/Principal"
 import * as RateLimiter from "./RateLimiter.js"
 
 /**

@@ -3,12 +3,12 @@
  * request with the `AuthProvider` in context and runs the app with the caller's
  * `Principal` as `CurrentPrincipal`, or answers with the contract's exact bytes.
  *
- * Import it from `@mcpgate/node-sse/HttpAuth`; `@effect/platform` is an optional peer.
+ * Import it from `@mcpgate/http/HttpAuth`; `@effect/platform` is an optional peer.
  *
  * @example
  * ```ts
  * import { ApiKey } from "@mcpgate/auth-core"
- * import * as HttpAuth from "@mcpgate/node-sse/HttpAuth"
+ * import * as HttpAuth from "@mcpgate/http/HttpAuth"
  * import { HttpServerResponse } from "@effect/platform"
  * import { Effect } from "effect"
  *
@@ -37,7 +37,7 @@ import * as Either from "effect/Either"
  *
  * @since 0.1.0
  */
-export class CurrentPrincipal extends Context.Tag("@mcpgate/node-sse/HttpAuth/CurrentPrincipal")<
+export class CurrentPrincipal extends Context.Tag("@mcpgate/http/HttpAuth/CurrentPrincipal")<
   CurrentPrincipal,
   Principal
 >() {}

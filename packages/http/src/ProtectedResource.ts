@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { ProtectedResource } from "@mcpgate/auth-core"
+ * import { ProtectedResource } from "@mcpgate/http"
  *
  * const protectedResource = ProtectedResource.make({
  *   resource: "https://mcp.example.com/mcp",
@@ -28,9 +28,9 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type { ConfigurationError } from "./ConfigurationError.js"
-import type * as HttpAnswer from "./HttpAnswer.js"
-import { decodeOptions, HttpUrl } from "./internal/options.js"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import type * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
+import { decode as decodeOptions, HttpUrl } from "@mcpgate/auth-core/Options"
 
 /**
  * The options, as written by users.

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { RateLimitStore } from "@mcpgate/auth-core"
+ * import { RateLimitStore } from "@mcpgate/http"
  * import { Effect } from "effect"
  *
  * const store = RateLimitStore.memory({ maxClients: 10_000 })
@@ -19,7 +19,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import { Lru } from "./internal/lru.js"
+import { Lru } from "@mcpgate/auth-core/Lru"
 
 /**
  * One client's open window: the failures counted in it, and when it ends (epoch ms).
@@ -69,7 +69,7 @@ export interface Store {
  *
  * @since 0.2.0
  */
-export class RateLimitStore extends Context.Tag("@mcpgate/auth-core/RateLimitStore")<RateLimitStore, Store>() {}
+export class RateLimitStore extends Context.Tag("@mcpgate/http/RateLimitStore")<RateLimitStore, Store>() {}
 
 /**
  * An in-memory store: it never fails, and it says how many clients it holds.

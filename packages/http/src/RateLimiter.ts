@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { RateLimiter, RateLimitStore } from "@mcpgate/auth-core"
+ * import { RateLimiter, RateLimitStore } from "@mcpgate/http"
  *
  * const limiter = RateLimiter.make({ maxFailures: 20, window: 60 })
  * // or shared: RateLimiter.make({ store: redisStore, onStoreUnavailable: "refuse" })
@@ -27,8 +27,8 @@ import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import { storeUnavailable } from "./AuthMetrics.js"
-import type { ConfigurationError } from "./ConfigurationError.js"
-import { decodeOptions, PositiveInt, Seconds } from "./internal/options.js"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import { decode as decodeOptions, PositiveInt, Seconds } from "@mcpgate/auth-core/Options"
 import { BoundedProvenIdentities } from "./internal/provenIdentities.js"
 import * as RateLimitStore from "./RateLimitStore.js"
 

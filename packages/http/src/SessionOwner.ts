@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { SessionOwner } from "@mcpgate/node-sse"
+ * import { SessionOwner } from "@mcpgate/http"
  *
  * const owner = new SessionOwner.SessionOwner(provider, (reason) => closeSession(reason))
  * if (!owner.admits(principal)) return forbidden() // another identity: the contract's 403

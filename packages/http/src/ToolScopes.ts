@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { ToolScopes } from "@mcpgate/auth-core"
+ * import { ToolScopes } from "@mcpgate/http"
  *
  * const toolScopes = ToolScopes.make({ deploy: ["deploy:write"], search: ["docs:read"] })
  * const refusal = ToolScopes.check(toolScopes, JSON.parse(body), principal.scopes)
@@ -22,9 +22,9 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { ConfigurationError } from "./ConfigurationError.js"
-import * as HttpAnswer from "./HttpAnswer.js"
-import { decodeOptions } from "./internal/options.js"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
+import { decode as decodeOptions } from "@mcpgate/auth-core/Options"
 
 /**
  * The option as written by users: tool name → the scopes a caller must all hold.

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ApiKey, AuthInfo, Jwt } from "@mcpgate/auth-core"
+import { ApiKey, Jwt } from "@mcpgate/auth-core"
+import { AuthInfo } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as TestClock from "effect/TestClock"
-import { fingerprint, KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
-import { bearer, NOW, NOW_MS, SECRET_256, sign } from "./fixtures/tokens.js"
+import { fingerprint, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { bearer, NOW, NOW_MS, SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 const apiKeyPrincipal: Principal.Principal = {
   provider: "api-key",

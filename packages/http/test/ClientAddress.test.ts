@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ClientAddress, ConfigurationError } from "@mcpgate/auth-core"
+import { ConfigurationError } from "@mcpgate/auth-core"
+import { ClientAddress } from "@mcpgate/http"
 import * as FastCheck from "effect/FastCheck"
 
 const behind = (...entries: Array<string>) => ClientAddress.trustedProxies(entries)

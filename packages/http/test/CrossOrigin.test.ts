@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigurationError, CrossOrigin, HttpAnswer } from "@mcpgate/auth-core"
+import { ConfigurationError, HttpAnswer } from "@mcpgate/auth-core"
+import { CrossOrigin } from "@mcpgate/http"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
-import { Bodies, JSON_HEADERS } from "./fixtures/apiKeys.js"
-import { thrownBy } from "./fixtures/thrownBy.js"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
+import { thrownBy } from "@mcpgate/testing/thrownBy"
 
 const APP = "https://app.example.com"
 const OTHER_APP = "http://localhost:5173"

@@ -4,10 +4,11 @@
  * check that guards a loopback server against DNS rebinding stays on.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigurationError, CrossOrigin } from "@mcpgate/auth-core"
+import { ConfigurationError } from "@mcpgate/auth-core"
+import { CrossOrigin } from "@mcpgate/http"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
-import { Bodies, JSON_HEADERS } from "./fixtures/apiKeys.js"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
 
 const APP = "https://app.example.com"
 const EXPOSE = "Mcp-Session-Id, WWW-Authenticate"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { EndpointPolicy } from "@mcpgate/auth-core"
+import { EndpointPolicy } from "@mcpgate/http"
 import * as Either from "effect/Either"
 
 describe("EndpointPolicy", () => {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ApiKey, AuthFailure, AuthMetrics, Gate, HttpAnswer, Jwt, RateLimiter } from "@mcpgate/auth-core"
+import { ApiKey, AuthFailure, HttpAnswer, Jwt } from "@mcpgate/auth-core"
+import { AuthMetrics, Gate, RateLimiter } from "@mcpgate/http"
 import type { AuthProvider } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
-import { Bodies, fingerprint, KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
-import { SECRET_256, sign } from "./fixtures/tokens.js"
+import { Bodies, fingerprint, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 const keyed = Effect.orDie(ApiKey.make({ keys: [{ key: KEY_ONE, label: "ci" }] }))
 const request = (client: string, key?: string): Gate.Request => ({

@@ -5,12 +5,13 @@
  * while guesses from it stay limited.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ApiKey, AuthProvider, Gate, HttpAnswer, Jwt } from "@mcpgate/auth-core"
+import { ApiKey, AuthProvider, HttpAnswer, Jwt } from "@mcpgate/auth-core"
+import { Gate } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as TestClock from "effect/TestClock"
-import { Bodies, JSON_HEADERS, KEY_ONE, KEY_TWO } from "./fixtures/apiKeys.js"
-import { OTHER_SECRET_256, SECRET_256, sign } from "./fixtures/tokens.js"
+import { Bodies, JSON_HEADERS, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { OTHER_SECRET_256, SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 const keyed = Effect.orDie(ApiKey.make({ keys: [{ key: KEY_ONE, label: "laptop" }, KEY_TWO] }))
 const jwts = Effect.orDie(Jwt.make({ secret: SECRET_256, issuer: "https://issuer.example" }))

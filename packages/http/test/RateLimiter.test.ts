@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigurationError, RateLimiter, RateLimitStore } from "@mcpgate/auth-core"
+import { ConfigurationError } from "@mcpgate/auth-core"
+import { RateLimiter, RateLimitStore } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Metric from "effect/Metric"

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { AuthProvider } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
-import { SessionOwner } from "@mcpgate/node-sse"
+import { SessionOwner } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 

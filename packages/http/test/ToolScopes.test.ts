@@ -4,10 +4,10 @@
  * gets the contract's 403 whose challenge lists every scope of the refused tools, once.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ToolScopes } from "@mcpgate/auth-core"
+import { ToolScopes } from "@mcpgate/http"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"
-import { Bodies, JSON_HEADERS } from "./fixtures/apiKeys.js"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
 
 const call = (name: unknown, id: number | undefined = 1) => ({
   jsonrpc: "2.0",

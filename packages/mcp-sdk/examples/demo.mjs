@@ -22,7 +22,7 @@
 //   REDIS_URL (unset: failed attempts are counted in memory; set: shared by every demo on that Redis)
 //
 // Bad configuration exits with one line naming the variable.
-import { ProtectedResource } from "@mcpgate/auth-core"
+import { ProtectedResource } from "@mcpgate/http"
 import { ApiKey, getPrincipal, Jwt, McpHttp } from "@mcpgate/mcp-sdk"
 import { Cause, Config, ConfigError, Effect, Exit, Layer, Metric, Option, Redacted, Runtime } from "effect"
 import { randomBytes } from "node:crypto"

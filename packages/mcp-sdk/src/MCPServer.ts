@@ -28,9 +28,10 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy } from "@mcpgate/auth-core"
-import type { SseServer } from "@mcpgate/node-sse"
-import { AuthProvider, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
+import type { EndpointPolicy } from "@mcpgate/http"
+import type { SseServer } from "@mcpgate/node"
+import { AuthProvider, Options } from "@mcpgate/auth-core"
+import { ProtectedResource, ToolScopes } from "@mcpgate/http"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"

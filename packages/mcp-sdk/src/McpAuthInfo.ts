@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { AuthInfo } from "@mcpgate/auth-core"
+import { AuthInfo } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 
 /**

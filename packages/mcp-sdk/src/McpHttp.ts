@@ -19,9 +19,10 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy } from "@mcpgate/auth-core"
-import type { RateLimiter } from "@mcpgate/auth-core"
-import { AuthProvider, Options, ProtectedResource, RateLimitStore, ToolScopes } from "@mcpgate/auth-core"
+import type { EndpointPolicy } from "@mcpgate/http"
+import type { RateLimiter } from "@mcpgate/http"
+import { AuthProvider, Options } from "@mcpgate/auth-core"
+import { ProtectedResource, RateLimitStore, ToolScopes } from "@mcpgate/http"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"

@@ -29,8 +29,8 @@
  *
  * @since 0.1.0
  */
-import type { ProtectedResource, RateLimiter } from "@mcpgate/auth-core"
-import type { NodeHttp } from "@mcpgate/node-sse"
+import type { ProtectedResource, RateLimiter } from "@mcpgate/http"
+import type { NodeHttp } from "@mcpgate/node"
 import type * as Logger from "effect/Logger"
 import * as Either from "effect/Either"
 import type * as http from "node:http"

@@ -20,5 +20,5 @@ export type { MCPServerOptions } from "./MCPServer.js"
 
 export { ApiKey, APIKeyAuthProvider, AuthProvider, DEFAULT_AUTH_ERROR, Jwt, JWTAuthProvider } from "@mcpgate/auth-core"
 export type { AuthConfig, AuthResult, CheckResult } from "@mcpgate/auth-core"
-export { getRequestContext, requestContext, runInRequestContext } from "@mcpgate/node-sse"
-export type { RequestContextData } from "@mcpgate/node-sse"
+export { getRequestContext, requestContext, runInRequestContext } from "@mcpgate/node"
+export type { RequestContextData } from "@mcpgate/node"

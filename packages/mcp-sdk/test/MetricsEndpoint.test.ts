@@ -5,7 +5,7 @@
  * any other method is the contract's 405. Its path may not repeat another endpoint's.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { AuthMetrics } from "@mcpgate/auth-core"
+import { AuthMetrics } from "@mcpgate/http"
 import { ApiKey, MCPServer, McpHttp } from "@mcpgate/mcp-sdk"
 import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import * as Cause from "effect/Cause"

@@ -1,13 +1,13 @@
 // A runnable MCP server over HTTP+SSE, guarded by an API key.
 //
 //   export MCP_API_KEY=$(node -e "console.log(require('node:crypto').randomBytes(24).toString('base64url'))")
-//   pnpm --filter @mcpgate/node-sse example          # listens on http://127.0.0.1:8080/sse
-//   node packages/node-sse/examples/client.mjs        # in another shell, same MCP_API_KEY
+//   pnpm --filter @mcpgate/node example          # listens on http://127.0.0.1:8080/sse
+//   node packages/node/examples/client.mjs        # in another shell, same MCP_API_KEY
 //
 // PORT picks the port (0 for any free one). Both endpoints require the key here; the
 // reference's defaults would leave the stream (`GET /sse`) open to anyone.
 import { APIKeyAuthProvider } from "@mcpgate/auth-core"
-import { SseServer } from "@mcpgate/node-sse"
+import { SseServer } from "@mcpgate/node"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 
 const key = process.env.MCP_API_KEY

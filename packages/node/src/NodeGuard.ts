@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { JWTAuthProvider } from "@mcpgate/auth-core"
- * import { NodeGuard } from "@mcpgate/node-sse"
+ * import { NodeGuard } from "@mcpgate/node"
  *
  * const guard = NodeGuard.make({ provider: new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET! }) })
  *
@@ -25,10 +25,10 @@
  *
  * @since 0.1.0
  */
-import type { AuthInfo } from "@mcpgate/auth-core/AuthInfo"
+import type { AuthInfo } from "@mcpgate/http/AuthInfo"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import type { RateLimiter } from "@mcpgate/auth-core"
+import type { RateLimiter } from "@mcpgate/http"
 import { AuthProvider, HttpAnswer, Options } from "@mcpgate/auth-core"
 import type * as Logger from "effect/Logger"
 import * as Either from "effect/Either"

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { NodeHttp } from "@mcpgate/node-sse"
+ * import { NodeHttp } from "@mcpgate/node"
  *
  * const gate = NodeHttp.gate(provider, { trustProxy: ["loopback"] })
  * const outcome = await NodeHttp.authenticate(gate, req, true)

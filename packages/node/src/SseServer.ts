@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import { APIKeyAuthProvider } from "@mcpgate/auth-core"
- * import { SseServer } from "@mcpgate/node-sse"
+ * import { SseServer } from "@mcpgate/node"
  * import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
  *
  * const provider = new APIKeyAuthProvider({ keys: [process.env.MCP_API_KEY!] })
@@ -36,8 +36,9 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy, RateLimiter } from "@mcpgate/auth-core"
-import { AuthProvider, CrossOrigin, HttpAnswer, Options, Principal, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
+import type { EndpointPolicy, RateLimiter } from "@mcpgate/http"
+import { AuthProvider, HttpAnswer, Options, Principal } from "@mcpgate/auth-core"
+import { CrossOrigin, ProtectedResource, ToolScopes } from "@mcpgate/http"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

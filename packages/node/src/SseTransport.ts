@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { SseServer } from "@mcpgate/node-sse"
+ * import { SseServer } from "@mcpgate/node"
  *
  * SseServer.make({
  *   auth: { provider },

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ApiKey, AuthProvider, ConfigurationError, Jwt } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core"
-import { getRequestContext, NodeGuard } from "@mcpgate/node-sse"
+import { getRequestContext, NodeGuard } from "@mcpgate/node"
 import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { apiKeyProvider, customProvider, jwtProvider, KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "./fixtures/credentials.js"
+import { apiKeyProvider, customProvider, jwtProvider, KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "@mcpgate/testing/credentials"
 import type { RawResponse } from "./fixtures/http.js"
 import { Bodies, head, rawRequest } from "./fixtures/http.js"
 

@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ApiKey, ConfigurationError } from "@mcpgate/auth-core"
-import { SseServer } from "@mcpgate/node-sse"
-import type { SseTransport } from "@mcpgate/node-sse"
+import { SseServer } from "@mcpgate/node"
+import type { SseTransport } from "@mcpgate/node"
 import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { apiKeyProvider, KEY_ALICE } from "./fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
 import { openStream } from "./fixtures/http.js"
 
 const provider = apiKeyProvider()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { apiKeyProvider, KEY_ALICE } from "./fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
 import { Bodies, openStream, rawRequest, head, sessionIdOf, start } from "./fixtures/http.js"
 
 describe("smoke", () => {

@@ -31,7 +31,7 @@
  * @since 0.1.0
  */
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import { RateLimitStore } from "@mcpgate/auth-core"
+import { RateLimitStore } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"

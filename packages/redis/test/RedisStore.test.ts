@@ -3,7 +3,7 @@
  * instance on the same Redis and prefix sees one count. Needs a Redis: `REDIS_URL`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { RateLimitStore } from "@mcpgate/auth-core"
+import { RateLimitStore } from "@mcpgate/http"
 import { RedisStore } from "@mcpgate/redis"
 import * as Effect from "effect/Effect"
 import { Redis } from "ioredis"

@@ -7,7 +7,7 @@
  * server needs `redis-server` on PATH and `REDIS_URL` set.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "@effect/vitest"
-import type { RateLimitStore } from "@mcpgate/auth-core"
+import type { RateLimitStore } from "@mcpgate/http"
 import { RedisStore } from "@mcpgate/redis"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "@effect/vitest"
 import { APIKeyAuthProvider } from "@mcpgate/auth-core"
-import { SseServer } from "@mcpgate/node-sse"
+import { SseServer } from "@mcpgate/node"
 import { RedisStore } from "@mcpgate/redis"
 import * as Logger from "effect/Logger"
 import * as http from "node:http"

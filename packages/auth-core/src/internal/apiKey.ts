@@ -302,6 +302,7 @@ export const makeChecker = (
         kinds: ["api-key"],
         headerNames: options.allowBearer ? [options.headerName, "Authorization"] : [options.headerName],
         authenticate,
+        authenticateAt: (request: RequestHeaders, nowMillis: number) => check(request, () => nowMillis),
         stillValid,
         changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
         updateKeys,

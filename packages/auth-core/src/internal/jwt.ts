@@ -487,6 +487,7 @@ export const makeChecker = (
         kinds: ["jwt"],
         headerNames: [options.headerName],
         authenticate,
+        authenticateAt: check,
         stillValid,
         changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
         updateKeys,

@@ -11,7 +11,7 @@
 import { hash } from "node:crypto"
 import type { CryptoKey, JWSHeaderParameters, JWTPayload, KeyObject } from "jose"
 import type { Principal } from "../Principal.js"
-import { Lru } from "./lru.js"
+import { Lru } from "../Lru.js"
 
 /** What was verified, and with what. */
 export interface VerifiedToken {

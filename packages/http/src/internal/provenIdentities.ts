@@ -10,7 +10,7 @@
  * In memory and bounded like the in-memory store: at most `maxClients` addresses, least
  * recently seen forgotten first, each with its few most recent identities.
  */
-import { Lru } from "./lru.js"
+import { Lru } from "@mcpgate/auth-core/Lru"
 
 // A person's laptop behind a NAT shares the address with a few others; more than this many
 // identities from one address are forgotten oldest first.

@@ -3,10 +3,11 @@
  * a fresh SDK server per session. `MCPServer` and the `McpHttp` Layer both run on it, so a
  * request takes the same path whichever API started the server.
  */
-import type { AuthProvider, EndpointPolicy, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
+import type { AuthProvider } from "@mcpgate/auth-core"
+import type { EndpointPolicy, ProtectedResource, ToolScopes } from "@mcpgate/http"
 import { HttpAnswer } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import { NodeHttp, SseServer } from "@mcpgate/node-sse"
+import { NodeHttp, SseServer } from "@mcpgate/node"
 import type * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import type { StreamableHttpServer } from "../StreamableHttp.js"

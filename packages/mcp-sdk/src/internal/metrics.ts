@@ -7,8 +7,9 @@
  * after step 1: the `Origin` and `Host` checks still apply, so a DNS-rebinding page cannot
  * read it through a browser. No CORS headers are sent: no other origin may read it either.
  */
-import { AuthMetrics, CrossOrigin, HttpAnswer } from "@mcpgate/auth-core"
-import { NodeHttp } from "@mcpgate/node-sse"
+import { HttpAnswer } from "@mcpgate/auth-core"
+import { AuthMetrics, CrossOrigin } from "@mcpgate/http"
+import { NodeHttp } from "@mcpgate/node"
 import * as Either from "effect/Either"
 import * as Runtime from "effect/Runtime"
 import type * as http from "node:http"

@@ -3,8 +3,9 @@
  * once at startup: unknown or misspelled keys are errors (mcp-framework silently ignores
  * them, and a typo in `auth` leaves its server open).
  */
-import { AuthProvider, CrossOrigin, EndpointPolicy, Options, ProtectedResource, ToolScopes } from "@mcpgate/auth-core"
-import { NodeHttp } from "@mcpgate/node-sse"
+import { AuthProvider, Options } from "@mcpgate/auth-core"
+import { CrossOrigin, EndpointPolicy, ProtectedResource, ToolScopes } from "@mcpgate/http"
+import { NodeHttp } from "@mcpgate/node"
 import type * as Runtime from "effect/Runtime"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"

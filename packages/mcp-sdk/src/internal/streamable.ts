@@ -1,9 +1,11 @@
 /**
  * The Streamable HTTP endpoint: contract section 6 in front of the SDK's own transport.
  */
-import { AuthInfo, AuthProvider, CrossOrigin, HttpAnswer } from "@mcpgate/auth-core"
+import { AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
+import { AuthInfo, CrossOrigin } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core/Principal"
-import { NodeHttp, RequestContext, SessionOwner } from "@mcpgate/node-sse"
+import { NodeHttp, RequestContext } from "@mcpgate/node"
+import { SessionOwner } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"

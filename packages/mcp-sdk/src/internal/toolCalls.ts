@@ -11,8 +11,8 @@
  * SDK reads and refuses the very same bytes. Without tool scopes nothing here runs.
  */
 import type { HttpAnswer } from "@mcpgate/auth-core"
-import { ToolScopes } from "@mcpgate/auth-core"
-import { NodeHttp } from "@mcpgate/node-sse"
+import { ToolScopes } from "@mcpgate/http"
+import { NodeHttp } from "@mcpgate/node"
 import type * as http from "node:http"
 
 /**

@@ -6,10 +6,11 @@
  * a real 401. `StreamableHttp.make` serves it too when mounted on its own.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigurationError, ProtectedResource } from "@mcpgate/auth-core"
+import { ConfigurationError } from "@mcpgate/auth-core"
+import { ProtectedResource } from "@mcpgate/http"
 import { Jwt, JWTAuthProvider, McpHttp, MCPServer, StreamableHttp } from "@mcpgate/mcp-sdk"
 import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
-import { NodeHttp } from "@mcpgate/node-sse"
+import { NodeHttp } from "@mcpgate/node"
 import {
   checkResourceAllowed,
   discoverOAuthProtectedResourceMetadata,

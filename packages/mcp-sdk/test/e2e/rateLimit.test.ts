@@ -4,7 +4,7 @@
  * the failure log lines through the logger the application chose.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { RateLimitStore } from "@mcpgate/auth-core"
+import { RateLimitStore } from "@mcpgate/http"
 import { ApiKey, McpHttp } from "@mcpgate/mcp-sdk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -3,8 +3,10 @@
  * provider's check) on a Node request, with "no credentials at all" told apart for
  * endpoints where credentials are optional.
  */
-import { ClientAddress, Gate, HttpAnswer } from "@mcpgate/auth-core"
-import type { AuthProvider, RateLimiter } from "@mcpgate/auth-core"
+import { HttpAnswer } from "@mcpgate/auth-core"
+import { ClientAddress, Gate } from "@mcpgate/http"
+import type { AuthProvider } from "@mcpgate/auth-core"
+import type { RateLimiter } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"

@@ -2,7 +2,7 @@
  * What a message handed to the MCP SDK carries besides itself: `authInfo`, and the HTTP
  * request as SDK v1 (`requestInfo`) and SDK v2 (`request`) handlers read it.
  */
-import { AuthInfo } from "@mcpgate/auth-core"
+import { AuthInfo } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http"
 

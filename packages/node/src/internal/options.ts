@@ -1,7 +1,8 @@
 /**
  * The options of the SSE server and the guard, decoded once at startup.
  */
-import { ClientAddress, EndpointPolicy, Options, ProtectedResource, RateLimiter, ToolScopes } from "@mcpgate/auth-core"
+import { Options } from "@mcpgate/auth-core"
+import { ClientAddress, EndpointPolicy, ProtectedResource, RateLimiter, ToolScopes } from "@mcpgate/http"
 import type * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as ParseResult from "effect/ParseResult"

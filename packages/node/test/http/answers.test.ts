@@ -5,7 +5,7 @@
 import { AuthProvider } from "@mcpgate/auth-core"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
 import { Bodies } from "../fixtures/http.js"
 import { Answer, Challenge, closeAll, expectAnswer, headersOf, ping, serve } from "./wire.js"
 

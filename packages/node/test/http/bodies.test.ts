@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import * as net from "node:net"
-import { apiKeyProvider, KEY_ALICE } from "../fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
 import type { Harness } from "./wire.js"
 import { Answer, build, closeAll, conversation, echoReply, eventually, exchange, expectAnswer, ping, serve, settle } from "./wire.js"
 

@@ -4,11 +4,11 @@
  * authentication; on a loopback server a `Host` that is not loopback is refused (DNS rebinding).
  */
 import { AuthProvider } from "@mcpgate/auth-core"
-import { SseServer } from "@mcpgate/node-sse"
+import { SseServer } from "@mcpgate/node"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import * as os from "node:os"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
 import { Answer, ask, closeAll, exchange, expectAnswer, headersOf, ping, requestBytes, serve } from "./wire.js"
 
 afterEach(closeAll)

@@ -4,10 +4,10 @@
  * order authentication, session lookup, binding (section 6), and sessions bound to one identity.
  */
 import { AuthProvider } from "@mcpgate/auth-core"
-import type { SseTransport } from "@mcpgate/node-sse"
+import type { SseTransport } from "@mcpgate/node"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as http from "node:http"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
 import { openStream } from "../fixtures/http.js"
 import { Answer, closeAll, echoReply, eventually, expectAnswer, ping, serve, settle } from "./wire.js"
 

@@ -4,9 +4,10 @@
  * authentication, every Bearer challenge names it, and JWTs must be addressed to the resource.
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import { ConfigurationError, JWTAuthProvider, ProtectedResource } from "@mcpgate/auth-core"
-import { NodeHttp, SseServer } from "@mcpgate/node-sse"
-import { apiKeyProvider, KEY_ALICE, SECRET, tokenFor } from "../fixtures/credentials.js"
+import { ConfigurationError, JWTAuthProvider } from "@mcpgate/auth-core"
+import { ProtectedResource } from "@mcpgate/http"
+import { NodeHttp, SseServer } from "@mcpgate/node"
+import { apiKeyProvider, KEY_ALICE, SECRET, tokenFor } from "@mcpgate/testing/credentials"
 import { Answer, closeAll, eventually, expectAnswer, headersOf, serve } from "./wire.js"
 
 afterEach(closeAll)

@@ -6,10 +6,10 @@
  * refusal is not a failed authentication: it never spends the failed-attempt budget.
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import { SseServer } from "@mcpgate/node-sse"
-import type { SseTransport } from "@mcpgate/node-sse"
+import { SseServer } from "@mcpgate/node"
+import type { SseTransport } from "@mcpgate/node"
 import { ConfigurationError } from "@mcpgate/auth-core"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
 import type { Expected, HeaderLines } from "./wire.js"
 import { Answer, closeAll, echoReply, expectAnswer, serve, settle } from "./wire.js"
 

@@ -3,7 +3,7 @@
  * a failure rather than a stuck run), the contract's answers written out independently of
  * the library, and an echo MCP endpoint that records what reached it.
  */
-import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node-sse"
+import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node"
 import { expect } from "@effect/vitest"
 import * as net from "node:net"
 import { Bodies, openStream, parseHead, parseResponse, start } from "../fixtures/http.js"

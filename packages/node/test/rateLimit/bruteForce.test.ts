@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { RateLimiter } from "@mcpgate/auth-core"
-import { NodeGuard, SseServer } from "@mcpgate/node-sse"
+import { RateLimiter } from "@mcpgate/http"
+import { NodeGuard, SseServer } from "@mcpgate/node"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { cleanupAfterEach } from "../fixtures/cleanup.js"
-import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
 import { start } from "../fixtures/http.js"
 import { API_KEY_BODY, closeAgents, RATE_LIMITED_BODY, send } from "./support.js"
 

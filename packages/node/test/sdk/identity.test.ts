@@ -4,10 +4,10 @@
  * the caller's identity as the SDK's `AuthInfo`, never the raw credential unless the server
  * opts in with `exposeToken`.
  */
-import type { SseServer } from "@mcpgate/node-sse"
+import type { SseServer } from "@mcpgate/node"
 import { describe, expect, it } from "@effect/vitest"
 import { decodeJwt } from "jose"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
 import { start } from "../fixtures/http.js"
 import type { McpClient, Sdk, Seen } from "./mcp.js"
 import { connectClient, mcpServer, SDK_PAIRS as PAIRS, stop } from "./mcp.js"

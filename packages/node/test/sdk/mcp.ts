@@ -3,7 +3,7 @@
  * `@modelcontextprotocol/sdk`, v2 `@modelcontextprotocol/server`) whose `whoami` tool records
  * what a tool sees, and a client per SDK major that connects over the legacy SSE transport.
  */
-import type { SseServer, SseTransport } from "@mcpgate/node-sse"
+import type { SseServer, SseTransport } from "@mcpgate/node"
 import { Client as ClientV2, SSEClientTransport as SSEClientTransportV2 } from "@modelcontextprotocol/client"
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport as SSEClientTransportV1 } from "@modelcontextprotocol/sdk/client/sse.js"

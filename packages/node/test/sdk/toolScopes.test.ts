@@ -4,14 +4,14 @@
  * SDK client rejects, the tool never runs) and still lists every tool and calls unscoped ones.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { SseServer, SseTransport } from "@mcpgate/node-sse"
+import type { SseServer, SseTransport } from "@mcpgate/node"
 import { Client as ClientV2, SSEClientTransport as SSEClientTransportV2 } from "@modelcontextprotocol/client"
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport as SSEClientTransportV1 } from "@modelcontextprotocol/sdk/client/sse.js"
 import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { McpServer as McpServerV2 } from "@modelcontextprotocol/server"
 import { cleanupAfterEach } from "../fixtures/cleanup.js"
-import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
 import { start } from "../fixtures/http.js"
 import type { Sdk } from "./mcp.js"
 import { rejectionOf, SDK_PAIRS, stop } from "./mcp.js"

@@ -6,7 +6,7 @@
  * contract's body, which the SDK quotes in its message.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
 import { Bodies, start } from "../fixtures/http.js"
 import type { Sdk, Seen } from "./mcp.js"
 import { connectClient, mcpServer, rejectionOf, SDK_PAIRS as SDKS, stop } from "./mcp.js"

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { decodeJwt } from "jose"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
 import { Bodies } from "../fixtures/http.js"
 import type { Recorded } from "./support.js"
 import { apiKey, bearer, post, recordingServers } from "./support.js"

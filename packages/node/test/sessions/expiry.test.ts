@@ -4,10 +4,10 @@
  * token moves the deadline. Real clocks: each test waits for an expiry about 2 s away, so the
  * tests run concurrently, each on its own server.
  */
-import type { SseServer } from "@mcpgate/node-sse"
+import type { SseServer } from "@mcpgate/node"
 import { APIKeyAuthProvider, JWTAuthProvider } from "@mcpgate/auth-core"
 import { describe, expect, it } from "@effect/vitest"
-import { KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "../fixtures/credentials.js"
+import { KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "@mcpgate/testing/credentials"
 import { Bodies, start } from "../fixtures/http.js"
 import { apiKey, bearer, nowSeconds, open, post, recorder, sleep, tokenExpiringAt, within } from "./support.js"
 

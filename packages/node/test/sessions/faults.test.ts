@@ -3,10 +3,10 @@
  * the server code closes the transport or fails in `onSession`, the server shuts down.
  * Every way frees the session and tells the transport once, with its reason.
  */
-import type { SseServer, SseTransport } from "@mcpgate/node-sse"
+import type { SseServer, SseTransport } from "@mcpgate/node"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as net from "node:net"
-import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
 import { Bodies, head, openStream, start } from "../fixtures/http.js"
 import type { McpClient, Seen } from "../sdk/mcp.js"
 import { connectClient, mcpServer, rejectionOf, stop } from "../sdk/mcp.js"

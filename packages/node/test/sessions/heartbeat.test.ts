@@ -3,7 +3,7 @@
  * do not take a quiet stream for a dead one; comments are not events.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { apiKeyProvider, KEY_ALICE } from "../fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
 import { openStream, start } from "../fixtures/http.js"
 import { sleep } from "./support.js"
 

@@ -3,9 +3,9 @@
  * time), no session is left, the process holds no more handles or listeners than it did
  * before, and every timer a session armed was cleared.
  */
-import type { SseServer } from "@mcpgate/node-sse"
+import type { SseServer } from "@mcpgate/node"
 import { describe, expect, it, vi } from "@effect/vitest"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
 import { openStream, start } from "../fixtures/http.js"
 import { apiKey, bearer, post, sleep, waitFor } from "./support.js"
 import type { Header } from "./support.js"

@@ -6,7 +6,7 @@ import { JWTAuthProvider } from "@mcpgate/auth-core"
 import { describe, expect, it } from "@effect/vitest"
 import type { JWK } from "jose"
 import { exportJWK, generateKeyPair, SignJWT } from "jose"
-import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
+import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
 import { Bodies } from "../fixtures/http.js"
 import { apiKey, bearer, post, recordingServers, sleep, within } from "./support.js"
 

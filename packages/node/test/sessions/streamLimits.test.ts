@@ -9,9 +9,9 @@
  */
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { ConfigurationError } from "@mcpgate/auth-core"
-import { NodeHttp, SseServer } from "@mcpgate/node-sse"
+import { NodeHttp, SseServer } from "@mcpgate/node"
 import * as net from "node:net"
-import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
+import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
 import { openStream } from "../fixtures/http.js"
 import type { OpenStream } from "../fixtures/http.js"
 import type { Expected, Harness } from "../http/wire.js"

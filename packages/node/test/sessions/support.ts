@@ -2,10 +2,10 @@
  * What the session tests share: an `onSession` that records every transport, what reached
  * it and how it ended; a raw `POST` to a session; polling for a condition.
  */
-import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node-sse"
+import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node"
 import { SignJWT } from "jose"
 import * as net from "node:net"
-import { SECRET } from "../fixtures/credentials.js"
+import { SECRET } from "@mcpgate/testing/credentials"
 import type { OpenStream, RawResponse } from "../fixtures/http.js"
 import { head, openStream, rawRequest, sessionIdOf, start } from "../fixtures/http.js"
 import { cleanupAfterEach } from "../fixtures/cleanup.js"

@@ -3,7 +3,7 @@
  * every instance sharing the Redis sees one budget, and every failure of Redis turned into
  * a prompt `StoreUnavailable` so that no request waits on it.
  */
-import { RateLimitStore } from "@mcpgate/auth-core"
+import { RateLimitStore } from "@mcpgate/http"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
