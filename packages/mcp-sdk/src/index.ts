@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-export * as CustomProvider from "./CustomProvider.js"
+export { CustomProvider } from "@mcpgate/auth-core"
 export * as McpAuthInfo from "./McpAuthInfo.js"
 export * as McpHttp from "./McpHttp.js"
 export * as StreamableHttp from "./StreamableHttp.js"

@@ -6,6 +6,7 @@
 import { HttpAnswer } from "@mcpgate/auth-core"
 import { ClientAddress, Gate } from "@mcpgate/http"
 import type { AuthProvider } from "@mcpgate/auth-core"
+import { CustomProvider } from "@mcpgate/auth-core"
 import type { RateLimiter } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import * as Effect from "effect/Effect"
@@ -18,11 +19,10 @@ export type Outcome =
   | { readonly _tag: "Anonymous" }
   | { readonly _tag: "Refused"; readonly answer: HttpAnswer.HttpAnswer }
 
-/** A provider as adapters accept it: the Effect service, or a Promise provider that wraps one. */
-export type ProviderInput = AuthProvider.Service | { readonly service: AuthProvider.Service }
+/** A provider as the Node adapters accept it: the Effect service, or a Promise provider that wraps one. */
+export type ProviderInput = CustomProvider.ServiceInput
 
-export const serviceOf = (input: ProviderInput): AuthProvider.Service =>
-  "service" in input ? input.service : input
+export const serviceOf: (input: ProviderInput) => AuthProvider.Service = CustomProvider.serviceOf
 
 /** What a gate is built from, beyond the provider. */
 export interface RequestGateOptions {

@@ -1,24 +1,16 @@
 /**
  * The options of the SSE server and the guard, decoded once at startup.
  */
-import { Options } from "@mcpgate/auth-core"
+import { CustomProvider, Options } from "@mcpgate/auth-core"
 import { ClientAddress, EndpointPolicy, ProtectedResource, RateLimiter, ToolScopes } from "@mcpgate/http"
 import type * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { ProviderInput, RequestGate } from "./authenticate.js"
+import type { RequestGate } from "./authenticate.js"
 import type { StreamLimitSettings } from "./streamLimits.js"
 
-const isProviderInput = (value: unknown): value is ProviderInput => {
-  if (typeof value !== "object" || value === null) return false
-  const service = "service" in value ? (value as { service: unknown }).service : value
-  return typeof service === "object" && service !== null &&
-    typeof (service as { authenticate?: unknown }).authenticate === "function" &&
-    Array.isArray((service as { headerNames?: unknown }).headerNames)
-}
-
-export const Provider = Schema.declare(isProviderInput, {
+export const Provider = Schema.declare(CustomProvider.isServiceInput, {
   message: () =>
     "provider must be an mcpgate provider: an APIKeyAuthProvider, a JWTAuthProvider, or an AuthProvider service"
 })

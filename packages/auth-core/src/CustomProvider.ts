@@ -21,8 +21,12 @@
  *
  * @since 0.1.0
  */
-import { AuthFailure, AuthProvider, Credentials, DEFAULT_AUTH_ERROR, Principal } from "@mcpgate/auth-core"
-import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
+import * as AuthFailure from "./AuthFailure.js"
+import * as AuthProvider from "./AuthProvider.js"
+import * as Credentials from "./Credentials.js"
+import type { RequestHeaders } from "./Credentials.js"
+import { DEFAULT_AUTH_ERROR } from "./McpFrameworkAuth.js"
+import * as Principal from "./Principal.js"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { createHmac, randomBytes, randomUUID } from "node:crypto"
@@ -60,7 +64,15 @@ export interface CustomResult {
  *
  * @since 0.1.0
  */
-export type ProviderInput = AuthProvider.Service | { readonly service: AuthProvider.Service } | CustomProvider
+export type ProviderInput = ServiceInput | CustomProvider
+
+/**
+ * mcpgate's own providers as adapters accept them: an `AuthProvider` service, or a Promise
+ * provider (`APIKeyAuthProvider`, `JWTAuthProvider`) that wraps one.
+ *
+ * @since 0.1.0
+ */
+export type ServiceInput = AuthProvider.Service | { readonly service: AuthProvider.Service }
 
 const isService = (value: object): value is AuthProvider.Service =>
   Array.isArray((value as Partial<AuthProvider.Service>).kinds) &&
@@ -76,6 +88,17 @@ export const isProviderInput = (value: unknown): value is ProviderInput => {
   if (typeof value !== "object" || value === null) return false
   if ("service" in value) return typeof value.service === "object" && value.service !== null && isService(value.service)
   return isService(value) || typeof (value as Partial<CustomProvider>).authenticate === "function"
+}
+
+/**
+ * Whether a value is one of mcpgate's own providers (`ServiceInput`), custom ones excluded.
+ *
+ * @since 0.1.0
+ */
+export const isServiceInput = (value: unknown): value is ServiceInput => {
+  if (typeof value !== "object" || value === null) return false
+  const service = "service" in value ? value.service : value
+  return typeof service === "object" && service !== null && isService(service)
 }
 
 /**
