@@ -15,6 +15,7 @@
 //
 //   pnpm build && node bench/http.mjs                  (about 3 minutes; any working directory)
 //   BENCH_QUICK=1 node bench/http.mjs                  (1 s rounds, 2 of them: to try changes)
+//   BENCH_ONLY=sse node bench/http.mjs                 (one section, sse or streamable; rounds only)
 //   BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/http.mjs
 //                                                      (Node flags for the server processes only)
 //
@@ -511,9 +512,12 @@ const streamableComparison = async () => {
 // The run and its section.
 
 const started = Date.now()
-const sse = await sseComparison()
-const streamable = await streamableComparison()
+// BENCH_ONLY=sse or BENCH_ONLY=streamable runs one section and prints its rounds only, to try a change.
+const ONLY = process.env.BENCH_ONLY
+const sse = ONLY === "streamable" ? undefined : await sseComparison()
+const streamable = ONLY === "sse" ? undefined : await streamableComparison()
 progress(`done in ${Math.round((Date.now() - started) / 1000)} s`)
+if (ONLY !== undefined) process.exit(0)
 
 const auth = Object.fromEntries(Object.entries(sse.authRounds).map(([name, { timed }]) => [name, summarize(timed)]))
 expectOnly("SSE ours", auth.ours, 202)

@@ -82,6 +82,15 @@ export const recordSuccess = (provider: ProviderKind): Effect.Effect<void> =>
   Metric.increment(taggedOnce(`${provider}`, () => Metric.tagged(successes, "provider", provider)))
 
 /**
+ * Counts one success at once, outside any fiber: the gate's synchronous path
+ * (`Gate.checkNow`) runs without one. Labels set with `Effect.tagMetrics` do not apply.
+ *
+ * @since 0.1.0
+ */
+export const unsafeRecordSuccess = (provider: ProviderKind): void =>
+  taggedOnce(`${provider}`, () => Metric.tagged(successes, "provider", provider)).unsafeUpdate(1, [])
+
+/**
  * Counts one failure.
  *
  * @since 0.2.0

@@ -22,7 +22,7 @@
  * import { ClientAddress, Gate } from "@mcpgate/http"
  * import { Effect } from "effect"
  *
- * const gate = Gate.make(provider, { rateLimit: { maxFailures: 20, window: 60 } })
+ * const gate = Gate.unsafeMake(provider, { rateLimit: { maxFailures: 20, window: 60 } })
  * const verdict = await Effect.runPromise(
  *   gate.check({ headers: req.headers, client: ClientAddress.of(req.socket.remoteAddress, undefined) }, true)
  * )
@@ -35,9 +35,11 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import type { AuthFailure, ReasonCode, SingleFailure } from "@mcpgate/auth-core/AuthFailure"
 import { ClaimMismatch, failuresOf, MalformedRequest, NoProviderAccepted, primaryOf } from "@mcpgate/auth-core/AuthFailure"
+import * as AuthMetrics from "./AuthMetrics.js"
 import { rateLimited, recordFailure, recordSuccess } from "./AuthMetrics.js"
 import * as AuthProvider from "@mcpgate/auth-core/AuthProvider"
 import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
+import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import * as FloodControl from "./internal/floodControl.js"
 import type { Principal } from "@mcpgate/auth-core/Principal"
@@ -111,6 +113,15 @@ export interface Gate {
    * always checked. Never fails and never dies.
    */
   readonly check: (request: Request, required: boolean) => Effect.Effect<Verdict>
+  /**
+   * The same verdict, started at once on the real clock: when nothing needs waiting for (an
+   * in-memory limiter, a provider with `authenticateAt`, an API key or a cached token), a
+   * request let in is answered as an `Exit` during the call, counted and remembered, so an
+   * adapter serves it without a fiber or a promise. Anything else, every refusal included,
+   * comes back as an Effect that finishes the check (counting, logging, spending budget)
+   * when run. Run the result once: unlike `check`, part of its work is already done.
+   */
+  readonly checkNow: (request: Request, required: boolean) => Effect.Effect<Verdict>
   /** The challenge options (`resource_metadata`) for answers built outside the gate. */
   readonly challenge: HttpAnswer.ChallengeOptions
 }
@@ -143,11 +154,23 @@ const LOG_LINES = 100
 const LOG_WINDOW_MILLIS = 60_000
 
 /**
+ * A gate in front of a provider, as an Effect that fails with a `ConfigurationError` for bad
+ * `rateLimit` options.
+ *
+ * @since 0.1.0
+ */
+export const make = (provider: AuthProvider.Service, options: Options = {}): Effect.Effect<Gate, ConfigurationError> =>
+  Effect.try({
+    try: () => unsafeMake(provider, options),
+    catch: (error) => error instanceof ConfigurationError ? error : new ConfigurationError({ message: String(error) })
+  })
+
+/**
  * A gate in front of a provider. Throws `ConfigurationError` for bad `rateLimit` options.
  *
  * @since 0.2.0
  */
-export const make = (provider: AuthProvider.Service, options: Options = {}): Gate => {
+export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}): Gate => {
   const limiter = options.rateLimit === false
     ? undefined
     : isLimiter(options.rateLimit)
@@ -157,8 +180,11 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
   const challenge: HttpAnswer.ChallengeOptions = { resourceMetadata: protectedResource?.metadataUrl }
   const flood = FloodControl.make({ lines: LOG_LINES, windowMillis: LOG_WINDOW_MILLIS })
 
-  const authenticate = (headers: RequestHeaders): Effect.Effect<Principal, AuthFailure> => {
-    const checked = AuthProvider.authenticateSafely(provider, headers)
+  const authenticate = (headers: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
+    withResource(AuthProvider.authenticateSafely(provider, headers))
+
+  /** With protected-resource metadata, a JWT must name the resource in `aud` (RFC 9728 2, RFC 8707). */
+  const withResource = (checked: Effect.Effect<Principal, AuthFailure>): Effect.Effect<Principal, AuthFailure> => {
     if (protectedResource === undefined) return checked
     return Effect.flatMap(checked, (principal) =>
       principal.provider !== "jwt" || addressedTo(principal, protectedResource.resource)
@@ -235,13 +261,17 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
     )
 
   const verify = (request: Request, required: boolean): Effect.Effect<Verdict> =>
-    Effect.flatMap(Effect.exit(authenticate(request.headers)), (exit): Effect.Effect<Verdict> => {
+    settle(request, required, authenticate(request.headers))
+
+  /** The verdict on a provider's check: admitted, anonymous, or refused (counted and logged). */
+  const settle = (request: Request, required: boolean, checked: Effect.Effect<Principal, AuthFailure>): Effect.Effect<Verdict> =>
+    Effect.flatMap(Effect.exit(checked), (exit): Effect.Effect<Verdict> => {
       if (Exit.isSuccess(exit)) return admit(request, exit.value)
       const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
       // Interrupted, or a defect authenticateSafely did not catch: nothing was verified.
       if (failure === undefined) return refuse(request, AuthProvider.unverified(provider))
       const failures = failuresOf(failure)
-      if (!required && failures.every((single) => single._tag === "MissingCredentials")) return Effect.succeed(ANONYMOUS)
+      if (!required && isMissingOnly(failure)) return Effect.succeed(ANONYMOUS)
       // No credential at all cannot be a guess: it spends no budget, so cross-site requests
       // without one cannot lock a client out.
       return refuse(request, failure, !failures.every((single) => single.reason === "missing"))
@@ -287,8 +317,41 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Gat
     })
   }
 
-  return { provider, limiter, check, challenge }
+  const checkNow = (request: Request, required: boolean): Effect.Effect<Verdict> => {
+    const authenticateAt = provider.authenticateAt
+    if (authenticateAt === undefined || credentialInQuery(request.query)) return check(request, required)
+    const now = Date.now()
+    if (limiter !== undefined) {
+      const decision = limiter.checkNow?.(request.client, now)
+      if (decision?._tag !== "Allowed") return check(request, required)
+    }
+    let checked: Effect.Effect<Principal, AuthFailure>
+    try {
+      checked = authenticateAt(request.headers, now)
+    } catch {
+      checked = Effect.fail(AuthProvider.unverified(provider))
+    }
+    if (Exit.isExit(checked)) {
+      const exit = checked as Exit.Exit<Principal, AuthFailure>
+      if (Exit.isSuccess(exit)) {
+        const principal = exit.value
+        if (protectedResource === undefined || principal.provider !== "jwt" || addressedTo(principal, protectedResource.resource)) {
+          AuthMetrics.unsafeRecordSuccess(principal.provider)
+          limiter?.proven.add(request.client, principal.identity)
+          return Exit.succeed<Verdict>({ _tag: "Authenticated", principal })
+        }
+      } else if (!required && exit.cause._tag === "Fail" && isMissingOnly(exit.cause.error)) {
+        return Exit.succeed(ANONYMOUS)
+      }
+    }
+    return settle(request, required, withResource(Effect.catchAllDefect(checked, () => Effect.fail(AuthProvider.unverified(provider)))))
+  }
+
+  return { provider, limiter, check, checkNow, challenge }
 }
+
+const isMissingOnly = (failure: AuthFailure): boolean =>
+  failuresOf(failure).every((single) => single._tag === "MissingCredentials")
 
 const addressedTo = (principal: Principal, resource: string): boolean => {
   const aud = principal.claims?.["aud"]

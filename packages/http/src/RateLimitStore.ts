@@ -79,6 +79,8 @@ export class RateLimitStore extends Context.Tag("@mcpgate/http/RateLimitStore")<
 export interface MemoryStore extends Store {
   readonly peek: (client: string, now: number) => Effect.Effect<Window | undefined>
   readonly recordFailure: (client: string, windowMillis: number, now: number) => Effect.Effect<Window>
+  /** `peek` at once, for the gate's synchronous path (`Gate.checkNow`). */
+  readonly peekNow: (client: string, now: number) => Window | undefined
   /** The number of clients with a window held right now (ended windows included until evicted). */
   readonly size: () => number
 }
@@ -106,6 +108,7 @@ export const memory = (options: { readonly maxClients?: number } = {}): MemorySt
     name: "memory",
     size: () => windows.size,
     peek: (client, now) => Effect.sync(() => openWindow(client, now)),
+    peekNow: openWindow,
     recordFailure: (client, windowMillis, now) =>
       Effect.sync(() => {
         const open = openWindow(client, now)

@@ -79,6 +79,11 @@ export interface ProvenIdentities {
 export interface RateLimiter {
   /** Whether the client may try now. Never fails: a store outage is decided by the options. */
   readonly check: (client: string) => Effect.Effect<Decision>
+  /**
+   * `check` at once at the given time, for a limiter whose store answers without waiting
+   * (the in-memory one); undefined for a shared store, which the gate asks through `check`.
+   */
+  readonly checkNow?: ((client: string, now: number) => Decision) | undefined
   /** Counts one failure; the decision is what the client's next request will get. */
   readonly recordFailure: (client: string) => Effect.Effect<Decision>
   /** The budget, for logs. */
@@ -200,6 +205,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
       proven,
       check: (client) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(fallback.peek(client, now), (window) => decide(window, now))),
+      checkNow: (client, now) => decide(fallback.peekNow(client, now), now),
       recordFailure: (client) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.map(fallback.recordFailure(client, windowMillis, now), (window) => decide(window, now)))

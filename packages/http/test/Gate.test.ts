@@ -35,7 +35,7 @@ const countOf = (counter: Metric.Metric.Counter<number>) => Effect.map(Metric.va
 describe("Gate: the failed-attempt limit before any cryptography", () => {
   it.effect("turns a client away with 429 after 20 failures, good key included, until its window ends", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed)
+      const gate = Gate.unsafeMake(yield* keyed)
       for (let i = 0; i < 20; i++) {
         const verdict = yield* gate.check(request("203.0.113.7", `wrong-key-number-${i}`), true)
         expect(verdict).toMatchObject({ _tag: "Refused", answer: { status: 401, body: Bodies.apiKey } })
@@ -64,7 +64,7 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
         ...provider,
         authenticate: (headers) => Effect.suspend(() => (asked++, provider.authenticate(headers)))
       }
-      const gate = Gate.make(counting, { rateLimit: { maxFailures: 2 } })
+      const gate = Gate.unsafeMake(counting, { rateLimit: { maxFailures: 2 } })
       yield* gate.check(request("a", "wrong-key-aaaaaaaaaa"), true)
       yield* gate.check(request("a", "wrong-key-aaaaaaaaaa"), true)
       expect(asked).toBe(2)
@@ -86,12 +86,12 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
             })
           )
       }
-      const gate = Gate.make(provider, { rateLimit: { maxFailures: 1 } })
+      const gate = Gate.unsafeMake(provider, { rateLimit: { maxFailures: 1 } })
       for (let i = 0; i < 5; i++) {
         expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ _tag: "Authenticated" })
         expect(yield* gate.check(request("a"), false)).toEqual({ _tag: "Anonymous" })
       }
-      const down = Gate.make(unavailable, { rateLimit: { maxFailures: 1 } })
+      const down = Gate.unsafeMake(unavailable, { rateLimit: { maxFailures: 1 } })
       for (let i = 0; i < 5; i++) {
         expect(yield* down.check(request("a", KEY_ONE), true)).toEqual({ _tag: "Refused", answer: HttpAnswer.unavailable })
       }
@@ -117,7 +117,7 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
             })
           )
       }
-      const gate = Gate.make(custom, { rateLimit: { maxFailures: 2 } })
+      const gate = Gate.unsafeMake(custom, { rateLimit: { maxFailures: 2 } })
       expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 403 } })
       expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 403 } })
       expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 429 } })
@@ -125,7 +125,7 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
 
   it.effect("with rateLimit: false, never answers 429", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed, { rateLimit: false })
+      const gate = Gate.unsafeMake(yield* keyed, { rateLimit: false })
       expect(gate.limiter).toBeUndefined()
       for (let i = 0; i < 100; i++) yield* gate.check(request("a", "wrong-key-aaaaaaaaaa"), true)
       expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ _tag: "Authenticated" })
@@ -134,8 +134,8 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
   it.effect("shares one budget between gates given the same limiter", () =>
     Effect.gen(function*() {
       const limiter = RateLimiter.make({ maxFailures: 2 })
-      const sse = Gate.make(yield* keyed, { rateLimit: limiter })
-      const stream = Gate.make(yield* keyed, { rateLimit: limiter })
+      const sse = Gate.unsafeMake(yield* keyed, { rateLimit: limiter })
+      const stream = Gate.unsafeMake(yield* keyed, { rateLimit: limiter })
       yield* sse.check(request("a", "wrong-key-aaaaaaaaaa"), true)
       yield* stream.check(request("a", "wrong-key-aaaaaaaaaa"), true)
       expect(yield* sse.check(request("a", KEY_ONE), true)).toMatchObject({ answer: { status: 429 } })
@@ -149,7 +149,7 @@ describe("Gate: counters and log lines (contract section 8)", () => {
       const unknownKey = Metric.tagged(Metric.tagged(AuthMetrics.failures, "provider", "api-key"), "reason", "unknown_key")
       const missing = Metric.tagged(Metric.tagged(AuthMetrics.failures, "provider", "api-key"), "reason", "missing")
       const before = [yield* countOf(successes), yield* countOf(unknownKey), yield* countOf(missing), yield* countOf(AuthMetrics.rateLimited)]
-      const gate = Gate.make(yield* keyed, { rateLimit: { maxFailures: 2 } })
+      const gate = Gate.unsafeMake(yield* keyed, { rateLimit: { maxFailures: 2 } })
       yield* gate.check(request("a", KEY_ONE), true)
       yield* gate.check(request("a"), true)
       yield* gate.check(request("a", "wrong-key-aaaaaaaaaa"), true)
@@ -161,7 +161,7 @@ describe("Gate: counters and log lines (contract section 8)", () => {
 
   it.effect("logs each failure once at warning level with reason, provider and client, and nothing of an unknown key", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed)
+      const gate = Gate.unsafeMake(yield* keyed)
       const wrong = "wrong-key-0123456789abcdef"
       const { lines } = yield* logged(
         Effect.all([gate.check(request("203.0.113.7", wrong), true), gate.check(request("203.0.113.7", KEY_ONE), true)])
@@ -178,7 +178,7 @@ describe("Gate: counters and log lines (contract section 8)", () => {
 
   it.effect("logs a client crossing its budget once, and not every 429 after it", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed, { rateLimit: { maxFailures: 2 } })
+      const gate = Gate.unsafeMake(yield* keyed, { rateLimit: { maxFailures: 2 } })
       const { lines } = yield* logged(
         Effect.forEach(Array.from({ length: 10 }), () => gate.check(request("a", "wrong-key-aaaaaaaaaa"), true))
       )
@@ -192,7 +192,7 @@ describe("Gate: counters and log lines (contract section 8)", () => {
 
   it.effect("holds back log lines beyond 100 a minute, then says how many were held back", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed)
+      const gate = Gate.unsafeMake(yield* keyed)
       const suppressedBefore = yield* countOf(AuthMetrics.logLinesSuppressed)
       const { lines } = yield* logged(
         Effect.forEach(Array.from({ length: 250 }), (_, i) => gate.check(request(`10.0.${i >> 8}.${i & 255}`, "wrong-key-aaaaaaaaaa"), true))
@@ -214,7 +214,7 @@ describe("Gate: protected resource (RFC 9728)", () => {
 
   it.effect("names the metadata in every Bearer challenge", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* jwt, { protectedResource: resource })
+      const gate = Gate.unsafeMake(yield* jwt, { protectedResource: resource })
       const verdict = yield* gate.check({ client: "a", headers: {} }, true)
       expect(verdict).toMatchObject({
         answer: { status: 401, headers: { "www-authenticate": `Bearer realm="mcp", resource_metadata="${resource.metadataUrl}"` } }
@@ -223,7 +223,7 @@ describe("Gate: protected resource (RFC 9728)", () => {
 
   it.effect("accepts a JWT addressed to the resource, and refuses one addressed only elsewhere", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* jwt, { protectedResource: resource })
+      const gate = Gate.unsafeMake(yield* jwt, { protectedResource: resource })
       const ours = yield* sign({ alg: "HS256", key: SECRET_256, claims: { aud: resource.resource }, now: 0 })
       const theirs = yield* sign({ alg: "HS256", key: SECRET_256, claims: { aud: "https://other.example.com" }, now: 0 })
       expect(yield* gate.check({ client: "a", headers: { authorization: `Bearer ${ours}` } }, true)).toMatchObject({
@@ -240,7 +240,7 @@ describe("Gate: protected resource (RFC 9728)", () => {
 
   it.effect("leaves API keys alone: they carry no audience", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed, { protectedResource: resource })
+      const gate = Gate.unsafeMake(yield* keyed, { protectedResource: resource })
       expect(yield* gate.check(request("a", KEY_ONE), true)).toMatchObject({ _tag: "Authenticated" })
       expect(yield* gate.check(request("a", KEY_TWO), true)).toMatchObject({ answer: { status: 401 } })
     }))

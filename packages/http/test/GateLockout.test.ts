@@ -40,7 +40,7 @@ describe("Gate: a credential in the URL query", () => {
   it.effect("is refused before any provider runs, under each name clients use, and spends no budget", () =>
     Effect.gen(function*() {
       const { seen, service } = counting(yield* keyed)
-      const gate = Gate.make(service, { rateLimit: { maxFailures: 1 } })
+      const gate = Gate.unsafeMake(service, { rateLimit: { maxFailures: 1 } })
       for (const name of ["api_key", "apiKey", "access_token", "token"]) {
         for (const query of [`?${name}=${KEY_ONE}`, `?sessionId=abc&${name}=`, `${name}=x`]) {
           const verdict = yield* gate.check(withKey("a", KEY_ONE, query), true)
@@ -56,7 +56,7 @@ describe("Gate: a credential in the URL query", () => {
   it.effect("is an invalid_request for a Bearer provider, its challenge naming the resource metadata", () =>
     Effect.gen(function*() {
       const metadataUrl = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
-      const gate = Gate.make(yield* jwts, { protectedResource: { resource: "https://mcp.example.com/mcp", metadataUrl } })
+      const gate = Gate.unsafeMake(yield* jwts, { protectedResource: { resource: "https://mcp.example.com/mcp", metadataUrl } })
       const verdict = yield* gate.check({ client: "a", headers: {}, query: "?access_token=abc" }, false)
       expect(verdict).toEqual({
         _tag: "Refused",
@@ -70,7 +70,7 @@ describe("Gate: a credential in the URL query", () => {
 
   it.effect("other parameters, and names that only contain a credential's name, pass", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed)
+      const gate = Gate.unsafeMake(yield* keyed)
       for (const query of ["?sessionId=abc", "?tokens=1", "?my_api_key=1", "?", ""]) {
         expect(yield* gate.check(withKey("a", KEY_ONE, query), true), query).toMatchObject({ _tag: "Authenticated" })
       }
@@ -80,7 +80,7 @@ describe("Gate: a credential in the URL query", () => {
 describe("Gate: a client over its budget keeps the identities it proved", () => {
   it.effect("a neighbour's guesses lock the address out, but not the key it proved before", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed, { rateLimit: { maxFailures: 3 } })
+      const gate = Gate.unsafeMake(yield* keyed, { rateLimit: { maxFailures: 3 } })
       expect(yield* gate.check(withKey("nat", KEY_ONE), true)).toMatchObject({ _tag: "Authenticated" })
       for (let i = 0; i < 3; i++) yield* gate.check(withKey("nat", `guess-number-${i}-aaaaaaaa`), true)
       // Guesses stay limited, and so does a valid key never proven from here.
@@ -101,7 +101,7 @@ describe("Gate: a client over its budget keeps the identities it proved", () => 
   it.effect("a token subject proven before is served with a refreshed token; a forged one claiming it is not", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.now())
-      const gate = Gate.make(yield* jwts, { rateLimit: { maxFailures: 2 } })
+      const gate = Gate.unsafeMake(yield* jwts, { rateLimit: { maxFailures: 2 } })
       expect(yield* gate.check(withToken("nat", yield* tokenOf("alice")), true)).toMatchObject({ _tag: "Authenticated" })
       for (let i = 0; i < 2; i++) yield* gate.check(withToken("nat", yield* tokenOf("mallory", OTHER_SECRET_256)), true)
       yield* TestClock.adjust("1 second")
@@ -118,7 +118,7 @@ describe("Gate: a client over its budget keeps the identities it proved", () => 
 
   it.effect("nothing is proven during a lockout: a key first presented then waits like any guess", () =>
     Effect.gen(function*() {
-      const gate = Gate.make(yield* keyed, { rateLimit: { maxFailures: 1 } })
+      const gate = Gate.unsafeMake(yield* keyed, { rateLimit: { maxFailures: 1 } })
       yield* gate.check(withKey("nat", "guess-number-0-aaaaaaaa"), true)
       for (let i = 0; i < 3; i++) expect(yield* gate.check(withKey("nat", KEY_ONE), true)).toMatchObject({ answer: { status: 429 } })
       yield* TestClock.adjust("60 seconds")
@@ -132,7 +132,7 @@ describe("Gate: a client over its budget keeps the identities it proved", () => 
       yield* Effect.promise(() =>
         FastCheck.assert(
           FastCheck.asyncProperty(FastCheck.array(step, { maxLength: 30 }), async (steps) => {
-            const gate = Gate.make(service, { rateLimit: { maxFailures: 3 } })
+            const gate = Gate.unsafeMake(service, { rateLimit: { maxFailures: 3 } })
             // The model: three guesses lock the address; a key that passed before then still passes.
             let failures = 0
             const proven = new Set<string>()

@@ -150,11 +150,11 @@ describe("ProtectedResource with the gate", () => {
   const options: GateTypes.Options = { rateLimit: false, protectedResource }
   const challenge = `Bearer realm="mcp", resource_metadata="${protectedResource.metadataUrl}"`
   const check = (provider: JWTAuthProvider | APIKeyAuthProvider, headers: Record<string, string>) =>
-    Gate.make(provider.service, options).check({ headers, client: "127.0.0.1" }, true)
+    Gate.unsafeMake(provider.service, options).check({ headers, client: "127.0.0.1" }, true)
 
   it.live("names the metadata in every Bearer challenge", () =>
     Effect.gen(function*() {
-      expect(Gate.make(new JWTAuthProvider({ secret: SECRET }).service, options).challenge).toEqual({
+      expect(Gate.unsafeMake(new JWTAuthProvider({ secret: SECRET }).service, options).challenge).toEqual({
         resourceMetadata: protectedResource.metadataUrl
       })
       const verdict = yield* check(new JWTAuthProvider({ secret: SECRET }), {})

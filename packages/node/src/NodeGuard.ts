@@ -33,8 +33,10 @@ import { AuthProvider, HttpAnswer, Options } from "@mcpgate/auth-core"
 import type * as Logger from "effect/Logger"
 import * as Either from "effect/Either"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { ProviderInput, RequestGate } from "./internal/authenticate.js"
-import { authenticate, makeRequestGate, serviceOf } from "./internal/authenticate.js"
+import type { CustomProvider } from "@mcpgate/auth-core"
+import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
+import { RequestGate } from "@mcpgate/http"
+import { authenticate } from "./internal/authenticate.js"
 import { authInfoOf } from "./internal/messageExtra.js"
 import { DEFAULT_MAX_HEADERS_COUNT, tooManyHeaderLines, writeAnswer } from "./internal/nodeHttp.js"
 import { GuardOptions } from "./internal/options.js"
@@ -46,7 +48,7 @@ import * as RequestContext from "./RequestContext.js"
  * @since 0.1.0
  */
 export interface NodeGuardOptions {
-  readonly provider: ProviderInput
+  readonly provider: CustomProvider.ServiceInput
   /** Whether `req.auth.token` carries the raw credential; default false (the empty string). */
   readonly exposeToken?: boolean
   /**
@@ -63,7 +65,7 @@ export interface NodeGuardOptions {
   /** Replaces Effect's default logger for the failure log lines. */
   readonly logger?: Logger.Logger<unknown, unknown>
   /** A gate (`NodeHttp.gate`) for the same provider, shared with other endpoints; replaces the options above. */
-  readonly gate?: RequestGate
+  readonly gate?: RequestGate.RequestGate
   /**
    * The most header lines a request may carry (default 2,000); one with more, or with as
    * many as the server's parser keeps, is refused with 431 rather than judged on what Node kept.
@@ -106,7 +108,7 @@ export const make = (options: NodeGuardOptions): NodeGuard => Either.getOrThrowW
 const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, ConfigurationError> =>
   Either.map(Options.decode(GuardOptions, input, "guard"), (decoded) => {
     const provider = serviceOf(decoded.provider)
-    const gate = decoded.gate ?? makeRequestGate(provider, decoded)
+    const gate = decoded.gate ?? RequestGate.unsafeMake(provider, decoded)
     const extraOptions = {
       credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
       exposeToken: decoded.exposeToken
@@ -119,10 +121,12 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
         return undefined
       }
       const outcome = await authenticate(gate, request, true)
-      if (outcome._tag !== "Authenticated") {
-        if (outcome._tag === "Refused") writeAnswer(response, outcome.answer)
+      if (outcome._tag === "Refused") {
+        writeAnswer(response, outcome.answer)
         return undefined
       }
+      // Credentials are required here: nothing verified is nothing let in.
+      if (outcome._tag === "Anonymous") return refuseUnverified(response)
       ;(request as AuthenticatedRequest).auth = authInfoOf(request, outcome.principal, extraOptions)
       return outcome.principal
     }

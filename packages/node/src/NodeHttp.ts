@@ -15,11 +15,16 @@
  *
  * @since 0.1.0
  */
+import type { AuthProvider, CustomProvider } from "@mcpgate/auth-core"
+import type { Gate } from "@mcpgate/http"
+import { RequestGate } from "@mcpgate/http"
+
 export {
   /**
    * Checks a request through a gate: 429 for a client over its failed-attempt budget, then
    * the provider's check. With `required` false, a request without any credentials is
-   * `Anonymous`, while presented credentials are always checked. Never rejects.
+   * `Anonymous`, while presented credentials are always checked. The verdict comes at once
+   * when the gate needed nothing to wait for, else as a promise; never rejects.
    *
    * @since 0.1.0
    */
@@ -28,47 +33,57 @@ export {
    * The client a request counts against: its socket address (IPv6 by /64), or behind
    * trusted proxies the rightmost untrusted `X-Forwarded-For` entry.
    *
-   * @since 0.2.0
-   */
-  clientOf,
-  /**
-   * A gate for a provider: its failed-attempt limiter, trusted proxies, protected resource
-   * and logger. Share one between the endpoints of one server so they share one budget.
-   *
-   * @since 0.2.0
-   */
-  makeRequestGate as gate,
-  /**
-   * A gate as a Node adapter runs it.
-   *
-   * @since 0.2.0
-   */
-  type RequestGate,
-  /**
-   * The options of `gate`.
-   *
-   * @since 0.2.0
-   */
-  type RequestGateOptions,
-  /**
-   * What one authentication step found: `Authenticated`, `Anonymous` or `Refused` (with its answer).
-   *
    * @since 0.1.0
    */
-  type Outcome,
-  /**
-   * A provider as adapters accept it: the Effect service, or a Promise provider wrapping one.
-   *
-   * @since 0.1.0
-   */
-  type ProviderInput,
+  clientOf
+} from "./internal/authenticate.js"
+
+/**
+ * A gate for a provider (`RequestGate.unsafeMake`): its failed-attempt limiter, trusted
+ * proxies, protected resource and logger. Share one between the endpoints of one server so
+ * they share one budget. Throws a `ConfigurationError` for bad options.
+ *
+ * @since 0.1.0
+ */
+export const gate: (provider: AuthProvider.Service, options?: RequestGate.Options) => RequestGate.RequestGate =
+  RequestGate.unsafeMake
+
+/**
+ * A gate as servers run it.
+ *
+ * @since 0.1.0
+ */
+export type RequestGate = RequestGate.RequestGate
+
+/**
+ * The options of `gate`.
+ *
+ * @since 0.1.0
+ */
+export type RequestGateOptions = RequestGate.Options
+
+/**
+ * What one authentication step found: the gate's verdict.
+ *
+ * @since 0.1.0
+ */
+export type Verdict = Gate.Verdict
+
+/**
+ * A provider as the Node adapters accept it: the Effect service, or a Promise provider wrapping one.
+ *
+ * @since 0.1.0
+ */
+export type ProviderInput = CustomProvider.ServiceInput
+
+export {
   /**
    * The Effect service of a provider input.
    *
    * @since 0.1.0
    */
   serviceOf
-} from "./internal/authenticate.js"
+} from "@mcpgate/auth-core/CustomProvider"
 export {
   /**
    * A `node:http` server as mcpgate's adapters listen on: short header and request timeouts

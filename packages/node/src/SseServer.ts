@@ -36,10 +36,12 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy, RateLimiter } from "@mcpgate/http"
+import type { CustomProvider } from "@mcpgate/auth-core"
 import { AuthProvider, HttpAnswer, Options, Principal } from "@mcpgate/auth-core"
-import { CrossOrigin, ProtectedResource, ToolScopes } from "@mcpgate/http"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
+import type { EndpointPolicy, RateLimiter } from "@mcpgate/http"
+import { CrossOrigin, Pipeline, ProtectedResource, RequestGate, ToolScopes } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -49,22 +51,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import type { ProviderInput, RequestGate } from "./internal/authenticate.js"
-import { authenticate, clientOf, makeRequestGate, serviceOf } from "./internal/authenticate.js"
 import { readBody } from "./internal/body.js"
 import { parseMessages } from "./internal/jsonRpc.js"
 import type { ExtraOptions } from "./internal/messageExtra.js"
 import { messageExtra } from "./internal/messageExtra.js"
-import {
-  createServer,
-  DEFAULT_MAX_HEADERS_COUNT,
-  fullUrlOf,
-  mediaTypeOf,
-  singleHeader,
-  targetOf,
-  tooManyHeaderLines,
-  writeAnswer
-} from "./internal/nodeHttp.js"
+import { createServer, DEFAULT_MAX_HEADERS_COUNT, describe, fullUrlOf, mediaTypeOf, tooManyHeaderLines, writeAnswer } from "./internal/nodeHttp.js"
 import { SseServerOptions as OptionsSchema, streamLimitsOf } from "./internal/options.js"
 import { Session } from "./internal/session.js"
 import type { StreamLimitSettings } from "./internal/streamLimits.js"
@@ -80,7 +71,7 @@ import { SseTransport } from "./SseTransport.js"
 export interface SseServerOptions {
   /** The provider, and which endpoints require credentials (`sse: false`, `messages: true`). */
   readonly auth: {
-    readonly provider: ProviderInput
+    readonly provider: CustomProvider.ServiceInput
     readonly endpoints?: EndpointPolicy.Options
   }
   /**
@@ -190,7 +181,7 @@ export interface SseServerOptions {
    * A gate (`NodeHttp.gate`) for the same provider, shared with other endpoints of the
    * process so that they share one failed-attempt budget; replaces the three options above.
    */
-  readonly gate?: RequestGate
+  readonly gate?: RequestGate.RequestGate
 }
 
 /**
@@ -300,7 +291,7 @@ const decode = (input: SseServerOptions, runtime?: Runtime.Runtime<never>): Eith
         provider,
         resource: decoded.resource ?? protectedResource?.resource,
         protectedResource,
-        gate: decoded.gate ?? makeRequestGate(provider, { ...decoded, protectedResource, runtime }),
+        gate: decoded.gate ?? RequestGate.unsafeMake(provider, { ...decoded, protectedResource, runtime }),
         policy: decoded.auth.endpoints,
         cors,
         streamLimits: streamLimitsOf(decoded),
@@ -319,7 +310,7 @@ const crossOriginOptions = (
 
 interface Settings {
   readonly provider: AuthProvider.Service
-  readonly gate: RequestGate
+  readonly gate: RequestGate.RequestGate
   readonly policy: EndpointPolicy.EndpointPolicy
   readonly cors: CrossOrigin.CrossOrigin
   readonly onSession: SseServerOptions["onSession"]
@@ -339,15 +330,7 @@ interface Settings {
   readonly maxHeadersCount: number
 }
 
-type Route = "sse" | "messages" | "health" | "metadata"
-
-const ALLOW: Readonly<Record<Route, ReadonlyArray<string>>> = {
-  sse: ["GET"],
-  messages: ["POST"],
-  // RFC 9110 9.1: a general-purpose server supports HEAD wherever it supports GET.
-  health: ["GET", "HEAD"],
-  metadata: ["GET", "HEAD"]
-}
+type Route = "sse" | "messages"
 
 const build = (settings: Settings): SseServer => {
   const { provider, policy, cors } = settings
@@ -379,76 +362,67 @@ const build = (settings: Settings): SseServer => {
       Effect.promise(() => Promise.all([...sessions.values()].map((session) => session.revalidate("revoked")))))
   )
 
-  const routeOf = (path: string): Route | undefined =>
-    path === settings.endpoint
-      ? "sse"
-      : path === settings.messageEndpoint
-      ? "messages"
-      : path === settings.healthEndpoint
-      ? "health"
-      : settings.protectedResource?.metadataPaths.includes(path)
-      ? "metadata"
-      : undefined
+  const pipeline = Pipeline.unsafeMake<Route>({
+    routes: [
+      { name: "sse", path: settings.endpoint, methods: ["GET"], credentials: policy.sse ? "required" : "optional" },
+      { name: "messages", path: settings.messageEndpoint, methods: ["POST"], credentials: policy.messages ? "required" : "optional" }
+    ],
+    gate: settings.gate,
+    cors,
+    healthEndpoint: settings.healthEndpoint,
+    protectedResource: settings.protectedResource
+  })
 
   const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    serve(request, response).catch((error: unknown) => {
+    const failed = (error: unknown) => {
       reportError(error)
       // Never a 500 with details: end the exchange.
       response.destroy()
-    })
+    }
+    try {
+      const served = serve(request, response)
+      if (served !== undefined) served.catch(failed)
+    } catch (error) {
+      failed(error)
+    }
   }
 
-  const serve = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
-    const origin = singleHeader(request, "origin")
-    const corsHeaders = CrossOrigin.responseHeaders(cors, origin)
-    const answer = (reply: HttpAnswer.HttpAnswer) => writeAnswer(response, reply, corsHeaders)
-
-    // 1. A header set Node may have cut short is judged on nothing, not even its Origin.
+  const serve = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> | void => {
+    // A header set Node may have cut short is judged on nothing, not even its Origin.
     if (tooManyHeaderLines(request, settings.maxHeadersCount)) {
       response.setHeader("connection", "close")
       return writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
     }
-    // Then Origin and Host, then the path: all before authentication.
-    const refusal = CrossOrigin.check(cors, {
-      origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
-      host: singleHeader(request, "host"),
-      localAddress: request.socket.localAddress
-    })
-    if (refusal !== undefined) return writeAnswer(response, refusal)
-    const target = targetOf(request)
-    const route = target === undefined ? undefined : routeOf(target.pathname)
-    if (target === undefined || route === undefined) return answer(HttpAnswer.notFound)
+    // Origin and Host, route, preflight, method, public routes, then the gate per endpoint
+    // policy, before the body and before any session lookup (`Pipeline`).
+    const decision = pipeline.decide(describe(request))
+    return decision instanceof Promise
+      ? decision.then((decided) => serveDecision(request, response, decided))
+      : serveDecision(request, response, decision)
+  }
 
-    // 2. Preflight, without authentication.
-    if (request.method === "OPTIONS") return writeAnswer(response, CrossOrigin.preflight(cors, origin, ALLOW[route]))
-    if (!ALLOW[route].includes(request.method ?? "")) return answer(HttpAnswer.methodNotAllowed([...ALLOW[route], "OPTIONS"]))
-
-    // 3. Public routes.
-    if (route === "health") return answer(HttpAnswer.health)
-    if (route === "metadata") return answer(settings.protectedResource!.answer)
-
-    // 4. The failed-attempt limit, then 5. authentication per endpoint policy, before the
-    // body and before any session lookup.
-    const outcome = await authenticate(settings.gate, request, policy[route])
-    if (outcome._tag === "Refused") return answer(outcome.answer)
-    const principal = outcome._tag === "Authenticated" ? outcome.principal : undefined
-
-    if (route === "sse") return openStream(request, response, principal, corsHeaders, answer)
-    return postMessage(request, response, target, principal, answer)
+  const serveDecision = (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    decision: Pipeline.Decision<Route>
+  ): Promise<void> | void => {
+    if (decision._tag === "Answer") return writeAnswer(response, decision.answer)
+    const answer = (reply: HttpAnswer.HttpAnswer) => writeAnswer(response, reply, decision.corsHeaders)
+    if (decision.route === "sse") return openStream(request, response, decision, answer)
+    return postMessage(request, response, decision.url, decision.principal, answer)
   }
 
   const openStream = async (
     request: http.IncomingMessage,
     response: http.ServerResponse,
-    principal: Principal.Principal | undefined,
-    corsHeaders: Readonly<Record<string, string>>,
+    { client, corsHeaders, principal }: Pipeline.Proceed<Route>,
     answer: (reply: HttpAnswer.HttpAnswer) => void
   ): Promise<void> => {
     // The client may have left while its credential was checked.
     if (request.destroyed || response.destroyed) return
     // The caps on open streams (`streamLimits.ts`): judged and counted in one synchronous
     // step, so that concurrent requests cannot all pass on the same free place.
-    const anonymousClient = principal === undefined ? clientOf(settings.gate, request) : undefined
+    const anonymousClient = principal === undefined ? client : undefined
     const now = Date.now()
     const refusal = limits.refusal(anonymousClient, now)
     if (refusal !== undefined) {
@@ -510,7 +484,7 @@ const build = (settings: Settings): SseServer => {
     const messages = parseMessages(body.text)
     if (messages === undefined) return answer(HttpAnswer.invalidJsonRpc)
     // Tool scopes: one refused `tools/call` refuses the whole body; none of it is delivered.
-    const refusal = ToolScopes.check(settings.toolScopes, messages, principal?.scopes ?? [], settings.gate.gate.challenge)
+    const refusal = ToolScopes.check(settings.toolScopes, messages, principal?.scopes ?? [], pipeline.challenge)
     if (refusal !== undefined) return answer(refusal)
     if (session.ended) return answer(HttpAnswer.sessionNotFound)
 

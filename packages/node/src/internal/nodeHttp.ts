@@ -3,6 +3,7 @@
  */
 import type { HttpAnswer } from "@mcpgate/auth-core/HttpAnswer"
 import { headerFieldsTooLarge } from "@mcpgate/auth-core/HttpAnswer"
+import { Pipeline } from "@mcpgate/http"
 import * as http from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
@@ -37,20 +38,23 @@ export const singleHeader = (request: IncomingMessage, name: string): string | u
   return lines !== undefined && lines.length === 1 ? lines[0] : undefined
 }
 
-/**
- * The request target's path and query; undefined when it cannot be parsed. An origin-form
- * target ("/path?query") is read as a path only: resolved against a base, `//host/path` or
- * `/\host/path` would name an authority and leave `/path`, so a request for `//x/messages`
- * would reach the message endpoint. Of an absolute-form target only path and query are used.
- */
-export const targetOf = (request: IncomingMessage): URL | undefined => {
-  const target = request.url ?? "/"
-  try {
-    return target.startsWith("/") ? new URL(`http://localhost${target}`) : new URL(target)
-  } catch {
-    return undefined
-  }
+/** The request target's path and query (`Pipeline.targetOf`); undefined when it cannot be parsed. */
+export const targetOf = (request: IncomingMessage): URL | undefined => Pipeline.targetOf(request.url ?? "/")
+
+/** The query of a request target (`/messages?sessionId=...`), where the gate looks for credentials. */
+export const queryOf = (url: string | undefined): string | undefined => {
+  const start = url === undefined ? -1 : url.indexOf("?")
+  return start === -1 ? undefined : url!.slice(start)
 }
+
+/** A Node request as the pipeline reads it. */
+export const describe = (request: IncomingMessage): Pipeline.Request => ({
+  method: request.method ?? "",
+  target: request.url ?? "/",
+  headers: request,
+  remoteAddress: request.socket.remoteAddress,
+  localAddress: request.socket.localAddress
+})
 
 /** The full URL of a request as the client addressed it, for the request information given to tools. */
 export const fullUrlOf = (request: IncomingMessage, target: URL): URL => {

@@ -2,12 +2,11 @@
  * The options of the SSE server and the guard, decoded once at startup.
  */
 import { CustomProvider, Options } from "@mcpgate/auth-core"
-import { ClientAddress, EndpointPolicy, ProtectedResource, RateLimiter, ToolScopes } from "@mcpgate/http"
+import { ClientAddress, EndpointPolicy, ProtectedResource, RateLimiter, RequestGate, ToolScopes } from "@mcpgate/http"
 import type * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { RequestGate } from "./authenticate.js"
 import type { StreamLimitSettings } from "./streamLimits.js"
 
 export const Provider = Schema.declare(CustomProvider.isServiceInput, {
@@ -82,16 +81,13 @@ const LoggerOption = Schema.declare(
   { message: () => "logger must be an Effect Logger (Logger.make, Logger.json, ...)" }
 )
 
-const isRequestGate = (value: unknown): value is RequestGate =>
-  typeof value === "object" && value !== null && "gate" in value && "proxies" in value &&
-  typeof (value as { run?: unknown }).run === "function"
 
 /** The options of the gate every adapter puts in front of its endpoints. */
 export const gateFields = {
   rateLimit: Schema.optional(RateLimit),
   trustProxy: Schema.optional(TrustProxy),
   logger: Schema.optional(LoggerOption),
-  gate: Schema.optional(Schema.declare(isRequestGate, { message: () => "gate must be made by NodeHttp.gate" }))
+  gate: Schema.optional(Schema.declare(RequestGate.isRequestGate, { message: () => "gate must be made by NodeHttp.gate" }))
 }
 
 /** A gate given whole replaces the options it is made from: both at once are a mistake. */
@@ -110,7 +106,7 @@ export const oneGateSource = (options: {
  * challenges would not name the metadata served, nor its checks hold JWTs to the resource.
  */
 export const gateKnowsResource = (options: {
-  readonly gate?: RequestGate | undefined
+  readonly gate?: RequestGate.RequestGate | undefined
   readonly protectedResource?: { readonly resource: string } | undefined
 }): true | string =>
   options.gate === undefined || options.protectedResource === undefined ||
