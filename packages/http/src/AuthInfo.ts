@@ -1,5 +1,5 @@
 /**
- * The MCP SDK's `AuthInfo`, from a `Principal` (contract section 5). Tools read it as
+ * The MCP SDK's `AuthInfo`, from a `Principal` (docs/behaviour.md#identity). Tools read it as
  * `extra.authInfo` (SDK v1) or `ctx.http.authInfo` (SDK v2); both SDKs declare the same
  * shape, copied here structurally so the core needs no SDK at run time.
  *

@@ -1,5 +1,5 @@
 /**
- * The counters of authentication (contract section 8), as Effect `Metric`s, and their
+ * The counters of authentication (docs/behaviour.md#logs-and-metrics), as Effect `Metric`s, and their
  * rendering in the Prometheus text format for a `GET /metrics` route.
  *
  * Effect keeps metrics in its process-wide registry: every gate in the process adds to the
@@ -14,7 +14,7 @@
  * res.writeHead(200, { "content-type": AuthMetrics.PROMETHEUS_CONTENT_TYPE }).end(text)
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
@@ -25,7 +25,7 @@ import type { ProviderKind, ReasonCode } from "@mcpgate/auth-core/AuthFailure"
 /**
  * Successful authentications, tagged `provider`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const successes = Metric.counter("mcpgate_auth_successes_total", {
   description: "Requests authenticated",
@@ -35,7 +35,7 @@ export const successes = Metric.counter("mcpgate_auth_successes_total", {
 /**
  * Failed authentications (401 and 503), tagged `provider` and `reason`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const failures = Metric.counter("mcpgate_auth_failures_total", {
   description: "Requests refused by authentication, by reason code",
@@ -45,7 +45,7 @@ export const failures = Metric.counter("mcpgate_auth_failures_total", {
 /**
  * Requests answered 429 because their client was over its failed-attempt budget.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const rateLimited = Metric.counter("mcpgate_auth_rate_limited_total", {
   description: "Requests refused because the client was over its failed-attempt budget",
@@ -56,7 +56,7 @@ export const rateLimited = Metric.counter("mcpgate_auth_rate_limited_total", {
  * Times the shared rate-limit store could not be reached, tagged `store` and `fallback`
  * (`memory` or `refuse`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const storeUnavailable = Metric.counter("mcpgate_rate_limit_store_unavailable_total", {
   description: "Rate-limit store operations that failed, by store and what was done instead",
@@ -66,7 +66,7 @@ export const storeUnavailable = Metric.counter("mcpgate_rate_limit_store_unavail
 /**
  * Failure log lines held back by flood control.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const logLinesSuppressed = Metric.counter("mcpgate_auth_log_lines_suppressed_total", {
   description: "Authentication failure log lines suppressed by flood control",
@@ -76,7 +76,7 @@ export const logLinesSuppressed = Metric.counter("mcpgate_auth_log_lines_suppres
 /**
  * Counts one success.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const recordSuccess = (provider: ProviderKind): Effect.Effect<void> =>
   Metric.increment(taggedOnce(`${provider}`, () => Metric.tagged(successes, "provider", provider)))
@@ -93,7 +93,7 @@ export const unsafeRecordSuccess = (provider: ProviderKind): void =>
 /**
  * Counts one failure.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const recordFailure = (provider: ProviderKind, reason: ReasonCode): Effect.Effect<void> =>
   Metric.increment(
@@ -116,7 +116,7 @@ const taggedOnce = (key: string, make: () => Metric.Metric.Counter<number>): Met
 /**
  * The media type of the Prometheus text exposition format.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -124,14 +124,14 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
  * Every counter and gauge in Effect's registry (mcpgate's and the application's own), in
  * the Prometheus text exposition format 0.0.4. Other metric kinds are left out.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const prometheus: Effect.Effect<string> = Effect.map(Metric.snapshot, (pairs) => render(pairs))
 
 /**
  * Renders metric pairs in the Prometheus text format, grouped by name, sorted for stable output.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const render = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): string => {
   const families = new Map<string, { type: string; help: string | undefined; samples: Array<string> }>()

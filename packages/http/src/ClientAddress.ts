@@ -1,5 +1,5 @@
 /**
- * Who is knocking, for the failed-attempt budget (contract section 6, step 4): the socket
+ * Who is knocking, for the failed-attempt budget (docs/behaviour.md#order-of-checks, step 4): the socket
  * address, an IPv6 address grouped by its /64 (one host usually holds a whole /64, so
  * counting single addresses would give it 2^64 budgets), or, behind trusted proxies, the
  * rightmost `X-Forwarded-For` entry that is not one of them.
@@ -15,14 +15,14 @@
  * const client = ClientAddress.of(req.socket.remoteAddress, req.headers["x-forwarded-for"], proxies)
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 
 /**
  * A parsed list of trusted proxies: addresses and CIDR ranges.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface TrustedProxies {
   readonly ranges: ReadonlyArray<Range>
@@ -36,7 +36,7 @@ interface Range {
 /**
  * No proxy is trusted: the client is the socket address, whatever `X-Forwarded-For` says.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const noProxies: TrustedProxies = { ranges: [] }
 
@@ -52,7 +52,7 @@ const NAMED: Readonly<Record<string, ReadonlyArray<string>>> = {
  * names `loopback`, `linklocal` and `uniquelocal`. Throws `ConfigurationError` naming the
  * first entry that is none of these.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const trustedProxies = (entries: ReadonlyArray<string>): TrustedProxies => {
   const ranges: Array<Range> = []
@@ -106,7 +106,7 @@ const isTrusted = (address: Uint8Array, proxies: TrustedProxies): boolean =>
  * The result is a printable key: a normalized IPv4 address, an IPv6 `/64` prefix such as
  * `2001:db8:0:1::/64`, or `unknown` when the socket has no address (already closed).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const of = (
   remoteAddress: string | undefined,
@@ -133,7 +133,7 @@ export const of = (
  * The budget key of one address: IPv4 as dotted quad, IPv6 as its /64 prefix; an
  * IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is the IPv4 address it maps.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const keyOf = (address: Uint8Array): string => {
   if (address.length === 4) return address.join(".")
@@ -161,7 +161,7 @@ const stripPort = (entry: string): string => {
  * An address as bytes: 4 for IPv4 (and IPv4-mapped IPv6), 16 for IPv6; undefined for
  * anything else. Strict: no leading zeros in IPv4 octets, no more than 45 characters.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const parseAddress = (text: string): Uint8Array | undefined => {
   if (text.length === 0 || text.length > 45) return undefined

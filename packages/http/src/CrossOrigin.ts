@@ -1,7 +1,7 @@
 /**
- * Step 1 and 2 of contract section 6, as data: the `Origin` check, the `Host` check that
- * guards a loopback server against DNS rebinding, and the CORS headers of a preflight and
- * of every other answer. Pure, so every adapter answers alike.
+ * Steps 1 and 2 of every request (docs/behaviour.md#order-of-checks), as data: the `Origin`
+ * check, the `Host` check that guards a loopback server against DNS rebinding, and the CORS
+ * headers of a preflight and of every other answer. Pure, so every adapter answers alike.
  *
  * @example
  * ```ts
@@ -9,7 +9,7 @@
  *
  * const cors = CrossOrigin.make({ allowedOrigins: ["https://app.example"], credentialHeaders: ["X-API-Key"] })
  * const refusal = CrossOrigin.check(cors, { origin, host, localAddress })
- * if (refusal) return refusal // the contract's 403
+ * if (refusal) return refusal // the 403 of docs/behaviour.md#answers
  * ```
  *
  * @since 0.1.0
@@ -53,7 +53,7 @@ export interface CrossOrigin {
   readonly allowHeaders: string
 }
 
-/** Contract section 6.2: always allowed, whatever the providers. */
+/** Always allowed, whatever the providers (docs/behaviour.md#order-of-checks, step 2). */
 const BASE_HEADERS = ["Content-Type", "Accept", "Authorization", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"]
 
 /** Readable by browser clients: the session id, and the challenge an OAuth client follows. */
@@ -135,7 +135,7 @@ const isOwnOrigin = (origin: string, host: string | undefined): boolean => {
 }
 
 /**
- * The 403 for a request refused by step 1 of contract section 6, else undefined: an
+ * The 403 for a request refused at step 1 (docs/behaviour.md#order-of-checks), else undefined: an
  * `Origin` that is present and not allowed (with no allowed origins configured, on a
  * loopback socket, any browser origin but the server's own: a page the user visits must not
  * reach a local server, not even to spend its failed-attempt budget with `no-cors`

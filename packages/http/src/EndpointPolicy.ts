@@ -2,7 +2,7 @@
  * Which endpoints require credentials. On the legacy SSE transport, as the reference
  * documents: `sse` (the `GET` stream) defaults to `false`, `messages` (the `POST`s) to
  * `true`. On Streamable HTTP every request is authenticated, as the MCP specification
- * requires, and no option turns that off (contract section 7).
+ * requires, and no option turns that off (docs/behaviour.md#endpoint-policy).
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 /**
  * mcpgate for Effect HTTP apps (`@effect/platform`): a middleware that authenticates every
  * request with the `AuthProvider` in context and runs the app with the caller's
- * `Principal` as `CurrentPrincipal`, or answers with the contract's exact bytes.
+ * `Principal` as `CurrentPrincipal`, or answers with the exact bytes of docs/behaviour.md#answers.
  *
  * Import it from `@mcpgate/http/HttpAuth`; `@effect/platform` is an optional peer.
  *

@@ -6,8 +6,9 @@
  * resource (`aud`).
  *
  * This module holds the derivation and the exact answer; the adapters serve it as a public
- * route (contract section 6, step 3) and give `{ resource, metadataUrl }` to their gate,
- * which names the metadata in every Bearer challenge and refuses JWTs for another audience.
+ * route (docs/behaviour.md#order-of-checks, step 3) and give `{ resource, metadataUrl }` to
+ * their gate, which names the metadata in every Bearer challenge and refuses JWTs for another
+ * audience.
  *
  * @example
  * ```ts
@@ -24,7 +25,7 @@
  * // ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"]
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -35,7 +36,7 @@ import { decode as decodeOptions, HttpUrl } from "@mcpgate/auth-core/Options"
 /**
  * The options, as written by users.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Options {
   /**
@@ -56,7 +57,7 @@ export interface Options {
 /**
  * The metadata document (RFC 9728 section 2), with its snake_case members.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Document {
   readonly resource: string
@@ -71,7 +72,7 @@ export interface Document {
  * A protected resource: what the gate needs (`resource`, `metadataUrl`, so it is a
  * `Gate.ProtectedResource`), the paths a server answers, and the answer itself.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ProtectedResource {
   /** The resource identifier, as configured. */
@@ -122,7 +123,7 @@ const NonEmpty = Schema.String.pipe(Schema.filter((text) => text.length > 0 || "
 /**
  * The options schema, shared by the adapters' `protectedResource` option.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const OptionsSchema = Schema.Struct({
   resource: Resource,
@@ -142,7 +143,7 @@ export const OptionsSchema = Schema.Struct({
  * well-known URL. `https://mcp.example.com/mcp` gives
  * `https://mcp.example.com/.well-known/oauth-protected-resource/mcp`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const metadataUrlOf = (resource: string): string => {
   const url = new URL(resource)
@@ -156,7 +157,7 @@ export const metadataUrlOf = (resource: string): string => {
  * without its trailing slash, if it has one (the MCP SDK client drops it); and the plain
  * well-known path, which MCP clients fall back to.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const metadataPathsOf = (resource: string): ReadonlyArray<string> => {
   const path = new URL(metadataUrlOf(resource)).pathname
@@ -167,7 +168,7 @@ export const metadataPathsOf = (resource: string): ReadonlyArray<string> => {
  * The check adapters run on their own `resource` option: it defaults to
  * `protectedResource.resource`, and the two may not differ.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const oneResource = (options: {
   readonly resource?: string | undefined
@@ -182,7 +183,7 @@ export const oneResource = (options: {
 /**
  * A protected resource from options, or the `ConfigurationError` that names the bad option.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const decode = (options: Options): Either.Either<ProtectedResource, ConfigurationError> =>
   Either.map(decodeOptions(OptionsSchema, options, "protectedResource"), fromDecoded)
@@ -190,7 +191,7 @@ export const decode = (options: Options): Either.Either<ProtectedResource, Confi
 /**
  * A protected resource from options; throws `ConfigurationError` for bad options.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (options: Options): ProtectedResource =>
   Either.getOrThrowWith(decode(options), (error) => error)
@@ -202,14 +203,15 @@ const ANSWER_HEADERS = { "content-type": "application/json", "cache-control": "p
  * A protected resource from already decoded options (the adapters decode
  * `protectedResource` with their own options).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const fromDecoded = (options: typeof OptionsSchema.Type): ProtectedResource => {
   const document: Document = {
     resource: options.resource,
     authorization_servers: [...options.authorizationServers],
     ...(options.scopesSupported === undefined ? {} : { scopes_supported: [...options.scopesSupported] }),
-    // Tokens travel in the Authorization header only (contract section 3: never the query).
+    // Tokens travel in the Authorization header only, never in the query
+    // (docs/behaviour.md#reading-credentials).
     bearer_methods_supported: ["header"],
     ...(options.resourceName === undefined ? {} : { resource_name: options.resourceName }),
     ...(options.resourceDocumentation === undefined ? {} : { resource_documentation: options.resourceDocumentation })

@@ -1,5 +1,5 @@
 /**
- * Who owns a session, and when that ownership lapses (contract section 7): a session is
+ * Who owns a session, and when that ownership lapses (docs/behaviour.md#endpoint-policy): a session is
  * bound to the first identity that authenticates on it, a refreshed credential moves its
  * expiry on, and the session is lost when the owner's credential expires (the latest `exp`
  * seen, then the provider's clock tolerance) or is revoked by a rotation. Shared by every
@@ -11,7 +11,7 @@
  * import { SessionOwner } from "@mcpgate/http"
  *
  * const owner = new SessionOwner.SessionOwner(provider, (reason) => closeSession(reason))
- * if (!owner.admits(principal)) return forbidden() // another identity: the contract's 403
+ * if (!owner.admits(principal)) return forbidden() // another identity: the 403 of docs/behaviour.md#answers
  * owner.bind(principal)
  * ```
  *

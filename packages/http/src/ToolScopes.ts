@@ -1,9 +1,9 @@
 /**
- * Scopes per tool: a `tools/call` naming a tool of the map is refused with the contract's
- * 403 (`insufficient_scope`, RFC 6750 3.1) unless the caller holds every scope that tool
- * requires. Tools left out of the map need no scope.
+ * Scopes per tool: a `tools/call` naming a tool of the map is refused with the 403
+ * `insufficient_scope` (docs/behaviour.md#answers, RFC 6750 3.1) unless the caller holds
+ * every scope that tool requires. Tools left out of the map need no scope.
  *
- * Transports check where they parse a request's body (contract section 6, step 7): after
+ * Transports check where they parse a request's body (docs/behaviour.md#order-of-checks, step 7): after
  * authentication, session lookup and identity binding. One refused call refuses the whole
  * request, batch included, and nothing of it reaches the MCP server. A refusal is not a
  * failed authentication: it spends no rate-limit budget.
@@ -17,7 +17,7 @@
  * if (refusal !== undefined) return res.writeHead(refusal.status, refusal.headers).end(refusal.body)
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -29,7 +29,7 @@ import { decode as decodeOptions } from "@mcpgate/auth-core/Options"
 /**
  * The option as written by users: tool name → the scopes a caller must all hold.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type Options = Readonly<Record<string, ReadonlyArray<string>>>
 
@@ -37,7 +37,7 @@ export type Options = Readonly<Record<string, ReadonlyArray<string>>>
  * The decoded option: a `Map`, so that no tool name (`__proto__`, `constructor`) is ever
  * looked up on a plain object. Scopes are listed once each.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type ToolScopes = ReadonlyMap<string, ReadonlyArray<string>>
 
@@ -71,7 +71,7 @@ const problemOf = (scopes: unknown): string | undefined => {
  * The `toolScopes` option: a plain object of non-empty tool names, each with at least one
  * RFC 6749 scope token; decoded to a `Map`. Every problem is reported, by tool name.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const ToolScopesSchema: Schema.Schema<ToolScopes, Options> = Schema.transformOrFail(Input, Decoded, {
   strict: true,
@@ -95,14 +95,14 @@ export const ToolScopesSchema: Schema.Schema<ToolScopes, Options> = Schema.trans
 /**
  * No tool needs a scope.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const empty: ToolScopes = new Map()
 
 /**
  * Decodes the option, refusing bad tool names and scopes.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const decode = (options: unknown): Either.Either<ToolScopes, ConfigurationError> =>
   decodeOptions(ToolScopesSchema, options, "toolScopes")
@@ -110,7 +110,7 @@ export const decode = (options: unknown): Either.Either<ToolScopes, Configuratio
 /**
  * The map from options, throwing a `ConfigurationError` on bad ones.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (options: Options): ToolScopes => Either.getOrThrowWith(decode(options), (error) => error)
 
@@ -128,7 +128,7 @@ const toolOf = (message: unknown): string | undefined => {
  * scopes, each once; empty when the body may pass. `body` is a parsed JSON-RPC message or
  * batch; anything else calls no tool. Every `tools/call` counts, notification or not.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const refusedScopes = (toolScopes: ToolScopes, body: unknown, held: ReadonlyArray<string>): ReadonlyArray<string> => {
   if (toolScopes.size === 0) return []
@@ -148,7 +148,7 @@ export const refusedScopes = (toolScopes: ToolScopes, body: unknown, held: Reado
  * of the refused tools), or undefined when it may pass. `held` is the caller's
  * `principal.scopes`, or none for an anonymous caller.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const check = (
   toolScopes: ToolScopes,

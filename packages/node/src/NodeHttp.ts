@@ -90,20 +90,26 @@ export {
    * (`SERVER_TIMEOUTS`), and one header line read beyond `maxHeadersCount`, so that
    * `tooManyHeaderLines` sees a request that carries more.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   createServer,
   /**
+   * A Node request as the pipeline reads it (`Pipeline.Request`).
+   *
+   * @since 0.1.0
+   */
+  describe,
+  /**
    * The header-line limit when none is configured: 2,000, Node's documented figure.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   DEFAULT_MAX_HEADERS_COUNT,
   /**
    * The timeouts `createServer` sets: 10 s for the request head, 60 s for a whole request
    * (which open `GET` streams outlive), 5 s for an idle kept-alive connection.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   SERVER_TIMEOUTS,
   /**
@@ -111,7 +117,7 @@ export {
    * dropped by its server's parser: such a request is answered 431 before anything reads
    * its headers, as a second credential line could hide behind the lines Node dropped.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   tooManyHeaderLines,
   /**
@@ -144,13 +150,13 @@ export {
    * A body's bytes, stopping as soon as they pass a cap (the rest left unread); undefined
    * when the client leaves first.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readBytes,
   /**
    * What `readBytes` read.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   type BytesRead
 } from "./internal/body.js"
@@ -159,20 +165,20 @@ export {
    * The Schema fields of the gate options (`rateLimit`, `trustProxy`, `logger`, `gate`), for
    * adapters that decode their options with `effect/Schema`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   gateFields,
   /**
    * The check that a gate given whole along with `protectedResource` was made with it, so
    * that its challenges name the metadata served.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   gateKnowsResource,
   /**
    * The check that a gate and the options it is made from are not both given.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   oneGateSource,
   /**
@@ -180,19 +186,19 @@ export {
    * `maxAnonymousStreamsPerClient`, `anonymousStreamTimeout`), for adapters that pass them
    * on to `SseServer` and check them at construction.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   streamLimitFields,
   /**
    * The check that `maxAnonymousStreams` stays below `maxStreams`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   anonymousBelowTotal,
   /**
    * The Schema field `maxHeadersCount` (a positive whole number; default applied by the user).
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   headerLimitFields
 } from "./internal/options.js"

@@ -2,10 +2,9 @@
  * The Streamable HTTP endpoint: contract section 6 in front of the SDK's own transport.
  */
 import { AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
-import { AuthInfo, CrossOrigin } from "@mcpgate/http"
 import type { Principal } from "@mcpgate/auth-core/Principal"
+import { AuthInfo, Pipeline, SessionOwner } from "@mcpgate/http"
 import { NodeHttp, RequestContext } from "@mcpgate/node"
-import { SessionOwner } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
@@ -16,8 +15,6 @@ import type { StreamableSettings } from "./options.js"
 import type { McpServerLike, Sdk, StreamableTransportLike } from "./sdk.js"
 import { screen, SDK_MAX_BODY_BYTES } from "./toolCalls.js"
 
-type Route = "mcp" | "health" | "metadata"
-
 /**
  * Requests whose `Expect: 100-continue` the server left to us (its `checkContinue` event):
  * "100 Continue" goes out only once they are authenticated, so a refusal comes before the
@@ -25,11 +22,7 @@ type Route = "mcp" | "health" | "metadata"
  */
 export const awaitingContinue = new WeakSet<http.IncomingMessage>()
 
-const METHODS: Readonly<Record<Route, ReadonlyArray<string>>> = {
-  mcp: ["GET", "POST", "DELETE"],
-  health: ["GET", "HEAD"],
-  metadata: ["GET", "HEAD"]
-}
+const MCP_METHODS = ["GET", "POST", "DELETE"]
 
 /** One session: the SDK's transport and server, and the identity that owns them. */
 interface Session {
@@ -119,52 +112,41 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
       }))
   )
 
-  const routeOf = (path: string): Route | undefined =>
-    path === settings.endpoint
-      ? "mcp"
-      : path === settings.healthEndpoint
-      ? "health"
-      : settings.protectedResource?.metadataPaths.includes(path)
-      ? "metadata"
-      : undefined
+  const pipeline = Pipeline.unsafeMake<"mcp">({
+    // The SDK answers other methods in its own words, once the request is authenticated.
+    routes: [{ name: "mcp", path: settings.endpoint, methods: MCP_METHODS, credentials: "required", anyMethod: true }],
+    gate: settings.gate,
+    cors,
+    healthEndpoint: settings.healthEndpoint,
+    protectedResource: settings.protectedResource
+  })
 
-  const serve = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
-    const origin = NodeHttp.singleHeader(request, "origin")
-    const corsHeaders = CrossOrigin.responseHeaders(cors, origin)
-    const answer = (reply: HttpAnswer.HttpAnswer) => NodeHttp.writeAnswer(response, reply, corsHeaders)
-
-    // 1. A header set Node may have cut short is judged on nothing, not even its Origin.
+  const serve = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> | void => {
+    // A header set Node may have cut short is judged on nothing, not even its Origin.
     if (NodeHttp.tooManyHeaderLines(request, settings.maxHeadersCount)) {
       response.setHeader("connection", "close")
       return NodeHttp.writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
     }
-    // Then Origin and Host, then the path: all before authentication.
-    const refusal = CrossOrigin.check(cors, {
-      origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
-      host: NodeHttp.singleHeader(request, "host"),
-      localAddress: request.socket.localAddress
-    })
-    if (refusal !== undefined) return NodeHttp.writeAnswer(response, refusal)
-    const target = NodeHttp.targetOf(request)
-    const route = target === undefined ? undefined : routeOf(target.pathname)
-    if (route === undefined) return answer(HttpAnswer.notFound)
+    // Origin and Host, route, preflight, public routes, then every request is authenticated,
+    // whatever its method, before its body is read (`Pipeline`).
+    const decision = pipeline.decide(NodeHttp.describe(request))
+    return decision instanceof Promise
+      ? decision.then((decided) => serveDecision(request, response, decided))
+      : serveDecision(request, response, decision)
+  }
 
-    // 2. Preflight, without authentication. 3. Public routes.
-    if (request.method === "OPTIONS") return NodeHttp.writeAnswer(response, CrossOrigin.preflight(cors, origin, METHODS[route]))
-    if (route === "health" || route === "metadata") {
-      if (!METHODS[route].includes(request.method ?? "")) return answer(HttpAnswer.methodNotAllowed([...METHODS[route], "OPTIONS"]))
-      return answer(route === "health" ? HttpAnswer.health : settings.protectedResource!.answer)
-    }
-
-    // 4. The failed-attempt limit, then 5. every request is authenticated, whatever its
-    // method, before its body is read.
-    const outcome = await NodeHttp.authenticate(settings.gate, request, true)
-    if (outcome._tag === "Refused") return answer(outcome.answer)
-    // Unreachable with `required`: nothing was verified, so nothing is let in.
-    if (outcome._tag === "Anonymous") return answer(HttpAnswer.fromFailure(AuthProvider.unverified(provider), settings.gate.gate.challenge))
-    const principal = outcome.principal
+  const serveDecision = (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    decision: Pipeline.Decision<"mcp">
+  ): Promise<void> | void => {
+    if (decision._tag === "Answer") return NodeHttp.writeAnswer(response, decision.answer)
+    const { corsHeaders, principal } = decision
+    const answer = (reply: HttpAnswer.HttpAnswer) => NodeHttp.writeAnswer(response, reply, corsHeaders)
+    // The route requires credentials: the pipeline lets nobody in anonymously.
+    if (principal === undefined) return answer(HttpAnswer.fromFailure(AuthProvider.unverified(provider), pipeline.challenge))
     if (awaitingContinue.has(request)) response.writeContinue()
-    for (const [name, value] of Object.entries(corsHeaders)) response.setHeader(name, value)
+    for (const name in corsHeaders) response.setHeader(name, corsHeaders[name]!)
     handOver(request, principal)
     // Tools read the caller through mcp-framework's `getRequestContext()` too, when asked for.
     return settings.requestContext
@@ -245,7 +227,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     next: (parsedBody: unknown) => Promise<void>
   ): Promise<void> => {
     if (settings.toolScopes.size === 0) return next(undefined)
-    return screen(request, settings.toolScopes, principal.scopes, settings.gate.gate.challenge).then((screened) => {
+    return screen(request, settings.toolScopes, principal.scopes, pipeline.challenge).then((screened) => {
       if (screened._tag === "Pass") return next(screened.parsedBody)
       if (screened._tag === "Refused") answer(screened.answer)
     })
@@ -263,16 +245,21 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
       resource: settings.resource
     })
     if (settings.exposeToken || credentialHeaders.size === 0) return
-    const raw: Array<string> = []
-    for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
-      if (!credentialHeaders.has(request.rawHeaders[index]!.toLowerCase())) {
-        raw.push(request.rawHeaders[index]!, request.rawHeaders[index + 1]!)
+    // In place: the request is ours to hand over, and copying its headers costs more than the
+    // check. Node computes `headersDistinct` lazily from `rawHeaders` by their count on
+    // arrival, so it is read first, while every line is still there.
+    void request.headersDistinct
+    const rawHeaders = request.rawHeaders
+    let kept = 0
+    for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+      if (!credentialHeaders.has(rawHeaders[index]!.toLowerCase())) {
+        rawHeaders[kept++] = rawHeaders[index]!
+        rawHeaders[kept++] = rawHeaders[index + 1]!
       }
     }
-    const headers = { ...request.headers }
+    rawHeaders.length = kept
+    const headers = request.headers
     for (const name of credentialHeaders) delete headers[name]
-    request.rawHeaders = raw
-    request.headers = headers
   }
 
   const credentialOf = (request: http.IncomingMessage, principal: Principal): string | undefined => {
@@ -369,11 +356,16 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
 
   return {
     handle: (request, response) => {
-      serve(request, response).catch((error: unknown) => {
+      const failed = (error: unknown) => {
         reportError(error)
         // Never a 500 with details: end the exchange.
         response.destroy()
-      })
+      }
+      try {
+        serve(request, response)?.catch(failed)
+      } catch (error) {
+        failed(error)
+      }
     },
     sessionCount: () => sessions.size,
     close: async () => {

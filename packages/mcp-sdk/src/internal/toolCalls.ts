@@ -1,12 +1,12 @@
 /**
- * Tool scopes on Streamable HTTP (contract section 6, step 7). The SDK transport reads a
+ * Tool scopes on Streamable HTTP (docs/behaviour.md#order-of-checks, step 7). The SDK transport reads a
  * `POST` body itself, so with tool scopes the body is read here first, parsed, checked, and
  * then handed to the SDK as its pre-parsed body: both lines' `handleRequest(req, res,
  * parsedBody)` take one and skip their own read, keeping every other check (`Accept`,
  * `Content-Type`, JSON-RPC shape, session, protocol version) in order.
  *
  * A body that is not JSON, or over the SDK's cap, is answered by the SDK as its own
- * (contract section 1): the bytes read are replayed to it as `req.rawBody`, which the Node
+ * (docs/behaviour.md#answers): the bytes read are replayed to it as `req.rawBody`, which the Node
  * adapter both lines use (`@hono/node-server`) reads instead of the spent stream, so the
  * SDK reads and refuses the very same bytes. Without tool scopes nothing here runs.
  */

@@ -1,5 +1,6 @@
 /**
- * Reading a request body with a size cap (contract section 6.7: 413 before any parse).
+ * Reading a request body with a size cap (docs/behaviour.md#order-of-checks, step 7: 413
+ * before any parse).
  */
 import type { IncomingMessage } from "node:http"
 

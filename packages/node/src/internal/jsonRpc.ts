@@ -1,6 +1,6 @@
 /**
  * The shape check of a posted JSON-RPC 2.0 message (or batch), before it reaches the SDK:
- * anything else is the contract's 400, never an exception in the server.
+ * anything else is the 400 of docs/behaviour.md#answers, never an exception in the server.
  */
 
 /** A JSON-RPC message as the SDK's `Transport` carries it. */

@@ -158,9 +158,9 @@ const HEADER_OVERFLOW = rawAnswer(headerFieldsTooLarge, "Request Header Fields T
 
 /**
  * What Node answers a request its parser refused, but for a head too large (more than
- * `maxHeadersCount` lines on Node 22, more than 16 KiB on any), which gets the contract's
- * 431 instead of Node's bodiless one. The rest as Node does (408 for a request too slow,
- * 400 otherwise), then the socket is closed.
+ * `maxHeadersCount` lines on Node 22, more than 16 KiB on any), which gets our 431
+ * (docs/behaviour.md#answers) instead of Node's bodiless one. The rest as Node does (408
+ * for a request too slow, 400 otherwise), then the socket is closed.
  */
 const answerClientError = (error: Error & { readonly code?: string }, socket: Duplex): void => {
   if (socket.writable && (socket as Partial<Socket>).bytesWritten === 0) {
