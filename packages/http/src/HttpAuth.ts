@@ -30,7 +30,9 @@ import { AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ClientAddress from "./ClientAddress.js"
+import * as Gate from "./Gate.js"
 
 /**
  * The authenticated caller, in the context of a guarded app.
@@ -43,29 +45,66 @@ export class CurrentPrincipal extends Context.Tag("@mcpgate/http/HttpAuth/Curren
 >() {}
 
 /**
- * Guards an app: it runs only for authenticated requests, with `CurrentPrincipal`.
+ * Guards an app: it runs only for authenticated requests, with `CurrentPrincipal`. Requests
+ * go through the gate (`Gate`): a credential in the URL is refused, a client over its
+ * failed-attempt budget gets 429, and refusals are counted and logged, as on every other
+ * adapter. The gate of each provider is made once and kept while the provider lives, so
+ * the budget holds across requests.
  *
  * @since 0.1.0
  */
 export const authenticate = <E, R>(
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, CurrentPrincipal> | AuthProvider.AuthProvider | HttpServerRequest.HttpServerRequest> =>
-  Effect.flatMap(AuthProvider.AuthProvider, (provider) => authenticateWith(provider)(app))
+  Effect.flatMap(AuthProvider.AuthProvider, (provider) => guard(gateOf(provider), app))
 
 /**
- * Guards an app with the given provider service instead of the one in context.
+ * Guards an app with the given provider service instead of the one in context, and the
+ * gate's options (`rateLimit`, `trustProxy`, `protectedResource`); throws a
+ * `ConfigurationError` for bad ones.
  *
  * @since 0.1.0
  */
-export const authenticateWith = (provider: AuthProvider.Service) =>
-<E, R>(
+export const authenticateWith = (provider: AuthProvider.Service, options: Gate.Options & { readonly trustProxy?: ReadonlyArray<string> } = {}) => {
+  const gate = { gate: Gate.unsafeMake(provider, options), proxies: ClientAddress.trustedProxies(options.trustProxy ?? []) }
+  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, Exclude<R, CurrentPrincipal> | HttpServerRequest.HttpServerRequest> =>
+    guard(gate, app)
+}
+
+interface PlatformGate {
+  readonly gate: Gate.Gate
+  readonly proxies: ClientAddress.TrustedProxies
+}
+
+// The gate of each provider in context, made on its first request: a gate per request would
+// forget every failed attempt. Weak, so a provider that is dropped takes its gate along.
+const gates = new WeakMap<AuthProvider.Service, PlatformGate>()
+const gateOf = (provider: AuthProvider.Service): PlatformGate => {
+  let gate = gates.get(provider)
+  if (gate === undefined) {
+    gate = { gate: Gate.unsafeMake(provider), proxies: ClientAddress.trustedProxies([]) }
+    gates.set(provider, gate)
+  }
+  return gate
+}
+
+const guard = <E, R>(
+  { gate, proxies }: PlatformGate,
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, CurrentPrincipal> | HttpServerRequest.HttpServerRequest> =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    Effect.flatMap(Effect.either(AuthProvider.authenticateSafely(provider, headersOf(request))), (result) =>
-      Either.isLeft(result)
-        ? Effect.succeed(toResponse(HttpAnswer.fromFailure(result.left)))
-        : Effect.provideService(app, CurrentPrincipal, result.right)))
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const headers = headersOf(request)
+    const client = ClientAddress.of(Option.getOrUndefined(request.remoteAddress), forwardedFor(request), proxies)
+    const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : undefined
+    return Effect.flatMap(gate.checkNow({ headers, client, query }, true), (verdict) =>
+      verdict._tag === "Authenticated"
+        ? Effect.provideService(app, CurrentPrincipal, verdict.principal)
+        : Effect.succeed(toResponse(
+          verdict._tag === "Refused" ? verdict.answer : HttpAnswer.fromFailure(AuthProvider.unverified(gate.provider), gate.challenge)
+        )))
+  })
+
+const forwardedFor = (request: HttpServerRequest.HttpServerRequest): string | undefined => request.headers["x-forwarded-for"]
 
 /**
  * `authenticate` as an `HttpMiddleware`, e.g. for `HttpApp.toWebHandler(app, middleware)`.

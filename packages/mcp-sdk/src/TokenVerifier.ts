@@ -17,12 +17,11 @@
  *
  * @since 0.1.0
  */
-import { AuthFailure, AuthProvider, Options } from "@mcpgate/auth-core"
-import * as Cause from "effect/Cause"
+import type { AuthProvider } from "@mcpgate/auth-core"
+import { Options } from "@mcpgate/auth-core"
+import { RequestGate } from "@mcpgate/http"
 import * as Either from "effect/Either"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
+import * as Logger from "effect/Logger"
 import * as Schema from "effect/Schema"
 import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
 import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
@@ -55,6 +54,8 @@ export interface TokenVerifierOptions {
   readonly resource?: URL | string
   /** Whether `AuthInfo.token` carries the token; default false. */
   readonly exposeToken?: boolean
+  /** Replaces Effect's default logger for the gate's failure log lines. */
+  readonly logger?: Logger.Logger<unknown, unknown>
 }
 
 const VerifierOptions = Schema.Struct({
@@ -64,7 +65,11 @@ const VerifierOptions = Schema.Struct({
     decode: (url) => url.href,
     encode: (href) => new URL(href)
   })))),
-  exposeToken: Schema.optional(Schema.Boolean)
+  exposeToken: Schema.optional(Schema.Boolean),
+  logger: Schema.optional(Schema.declare(
+    (value: unknown): value is Logger.Logger<unknown, unknown> => Logger.isLogger(value),
+    { message: () => "logger must be an Effect Logger (Logger.make, Logger.json, ...)" }
+  ))
 })
 
 /**
@@ -79,15 +84,19 @@ export const make = (provider: ProviderInput, options: TokenVerifierOptions = {}
   const decoded = Either.getOrThrowWith(Options.decode(VerifierOptions, options, "token verifier"), (error) => error)
   const resource = decoded.resource === undefined ? undefined : new URL(decoded.resource)
   const exposeToken = decoded.exposeToken === true
+  // Through the gate, so refusals are counted and logged as on every other adapter. The SDK
+  // hands a verifier the token alone, not the client's address, so there is no budget to
+  // keep per client: a shared one would let anyone lock everyone out. Servers that want the
+  // failed-attempt limit put `StreamableHttp` or `NodeGuard` in front instead.
+  const gate = RequestGate.unsafeMake(service, { rateLimit: false, logger: decoded.logger })
   return {
     verifyAccessToken: async (token) => {
-      const exit = await Effect.runPromiseExit(AuthProvider.authenticateSafely(service, headersFor(service, token)))
-      if (Exit.isSuccess(exit)) {
-        return fromPrincipal(exit.value, { token: exposeToken ? token : undefined, resource })
+      const verdict = await RequestGate.verdict(gate, { headers: headersFor(service, token), remoteAddress: undefined, query: undefined }, true)
+      if (verdict._tag === "Authenticated") {
+        return fromPrincipal(verdict.principal, { token: exposeToken ? token : undefined, resource })
       }
       const sdk = await loadSdk(decoded.sdk)
-      const failure = Option.getOrUndefined(Cause.failureOption(exit.cause))
-      if (failure !== undefined && AuthFailure.isUnavailable(failure)) throw sdk.serverError("Authentication unavailable")
+      if (verdict._tag === "Refused" && verdict.answer.status === 503) throw sdk.serverError("Authentication unavailable")
       throw sdk.invalidToken("Invalid token")
     }
   }

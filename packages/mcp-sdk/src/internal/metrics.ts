@@ -8,7 +8,7 @@
  * read it through a browser. No CORS headers are sent: no other origin may read it either.
  */
 import { HttpAnswer } from "@mcpgate/auth-core"
-import { AuthMetrics, CrossOrigin } from "@mcpgate/http"
+import { AuthMetrics, CrossOrigin, Pipeline } from "@mcpgate/http"
 import { NodeHttp } from "@mcpgate/node"
 import * as Either from "effect/Either"
 import * as Runtime from "effect/Runtime"
@@ -38,12 +38,7 @@ export const makeMetricsRoute = (
   )
   const run = Runtime.runPromise(settings.runtime ?? Runtime.defaultRuntime)
   return (request, response) => {
-    const origin = NodeHttp.singleHeader(request, "origin")
-    const refusal = CrossOrigin.check(cors, {
-      origin: request.headersDistinct["origin"] === undefined ? undefined : origin ?? "",
-      host: NodeHttp.singleHeader(request, "host"),
-      localAddress: request.socket.localAddress
-    })
+    const refusal = Pipeline.originRefusal(cors, NodeHttp.describe(request))
     if (refusal !== undefined) return NodeHttp.writeAnswer(response, refusal)
     if (!METHODS.includes(request.method ?? "")) return NodeHttp.writeAnswer(response, HttpAnswer.methodNotAllowed(METHODS))
     run(AuthMetrics.prometheus).then(
