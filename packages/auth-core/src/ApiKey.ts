@@ -1,6 +1,6 @@
 /**
  * The API-key provider: keys matched by SHA-256 digest, never as plain strings, at a cost
- * that does not grow with the number of keys (contract section 4).
+ * that does not grow with the number of keys (docs/behaviour.md#keys-and-tokens).
  *
  * @example
  * ```ts

@@ -18,7 +18,7 @@ import * as Data from "effect/Data"
 export type ProviderKind = "api-key" | "jwt" | "custom"
 
 /**
- * What a provider announces in `WWW-Authenticate` (contract section 2).
+ * What a provider announces in `WWW-Authenticate` (docs/behaviour.md#challenges).
  *
  * @since 0.1.0
  */
@@ -146,7 +146,7 @@ export class KeySourceUnavailable extends Data.TaggedError("KeySourceUnavailable
 /**
  * Several providers were tried (`AuthProvider.firstOf`) and all refused. `primary` is the
  * failure whose body is answered: the JWT one when an `Authorization` header was present,
- * else the API-key one (contract section 1); `failures` lists them all for the challenges.
+ * else the API-key one (docs/behaviour.md#answers); `failures` lists them all for the challenges.
  *
  * @since 0.1.0
  */

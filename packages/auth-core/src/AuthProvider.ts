@@ -74,7 +74,7 @@ export class AuthProvider extends Context.Tag("@mcpgate/auth-core/AuthProvider")
 /**
  * A provider that tries several in order; the first success wins. When all refuse, the
  * answer is the JWT one if and only if an `Authorization` header was present, else the
- * API-key one, and the challenges of all are sent (contract section 1).
+ * API-key one, and the challenges of all are sent (docs/behaviour.md#answers).
  *
  * @example
  * ```ts
@@ -185,7 +185,7 @@ const apiKeyHeaderOf = (service: Service): string => {
 
 /**
  * Runs a provider's check for an adapter. mcpgate's providers never die; a custom one
- * might, and its exception must still be a 401 rather than a 500 (contract section 1).
+ * might, and its exception must still be a 401 rather than a 500 (docs/behaviour.md#answers).
  * Suspended, so that a provider that throws instead of returning an effect is caught too.
  *
  * @since 0.1.0

@@ -1,7 +1,7 @@
 /**
- * Reading credentials out of request headers, strictly (contract section 3, RFC 6750 2.1,
- * RFC 9110 11.6.2). Nothing here touches a key: a request that is malformed as HTTP is
- * told apart from a credential that is merely wrong before any cryptography runs.
+ * Reading credentials out of request headers, strictly (docs/behaviour.md#reading-credentials,
+ * RFC 6750 2.1, RFC 9110 11.6.2). Nothing here touches a key: a request that is malformed as
+ * HTTP is told apart from a credential that is merely wrong before any cryptography runs.
  *
  * @since 0.1.0
  */

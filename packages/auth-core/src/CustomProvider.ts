@@ -3,7 +3,7 @@
  * `authenticate(req)` resolving to `true`, `false` or `{ data }`, and an optional
  * `getAuthError()` naming the refusal's status and message. mcpgate runs them like its own
  * providers: a provider that throws or rejects refuses (never a 500), and the refusal is
- * written in the contract's body shape.
+ * written in the body shape of every error answer (docs/behaviour.md#answers).
  *
  * @example
  * ```ts

@@ -14,8 +14,9 @@
  *
  * @since 0.1.0
  */
-import type { AuthFailure, ChallengeParams, SingleFailure } from "./AuthFailure.js"
+import type { AuthFailure, SingleFailure } from "./AuthFailure.js"
 import { failuresOf, primaryOf } from "./AuthFailure.js"
+import * as Challenges from "./internal/challenges.js"
 
 /**
  * An HTTP answer: header names are lower-case, the body is the exact UTF-8 text.
@@ -97,42 +98,19 @@ export const Messages = {
  *
  * @since 0.1.0
  */
-export const quote = (value: string): string => `"${value.replace(/["\\]/g, "\\$&")}"`
-
-const bearerError = (failure: SingleFailure): string | undefined => {
-  switch (failure._tag) {
-    case "MissingCredentials":
-      return undefined
-    case "MalformedRequest":
-      return "invalid_request"
-    default:
-      return "invalid_token"
-  }
-}
-
-const bearerChallenge = (
-  params: Extract<ChallengeParams, { scheme: "Bearer" }>,
-  errorCode: string | undefined,
-  scope?: ReadonlyArray<string>
-): string => {
-  let challenge = `Bearer realm=${quote(params.realm)}`
-  if (errorCode !== undefined) challenge += `, error=${quote(errorCode)}`
-  if (scope !== undefined) challenge += `, scope=${quote(scope.join(" "))}`
-  if (params.resourceMetadata !== undefined) challenge += `, resource_metadata=${quote(params.resourceMetadata)}`
-  return challenge
-}
+export const quote: (value: string) => string = Challenges.quote
 
 /**
- * The `WWW-Authenticate` challenge for one provider's failure (contract section 2).
+ * The `WWW-Authenticate` challenge for one provider's failure (docs/behaviour.md#challenges).
  *
  * @since 0.1.0
  */
 export const challengeOf = (failure: SingleFailure, options: ChallengeOptions = {}): string => {
   const params = failure.challenge
   if (params.scheme === "ApiKey") return `ApiKey realm=${quote(params.realm)}, header=${quote(params.headerName)}`
-  return bearerChallenge(
+  return Challenges.bearerChallenge(
     { ...params, resourceMetadata: params.resourceMetadata ?? options.resourceMetadata },
-    bearerError(failure)
+    Challenges.bearerError(failure)
   )
 }
 
@@ -226,7 +204,7 @@ export const insufficientScope = (
   options: { readonly realm?: string; readonly resourceMetadata?: string | undefined } = {}
 ): HttpAnswer =>
   error(403, Messages.insufficientScope, "authorization_error", {
-    "www-authenticate": bearerChallenge(
+    "www-authenticate": Challenges.bearerChallenge(
       { scheme: "Bearer", realm: options.realm ?? "mcp", resourceMetadata: options.resourceMetadata },
       "insufficient_scope",
       requiredScopes

@@ -1,7 +1,7 @@
 /**
  * The JWT provider: tokens verified by jose against an explicit algorithm allowlist, with
  * `exp` required, issuer and audience checks, and keys given as an HMAC secret, a public
- * key (SPKI PEM or JWK), a local JWK Set, or a remote JWKS URL (contract section 4).
+ * key (SPKI PEM or JWK), a local JWK Set, or a remote JWKS URL (docs/behaviour.md#keys-and-tokens).
  *
  * @example
  * ```ts

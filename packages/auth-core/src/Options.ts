@@ -1,7 +1,7 @@
 /**
  * Option decoding shared by the core and its adapters, so that every constructor refuses
- * unknown keys and reports problems in the same words (contract section 4: configuration
- * errors surface at startup, name fields and never quote a secret).
+ * unknown keys and reports problems in the same words (docs/behaviour.md#keys-and-tokens:
+ * configuration errors surface at startup, name fields and never quote a secret).
  *
  * @example
  * ```ts

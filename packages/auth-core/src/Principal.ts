@@ -1,5 +1,5 @@
 /**
- * Who the caller is, once authenticated (contract section 5).
+ * Who the caller is, once authenticated (docs/behaviour.md#identity).
  *
  * @since 0.1.0
  */

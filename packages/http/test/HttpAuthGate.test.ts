@@ -4,8 +4,10 @@
  * its failed-attempt budget gets 429, and refusals are counted.
  */
 import * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { describe, expect, it } from "@effect/vitest"
+import type { AuthProvider } from "@mcpgate/auth-core"
 import { ApiKey } from "@mcpgate/auth-core"
 import { AuthMetrics } from "@mcpgate/http"
 import * as HttpAuth from "@mcpgate/http/HttpAuth"
@@ -19,8 +21,8 @@ const ok = Effect.succeed(HttpServerResponse.text("ok"))
 const post = (headers: Record<string, string>, path = "/mcp") =>
   new Request(`http://localhost${path}`, { method: "POST", headers, body: "{}" })
 
-const withHandler = async (
-  app: Parameters<typeof HttpApp.toWebHandlerLayer>[0],
+const withHandler = async <E>(
+  app: HttpApp.Default<E, AuthProvider.AuthProvider | HttpServerRequest.HttpServerRequest>,
   use: (handler: (request: Request) => Promise<Response>) => Promise<void>
 ) => {
   const { dispose, handler } = HttpApp.toWebHandlerLayer(app, ApiKey.layer({ keys: [KEY_ALICE] }))

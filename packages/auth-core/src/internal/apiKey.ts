@@ -1,7 +1,11 @@
-import { hash, timingSafeEqual } from "node:crypto"
+/**
+ * The API-key provider: its options, and a check that is a hash, a map look-up and a
+ * constant-time comparison, with keys rotated at run time. The keys themselves, as given
+ * and as held, are `apiKeySet.ts`.
+ */
+import { timingSafeEqual } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -11,37 +15,12 @@ import type { ConfigurationError } from "../ConfigurationError.js"
 import type { CredentialRead, RequestHeaders } from "../Credentials.js"
 import { parseBearer, readSingle } from "../Credentials.js"
 import type { Principal } from "../Principal.js"
+import type { KeyEntry, KeySet, KeySpecInput } from "./apiKeySet.js"
+import { checkKeyEntries, KeySpec, makeKeySet, sha256 } from "./apiKeySet.js"
 import { failuresFor } from "./failures.js"
-import {
-  configurationError,
-  decodeOptions,
-  formatIssues,
-  HeaderName,
-  invalidOptions,
-  Realm,
-  SecretString,
-  secretMessage
-} from "./options.js"
+import { decodeOptions, HeaderName, Realm, secretMessage } from "./options.js"
 
-const Label = Schema.String.pipe(
-  Schema.filter((label) => /^[\x20-\x7e]{1,128}$/.test(label) || "a key label must be 1 to 128 printable ASCII characters")
-)
-const Scopes = Schema.Array(
-  Schema.String.pipe(Schema.filter((s) => /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s) || "a scope is visible ASCII without spaces, quotes or backslashes (RFC 6749 3.3)"))
-)
-const EntryMeta = {
-  label: Schema.optional(Label),
-  scopes: Schema.optional(Scopes),
-  /** Seconds since the epoch after which the key is refused. */
-  expiresAt: Schema.optional(Schema.Number.pipe(Schema.finite()))
-}
-const KeySpec = Schema.Union(
-  SecretString,
-  Schema.Struct({ key: SecretString, ...EntryMeta }),
-  // The digest's form is checked in makeKeySet: a message from here would be replaced by the
-  // override on `keys`, which must stay so that no key is ever quoted.
-  Schema.Struct({ sha256: Schema.String, ...EntryMeta })
-)
+export type { KeySpecInput } from "./apiKeySet.js"
 
 /** The options of the API-key provider, before defaults. */
 export const ApiKeyOptionsSchema = Schema.Struct({
@@ -56,121 +35,16 @@ export const ApiKeyOptionsSchema = Schema.Struct({
 })
 
 export type ApiKeyOptionsInput = Schema.Schema.Encoded<typeof ApiKeyOptionsSchema>
-export type KeySpecInput = Schema.Schema.Encoded<typeof KeySpec>
-
-/** One configured key, held only as its digest. */
-export interface KeyEntry {
-  readonly digest: Buffer
-  /** Names the entry in logs and identities: the digest's first 8 hex digits. */
-  readonly fingerprint: string
-  /** The principal's identity and key id: `api-key:` and the digest's first 16 hex digits. */
-  readonly id: string
-  readonly label: string | undefined
-  readonly scopes: ReadonlyArray<string>
-  readonly expiresAt: number | undefined
-}
-
-/** The key set: digests in hex to entries, so a lookup costs the same whatever the count. */
-export type KeySet = ReadonlyMap<string, KeyEntry>
-
-const MIN_KEY_LENGTH = 16
-const HOW_TO_MAKE_A_KEY =
-  "make one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\""
-
-const SHA256_HEX = /^[0-9a-f]{64}$/
-const SHA256_PROBLEM =
-  "must be the 64-character lower-case hex SHA-256 digest of the key's UTF-8 bytes, e.g. from: printf %s \"$KEY\" | sha256sum"
-
-const sha256 = (text: string): Buffer => hash("sha256", text, "buffer")
-
-const keyProblem = (key: string): string | undefined => {
-  if (key.length === 0) return "is empty"
-  if (/[,\s]/.test(key)) return "contains a comma or whitespace, which joined duplicate header lines would make ambiguous"
-  if (!/^[\x21-\x7e]+$/.test(key)) return "contains characters other than visible ASCII, which HTTP header values cannot carry reliably"
-  if (key.length < MIN_KEY_LENGTH) return `is shorter than ${MIN_KEY_LENGTH} characters`
-  return undefined
-}
-
-/** Builds the key set, refusing bad and duplicate keys; messages name keys by position only. */
-export const makeKeySet = (
-  specs: ReadonlyArray<Schema.Schema.Type<typeof KeySpec>>
-): Either.Either<KeySet, ConfigurationError> => {
-  if (specs.length === 0) {
-    return Either.left(configurationError(`Invalid API key options: keys is empty, so no request could pass; ${HOW_TO_MAKE_A_KEY}`))
-  }
-  const set = new Map<string, KeyEntry>()
-  for (const [index, spec] of specs.entries()) {
-    const entry = Redacted.isRedacted(spec) ? { key: spec } : spec
-    let digest: Buffer
-    if ("key" in entry) {
-      const problem = keyProblem(Redacted.value(entry.key))
-      if (problem !== undefined) {
-        return Either.left(configurationError(`Invalid API key options: keys[${index}] ${problem}; ${HOW_TO_MAKE_A_KEY}`))
-      }
-      digest = sha256(Redacted.value(entry.key))
-    } else {
-      if (!SHA256_HEX.test(entry.sha256)) {
-        return Either.left(configurationError(`Invalid API key options: keys[${index}].sha256 ${SHA256_PROBLEM}`))
-      }
-      digest = Buffer.from(entry.sha256, "hex")
-    }
-    const hex = digest.toString("hex")
-    if (set.has(hex)) {
-      return Either.left(configurationError(`Invalid API key options: keys[${index}] repeats an earlier key; each key must be distinct`))
-    }
-    set.set(hex, {
-      digest,
-      fingerprint: hex.slice(0, 8),
-      id: `api-key:${hex.slice(0, 16)}`,
-      label: entry.label,
-      scopes: entry.scopes ?? [],
-      expiresAt: entry.expiresAt
-    })
-  }
-  return Either.right(set)
-}
-
 export type ApiKeyOptions = Schema.Schema.Type<typeof ApiKeyOptionsSchema>
-
-const ENTRY_FIELDS = ["key", "sha256", "label", "scopes", "expiresAt"]
-const decodeEntryMeta = Schema.decodeUnknownEither(Schema.Struct(EntryMeta), { errors: "all" })
-
-/**
- * Says what is wrong with each key entry, naming fields but never quoting a key: the
- * schema's own message for `keys` is a blanket one, since its union would echo values.
- */
-const entryProblems = (keys: unknown): ReadonlyArray<string> => {
-  if (!Array.isArray(keys)) return []
-  return keys.flatMap((entry: unknown, index): ReadonlyArray<string> => {
-    const at = `keys[${index}]`
-    if (typeof entry === "string" || Redacted.isRedacted(entry)) return []
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-      return [`${at}: a key is a string, a Redacted string, or an entry { key | sha256, label?, scopes?, expiresAt? }`]
-    }
-    const fields = Object.keys(entry)
-    const unknown = fields.filter((field) => !ENTRY_FIELDS.includes(field))
-    if (unknown.length > 0) return [`${at}: unknown field ${unknown.join(", ")}; an entry has ${ENTRY_FIELDS.join(", ")}`]
-    if (fields.includes("key") === fields.includes("sha256")) return [`${at}: give exactly one of key and sha256`]
-    const { expiresAt, label, scopes } = entry as Record<string, unknown>
-    const meta = Object.fromEntries(Object.entries({ expiresAt, label, scopes }).filter(([, value]) => value !== undefined))
-    return Either.match(decodeEntryMeta(meta), { onLeft: (error) => formatIssues(error, [at]), onRight: () => [] })
-  })
-}
 
 /** Decodes and checks the options synchronously: the Promise API throws from its constructor. */
 export const parseOptions = (
   input: unknown
 ): Either.Either<{ readonly options: ApiKeyOptions; readonly keys: KeySet }, ConfigurationError> =>
   Either.flatMap(
-    Either.flatMap(checkEntries(input), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
+    Either.flatMap(checkKeyEntries(input), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
     (options) => Either.map(makeKeySet(options.keys), (keys) => ({ options, keys }))
   )
-
-const checkEntries = (input: unknown): Either.Either<unknown, ConfigurationError> => {
-  const keys = typeof input === "object" && input !== null ? (input as { readonly keys?: unknown }).keys : undefined
-  const problems = entryProblems(keys)
-  return problems.length === 0 ? Either.right(input) : Either.left(invalidOptions("API key", problems))
-}
 
 /** The Effect-facing API-key provider; also the rotation handle. */
 export interface ApiKeyProvider {
@@ -242,8 +116,8 @@ export const makeChecker = (
 
     /**
      * The whole check, synchronous: a hash, a look-up and a comparison, so it is answered as
-     * an Exit without a fiber. Any exception while checking is a 401, never a 500 (contract
-     * section 1).
+     * an Exit without a fiber. Any exception while checking is a 401, never a 500
+     * (docs/behaviour.md#answers).
      */
     const check = (request: RequestHeaders, nowMillis: () => number): Effect.Effect<Principal, AuthFailure> => {
       try {
@@ -290,7 +164,7 @@ export const makeChecker = (
         // No keys at run time revokes them all (fail closed); only a server that starts
         // without any is a configuration mistake.
         keys.length === 0 ? Either.right<KeySet>(new Map()) : Either.flatMap(
-          Either.flatMap(checkEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
+          Either.flatMap(checkKeyEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
           (decoded) => makeKeySet(decoded.keys)
         ),
         // In force before the change is announced, so whoever listens sees the new keys.

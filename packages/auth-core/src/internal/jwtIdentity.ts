@@ -6,7 +6,7 @@ import { decodeJwt } from "jose"
 import { createHash } from "node:crypto"
 
 /**
- * (provider, `iss`, `sub`), so a refreshed token keeps its session (contract section 5); a
+ * (provider, `iss`, `sub`), so a refreshed token keeps its session (docs/behaviour.md#identity); a
  * token without a subject can only be itself.
  */
 export const identityOf = (payload: Readonly<Record<string, unknown>>, token: string): string => {

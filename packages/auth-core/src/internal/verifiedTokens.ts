@@ -7,11 +7,12 @@
 // - the time rules are checked again on every hit, with jose's own arithmetic, so an entry
 //   is never used before `nbf` or after `exp` (or `maxTokenAge`), whatever the clock does;
 // - an entry names the key material and the key that verified it, and is used only while
-//   both are still the ones in force (see `jwt.ts`), so it never outlives a key rotation.
+//   both are still the ones in force (see `jwtTokenCache.ts`), so it never outlives a key rotation.
 import { hash } from "node:crypto"
 import type { CryptoKey, JWSHeaderParameters, JWTPayload, KeyObject } from "jose"
 import type { Principal } from "../Principal.js"
 import { Lru } from "../Lru.js"
+import { issuedInFuture } from "./jwtClaims.js"
 
 /** What was verified, and with what. */
 export interface VerifiedToken {
@@ -46,7 +47,7 @@ export const timeRulesHold = (payload: JWTPayload, nowMillis: number, rules: Tim
     const age = now - payload.iat
     if (age - tolerance > rules.maxTokenAge || age < -tolerance) return false
   }
-  return !(payload.iat !== undefined && payload.iat > nowMillis / 1000 + tolerance)
+  return !issuedInFuture(payload, nowMillis, tolerance)
 }
 
 /** The cache's key for a token: its SHA-256, in base64. */

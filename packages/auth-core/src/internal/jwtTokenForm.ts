@@ -1,0 +1,54 @@
+/**
+ * The form of a token, checked strictly and cheaply before any crypto or any fetch of a
+ * remote key set: the compact JWS shape, one canonical base64url spelling, a readable
+ * protected header, and an `alg` the key material allows.
+ */
+import * as Either from "effect/Either"
+import type { JWSHeaderParameters } from "jose"
+import { decodeProtectedHeader } from "jose"
+import { isCompactJws } from "../Credentials.js"
+import type { Algorithm } from "./jwtKeys.js"
+
+/**
+ * The protected header of a token of the right form, or why the token is refused, in this
+ * order: not a canonical compact JWS, or a header that cannot be decoded (`malformed_token`);
+ * an `alg` missing or not allowed (`alg_not_allowed`).
+ */
+export const protectedHeaderOf = (
+  token: string,
+  algorithms: ReadonlyArray<Algorithm>
+): Either.Either<JWSHeaderParameters, "malformed_token" | "alg_not_allowed"> => {
+  if (!isCompactJws(token) || !isCanonical(token)) return Either.left("malformed_token")
+  let header: JWSHeaderParameters
+  try {
+    header = decodeProtectedHeader(token)
+  } catch {
+    return Either.left("malformed_token")
+  }
+  if (typeof header.alg !== "string" || !(algorithms as ReadonlyArray<string>).includes(header.alg)) {
+    return Either.left("alg_not_allowed")
+  }
+  return Either.right(header)
+}
+
+/**
+ * RFC 4648 3.5: the unused bits of a segment's last character must be zero. Decoders ignore
+ * them, so without this check one signed token could be presented in several spellings.
+ * `isCompactJws` has checked the alphabet, so only each segment's last character matters: with
+ * 2 characters over a whole group it carries 4 unused bits, with 3 characters 2; a lone
+ * character cannot be base64url at all.
+ */
+const isCanonical = (token: string): boolean => {
+  let start = 0
+  for (;;) {
+    const dot = token.indexOf(".", start)
+    const end = dot === -1 ? token.length : dot
+    const unusedBits = [0, -1, 4, 2][(end - start) % 4]!
+    if (unusedBits === -1) return false
+    if (unusedBits > 0 && (BASE64URL.indexOf(token[end - 1]!) & ((1 << unusedBits) - 1)) !== 0) return false
+    if (dot === -1) return true
+    start = dot + 1
+  }
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
