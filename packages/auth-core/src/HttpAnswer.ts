@@ -1,5 +1,5 @@
 /**
- * The exact HTTP answers of the contract, as data: status, lower-case headers, body.
+ * The exact HTTP answers of docs/behaviour.md#answers, as data: status, lower-case headers, body.
  *
  * This module is the one place that holds each body string and challenge; adapters only
  * copy an `HttpAnswer` onto the wire.
@@ -53,7 +53,7 @@ export const errorBody = (error: string, status: number, type: ErrorType): strin
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const
 
 /**
- * An error answer with the contract's headers.
+ * An error answer with the headers every error carries (docs/behaviour.md#answers).
  *
  * @since 0.1.0
  */
@@ -69,7 +69,7 @@ export const error = (
 })
 
 /**
- * The error strings of the contract, each in one place.
+ * The error strings of docs/behaviour.md#answers, each in one place.
  *
  * @since 0.1.0
  */
@@ -117,7 +117,7 @@ export const challengeOf = (failure: SingleFailure, options: ChallengeOptions = 
 /**
  * What a server adds to every Bearer challenge it sends.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ChallengeOptions {
   /**
@@ -139,7 +139,7 @@ export const fromFailure = (failure: AuthFailure, options: ChallengeOptions = {}
   if (primary._tag === "KeySourceUnavailable") return unavailable
   const challenges = failuresOf(failure).map((single) => challengeOf(single, options)).join(", ")
   if (primary.provider === "custom") {
-    // The refusal a migrated mcp-framework provider chose, in the contract's body shape.
+    // The refusal a migrated mcp-framework provider chose, in the body shape of every error.
     const { message, status } = primary.refusal ?? { status: 401, message: Messages.unauthorized }
     return error(status, message, "authentication_error", { "www-authenticate": challenges })
   }
@@ -164,7 +164,7 @@ export const tooManyAttempts = (retryAfterSeconds: number): HttpAnswer =>
  * HTTP sessions) as it may, with `Retry-After`. A body of its own: the failed-attempt one
  * would tell a client that its credential is being refused.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const tooManySessions = (retryAfterSeconds: number): HttpAnswer =>
   error(429, Messages.tooManySessions, "rate_limit_error", { "retry-after": retryAfter(retryAfterSeconds) })
@@ -173,7 +173,7 @@ export const tooManySessions = (retryAfterSeconds: number): HttpAnswer =>
  * 503 for a server that holds as many open sessions as it may, whoever asks, with
  * `Retry-After`: the same words as the 429, as the server's own limit.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const sessionsUnavailable = (retryAfterSeconds: number): HttpAnswer =>
   error(503, Messages.tooManySessions, "api_error", { "retry-after": retryAfter(retryAfterSeconds) })
@@ -182,7 +182,7 @@ export const sessionsUnavailable = (retryAfterSeconds: number): HttpAnswer =>
  * 431 for a request with more header lines than the server reads (RFC 6585 5): judged on a
  * truncated set, a repeated credential header could go unseen.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const headerFieldsTooLarge: HttpAnswer = error(431, Messages.headerFieldsTooLarge, "invalid_request_error")
 

@@ -1,5 +1,5 @@
 /**
- * Steps 4 and 5 of every request (contract section 6) in one place, so that every adapter
+ * Steps 4 and 5 of every request (docs/behaviour.md#order-of-checks) in one place, so that every adapter
  * and transport limits, counts and logs alike: the failed-attempt gate before any
  * cryptography, then the provider's check, then the verdict as data.
  *
@@ -28,13 +28,13 @@
  * )
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import type { AuthFailure, ReasonCode, SingleFailure } from "@mcpgate/auth-core/AuthFailure"
-import { ClaimMismatch, failuresOf, MalformedRequest, NoProviderAccepted, primaryOf } from "@mcpgate/auth-core/AuthFailure"
+import type { AuthFailure } from "@mcpgate/auth-core/AuthFailure"
+import { ClaimMismatch, failuresOf, primaryOf } from "@mcpgate/auth-core/AuthFailure"
 import * as AuthMetrics from "./AuthMetrics.js"
 import { rateLimited, recordFailure, recordSuccess } from "./AuthMetrics.js"
 import * as AuthProvider from "@mcpgate/auth-core/AuthProvider"
@@ -42,6 +42,8 @@ import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import * as FloodControl from "./internal/floodControl.js"
+import { asMalformed, credentialInQuery } from "./internal/queryCredentials.js"
+import { addressedTo } from "./ProtectedResource.js"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import * as RateLimiter from "./RateLimiter.js"
 
@@ -49,7 +51,7 @@ import * as RateLimiter from "./RateLimiter.js"
  * One request as the gate sees it: its headers and the client it counts against
  * (`ClientAddress.of`).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Request {
   readonly headers: RequestHeaders
@@ -66,7 +68,7 @@ export interface Request {
  * The gate's verdict: let the principal in, let an anonymous caller in (credentials
  * optional and none presented), or answer.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type Verdict =
   | { readonly _tag: "Authenticated"; readonly principal: Principal }
@@ -77,7 +79,7 @@ export type Verdict =
  * The protected resource a server is (RFC 9728): its identifier, which JWTs must name in
  * `aud`, and the URL of its metadata document, named in every Bearer challenge.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ProtectedResource {
   readonly resource: string
@@ -87,7 +89,7 @@ export interface ProtectedResource {
 /**
  * The options of a gate.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Options {
   /**
@@ -102,7 +104,7 @@ export interface Options {
 /**
  * A gate.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Gate {
   readonly provider: AuthProvider.Service
@@ -126,27 +128,6 @@ export interface Gate {
   readonly challenge: HttpAnswer.ChallengeOptions
 }
 
-// Names under which clients put credentials in URLs (RFC 6750 2.3, mcp-framework's
-// `?api_key=` for EventSource), which leak into logs, histories and Referer headers.
-const QUERY_CREDENTIALS = ["api_key", "apiKey", "access_token", "token"]
-
-const credentialInQuery = (query: string | undefined): boolean => {
-  if (query === undefined || query.length < 2) return false
-  const params = new URLSearchParams(query)
-  return QUERY_CREDENTIALS.some((name) => params.has(name))
-}
-
-/** Every failure of a check, re-reasoned as a malformed request (`error="invalid_request"`). */
-const asMalformed = (failure: AuthFailure, reason: ReasonCode): AuthFailure => {
-  const malformed = (single: SingleFailure) => new MalformedRequest({ ...single, keyLabel: undefined, reason })
-  return failure._tag === "NoProviderAccepted"
-    ? new NoProviderAccepted({ primary: malformed(failure.primary), failures: failure.failures.map(malformed) })
-    : malformed(failure)
-}
-
-const isLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
-  typeof value === "object" && value !== null && "check" in value && "fallback" in value
-
 const ANONYMOUS: Verdict = { _tag: "Anonymous" }
 
 // Enough to see an attack's shape in the logs, too few to fill a disk: 144,000 lines a day.
@@ -168,12 +149,12 @@ export const make = (provider: AuthProvider.Service, options: Options = {}): Eff
 /**
  * A gate in front of a provider. Throws `ConfigurationError` for bad `rateLimit` options.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}): Gate => {
   const limiter = options.rateLimit === false
     ? undefined
-    : isLimiter(options.rateLimit)
+    : RateLimiter.isRateLimiter(options.rateLimit)
     ? options.rateLimit
     : RateLimiter.make(options.rateLimit ?? {})
   const protectedResource = options.protectedResource
@@ -193,7 +174,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
           new ClaimMismatch({
             provider: "jwt",
             reason: "audience_mismatch",
-            // Providers do not expose their realm; the contract's default names it.
+            // Providers do not expose their realm; the default realm names it.
             challenge: { scheme: "Bearer", realm: "mcp", resourceMetadata: protectedResource.metadataUrl }
           })
         ))
@@ -353,7 +334,3 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
 const isMissingOnly = (failure: AuthFailure): boolean =>
   failuresOf(failure).every((single) => single._tag === "MissingCredentials")
 
-const addressedTo = (principal: Principal, resource: string): boolean => {
-  const aud = principal.claims?.["aud"]
-  return typeof aud === "string" ? aud === resource : Array.isArray(aud) && aud.includes(resource)
-}

@@ -29,6 +29,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import type * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import { decode as decodeOptions, HttpUrl } from "@mcpgate/auth-core/Options"
@@ -223,4 +224,15 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): ProtectedResour
     document,
     answer: { status: 200, headers: ANSWER_HEADERS, body: JSON.stringify(document) }
   }
+}
+
+/**
+ * Whether a principal's JWT names the resource in `aud` (RFC 9728 2, RFC 8707 2): a token
+ * issued for another server is refused here, whatever its signature.
+ *
+ * @since 0.1.0
+ */
+export const addressedTo = (principal: Principal, resource: string): boolean => {
+  const aud = principal.claims?.["aud"]
+  return typeof aud === "string" ? aud === resource : Array.isArray(aud) && aud.includes(resource)
 }

@@ -14,7 +14,7 @@
  * const window = await Effect.runPromise(store.recordFailure("203.0.113.7", 60_000, Date.now()))
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -24,7 +24,7 @@ import { Lru } from "@mcpgate/auth-core/Lru"
 /**
  * One client's open window: the failures counted in it, and when it ends (epoch ms).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Window {
   readonly failures: number
@@ -35,7 +35,7 @@ export interface Window {
  * The store could not answer (connection down, timeout). Carries no credential: only the
  * store's name and a short description of what went wrong.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly store: string
@@ -45,7 +45,7 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
 /**
  * A failed-attempt store.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Store {
   /** A short name for logs and metrics: `memory`, `redis`. */
@@ -67,14 +67,14 @@ export interface Store {
  * The store in context, for the Effect API: `McpHttp.layer` counts failed attempts in it
  * when its `rateLimit` options name no store (`RedisStore.layer` provides one).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export class RateLimitStore extends Context.Tag("@mcpgate/http/RateLimitStore")<RateLimitStore, Store>() {}
 
 /**
  * An in-memory store: it never fails, and it says how many clients it holds.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface MemoryStore extends Store {
   readonly peek: (client: string, now: number) => Effect.Effect<Window | undefined>
@@ -90,7 +90,7 @@ export interface MemoryStore extends Store {
  * least recently seen is evicted to make room, so a flood of distinct addresses cannot
  * grow memory without limit. Eviction can only forget failures, never invent them.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const memory = (options: { readonly maxClients?: number } = {}): MemoryStore => {
   const maxClients = options.maxClients ?? 10_000

@@ -1,5 +1,5 @@
 /**
- * The failed-attempt budget (contract section 6, step 4): only failures spend it, and a
+ * The failed-attempt budget (docs/behaviour.md#order-of-checks, step 4): only failures spend it, and a
  * client over budget is turned away (429) for every request, good credentials included,
  * until its window ends. The gate asks before any cryptography runs.
  *
@@ -7,7 +7,7 @@
  * `maxFailures` failures are counted in it, the client is limited until it ends.
  *
  * When the store (Redis) cannot be reached, the limiter counts in memory instead, logged
- * and counted (`onStoreUnavailable: "memory"`, the default), or answers the contract's 503
+ * and counted (`onStoreUnavailable: "memory"`, the default), or answers the 503 of docs/behaviour.md#answers
  * (`"refuse"`, fail-closed). It goes back to the store as soon as the store answers.
  *
  * @example
@@ -18,7 +18,7 @@
  * // or shared: RateLimiter.make({ store: redisStore, onStoreUnavailable: "refuse" })
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
@@ -35,7 +35,7 @@ import * as RateLimitStore from "./RateLimitStore.js"
 /**
  * What the limiter says of a client.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export type Decision =
   | { readonly _tag: "Allowed" }
@@ -46,7 +46,7 @@ export type Decision =
 /**
  * The options of a limiter.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface Options {
   /** Failures a client may make per window before it is limited. Default 20. */
@@ -64,7 +64,7 @@ export interface Options {
 /**
  * The identities each client address has proven with a credential that passed.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export interface ProvenIdentities {
   readonly add: (client: string, identity: string) => void
@@ -74,9 +74,28 @@ export interface ProvenIdentities {
 /**
  * A failed-attempt limiter.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
+/**
+ * @since 0.1.0
+ */
+export const TypeId: unique symbol = Symbol.for("@mcpgate/http/RateLimiter")
+
+/**
+ * @since 0.1.0
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is a limiter (made by `make` or `fromDecoded`), rather than its options.
+ *
+ * @since 0.1.0
+ */
+export const isRateLimiter = (value: unknown): value is RateLimiter =>
+  typeof value === "object" && value !== null && TypeId in value
+
 export interface RateLimiter {
+  readonly [TypeId]: TypeId
   /** Whether the client may try now. Never fails: a store outage is decided by the options. */
   readonly check: (client: string) => Effect.Effect<Decision>
   /**
@@ -109,14 +128,14 @@ const isStore = (value: unknown): value is RateLimitStore.Store =>
  * The counter of store outages seen by limiters (`mcpgate_rate_limit_store_unavailable_total`),
  * tagged `store` and `fallback`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const storeUnavailableCounter = storeUnavailable
 
 /**
  * The options schema, shared by the adapters' `rateLimit` option.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const OptionsSchema = Schema.Struct({
   maxFailures: Schema.optionalWith(PositiveInt, { default: () => 20 }),
@@ -134,7 +153,7 @@ export const OptionsSchema = Schema.Struct({
 /**
  * A limiter from options, or the `ConfigurationError` that names the bad option.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const decode = (options: Options = {}): Either.Either<RateLimiter, ConfigurationError> =>
   Either.map(decodeOptions(OptionsSchema, options, "rateLimit"), fromDecoded)
@@ -142,7 +161,7 @@ export const decode = (options: Options = {}): Either.Either<RateLimiter, Config
 /**
  * A limiter from options; throws `ConfigurationError` for bad options.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const make = (options: Options = {}): RateLimiter =>
   Either.getOrThrowWith(decode(options), (error) => error)
@@ -150,7 +169,7 @@ export const make = (options: Options = {}): RateLimiter =>
 /**
  * A limiter from already decoded options (the adapters decode `rateLimit` with their own options).
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => {
   const fallback = RateLimitStore.memory({ maxClients: options.maxClients })
@@ -199,6 +218,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
   if (store === fallback) {
     // The in-memory store cannot be down: no outage handling on the path of every request.
     return {
+      [TypeId]: TypeId,
       maxFailures,
       store,
       fallback,
@@ -212,6 +232,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
     }
   }
   return {
+    [TypeId]: TypeId,
     maxFailures,
     store,
     fallback,

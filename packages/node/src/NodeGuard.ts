@@ -2,7 +2,7 @@
  * Authentication in front of any Node HTTP handler: plain `node:http`, Express, or
  * Fastify's raw `req`/`res`. A request either yields its `Principal`, with `req.auth` set
  * in the shape of the MCP SDK's `AuthInfo` (what the SDK's Streamable HTTP transports
- * read), or has been answered with the contract's exact bytes. Failed attempts are limited
+ * read), or has been answered with the exact bytes of docs/behaviour.md#answers. Failed attempts are limited
  * per client (429), counted and logged, as on the transports.
  *
  * @example
