@@ -29,6 +29,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "layout",
+          root: ".",
+          include: ["scripts/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
           name: "auth-core",
           root: "packages/auth-core",
           include: ["test/**/*.test.ts"]

@@ -3,7 +3,8 @@ import { APIKeyAuthProvider, AuthProvider, ConfigurationError } from "@mcpgate/a
 import type { AuthFailure, CheckResult, Credentials } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
-import { apiKey401, fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "@mcpgate/testing/apiKeys"
+import { fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "@mcpgate/testing/apiKeys"
+import { apiKey401 } from "@mcpgate/testing/contract"
 import { sendRaw } from "@mcpgate/testing/nodeRequest"
 import { thrownBy } from "@mcpgate/testing/thrownBy"
 

@@ -14,16 +14,8 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { vi } from "vitest"
-import {
-  apiKey401,
-  casingOf,
-  fingerprint,
-  KEY_ONE,
-  KEY_SIXTEEN,
-  KEY_THREE,
-  KEY_TWO,
-  sha256Hex
-} from "@mcpgate/testing/apiKeys"
+import { casingOf, fingerprint, KEY_ONE, KEY_SIXTEEN, KEY_THREE, KEY_TWO, sha256Hex } from "@mcpgate/testing/apiKeys"
+import { apiKey401 } from "@mcpgate/testing/contract"
 import { thrownBy } from "@mcpgate/testing/thrownBy"
 
 // Counts the library's hashing and comparisons, to show the cost of a lookup does not

@@ -9,7 +9,8 @@ import type { Credentials } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
-import { Bodies, JSON_HEADERS, KEY_ONE } from "@mcpgate/testing/apiKeys"
+import { KEY_ONE } from "@mcpgate/testing/apiKeys"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
 
 const BEARER: AuthFailure.ChallengeParams = { scheme: "Bearer", realm: "mcp", resourceMetadata: undefined }
 const INVALID_TOKEN_CHALLENGE = "Bearer realm=\"mcp\", error=\"invalid_token\""

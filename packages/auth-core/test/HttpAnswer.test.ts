@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { AuthFailure, HttpAnswer } from "@mcpgate/auth-core"
-import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
 
 const {
   ClaimMismatch,
@@ -127,7 +127,7 @@ describe("HttpAnswer", () => {
 
     it("writes every error body as error, status, type in that order, with no trailing newline", () => {
       expect(HttpAnswer.errorBody("Not found", 404, "not_found_error")).toBe(
-        "{\"error\":\"Not found\",\"status\":404,\"type\":\"not_found_error\"}"
+        Bodies.notFound
       )
       for (
         const body of [

@@ -34,14 +34,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import type { AuthFailure } from "@mcpgate/auth-core/AuthFailure"
-import { ClaimMismatch, failuresOf, primaryOf } from "@mcpgate/auth-core/AuthFailure"
+import { ClaimMismatch, failuresOf } from "@mcpgate/auth-core/AuthFailure"
 import * as AuthMetrics from "./AuthMetrics.js"
-import { rateLimited, recordFailure, recordSuccess } from "./AuthMetrics.js"
+import { rateLimited, recordSuccess } from "./AuthMetrics.js"
 import * as AuthProvider from "@mcpgate/auth-core/AuthProvider"
 import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
-import * as FloodControl from "./internal/floodControl.js"
+import * as Refusals from "./internal/refusals.js"
 import { asMalformed, credentialInQuery } from "./internal/queryCredentials.js"
 import { addressedTo } from "./ProtectedResource.js"
 import type { Principal } from "@mcpgate/auth-core/Principal"
@@ -130,10 +130,6 @@ export interface Gate {
 
 const ANONYMOUS: Verdict = { _tag: "Anonymous" }
 
-// Enough to see an attack's shape in the logs, too few to fill a disk: 144,000 lines a day.
-const LOG_LINES = 100
-const LOG_WINDOW_MILLIS = 60_000
-
 /**
  * A gate in front of a provider, as an Effect that fails with a `ConfigurationError` for bad
  * `rateLimit` options.
@@ -159,7 +155,6 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
     : RateLimiter.make(options.rateLimit ?? {})
   const protectedResource = options.protectedResource
   const challenge: HttpAnswer.ChallengeOptions = { resourceMetadata: protectedResource?.metadataUrl }
-  const flood = FloodControl.make({ lines: LOG_LINES, windowMillis: LOG_WINDOW_MILLIS })
 
   const authenticate = (headers: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
     withResource(AuthProvider.authenticateSafely(provider, headers))
@@ -180,44 +175,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
         ))
   }
 
-  /**
-   * The answer to a refused request, counted and logged. `spend` says whether it is a guess
-   * at a credential: a request that presented none, or put one in its URL, spends nothing.
-   */
-  const refuse = (request: Request, failure: AuthFailure, spend = true): Effect.Effect<Verdict> => {
-    const primary = primaryOf(failure)
-    const answer = HttpAnswer.fromFailure(failure, challenge)
-    const logged = flood.log(
-      Effect.logWarning("authentication failed").pipe(
-        Effect.annotateLogs({
-          reason: primary.reason,
-          provider: primary.provider,
-          client: request.client,
-          ...(primary.keyLabel === undefined ? {} : { key: primary.keyLabel })
-        })
-      )
-    )
-    const counted = Effect.zipRight(recordFailure(primary.provider, primary.reason), logged)
-    // A key source that is down is not the client's fault: it spends no budget. Every other
-    // refusal does, a custom provider's own status (mcp-framework's `getAuthError`) included.
-    if (limiter === undefined || !spend || primary._tag === "KeySourceUnavailable") {
-      return Effect.as(counted, { _tag: "Refused", answer })
-    }
-    return counted.pipe(
-      Effect.zipRight(limiter.recordFailure(request.client)),
-      // Once limited, the client is stopped at the gate, so this is logged about once per window.
-      Effect.tap((after) =>
-        after._tag === "Limited"
-          ? flood.log(
-            Effect.logWarning("client over its failed-attempt budget").pipe(
-              Effect.annotateLogs({ client: request.client, retryAfterSeconds: after.retryAfterSeconds })
-            )
-          )
-          : Effect.void
-      ),
-      Effect.as({ _tag: "Refused", answer } as const)
-    )
-  }
+  const refuse = Refusals.make(limiter, challenge)
 
   /**
    * The provider's own refusal of a request without credentials (its realm, header and

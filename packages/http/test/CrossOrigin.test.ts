@@ -3,7 +3,7 @@ import { ConfigurationError, HttpAnswer } from "@mcpgate/auth-core"
 import { CrossOrigin } from "@mcpgate/http"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
-import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
 import { thrownBy } from "@mcpgate/testing/thrownBy"
 
 const APP = "https://app.example.com"

@@ -8,7 +8,7 @@ import { ConfigurationError } from "@mcpgate/auth-core"
 import { CrossOrigin } from "@mcpgate/http"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
-import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
 
 const APP = "https://app.example.com"
 const EXPOSE = "Mcp-Session-Id, WWW-Authenticate"

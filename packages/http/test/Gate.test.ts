@@ -6,7 +6,8 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
-import { Bodies, fingerprint, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { fingerprint, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { Bodies } from "@mcpgate/testing/contract"
 import { SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 const keyed = Effect.orDie(ApiKey.make({ keys: [{ key: KEY_ONE, label: "ci" }] }))

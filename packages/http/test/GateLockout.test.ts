@@ -10,7 +10,8 @@ import { Gate } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as TestClock from "effect/TestClock"
-import { Bodies, JSON_HEADERS, KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { KEY_ONE, KEY_TWO } from "@mcpgate/testing/apiKeys"
+import { apiKey401, Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
 import { OTHER_SECRET_256, SECRET_256, sign } from "@mcpgate/testing/tokens"
 
 const keyed = Effect.orDie(ApiKey.make({ keys: [{ key: KEY_ONE, label: "laptop" }, KEY_TWO] }))
@@ -44,7 +45,7 @@ describe("Gate: a credential in the URL query", () => {
       for (const name of ["api_key", "apiKey", "access_token", "token"]) {
         for (const query of [`?${name}=${KEY_ONE}`, `?sessionId=abc&${name}=`, `${name}=x`]) {
           const verdict = yield* gate.check(withKey("a", KEY_ONE, query), true)
-          expect(verdict, query).toEqual({ _tag: "Refused", answer: HttpAnswer.error(401, "Invalid API key", "authentication_error", { "www-authenticate": 'ApiKey realm="mcp", header="X-API-Key"' }) })
+          expect(verdict, query).toEqual({ _tag: "Refused", answer: apiKey401() })
         }
       }
       // No provider saw the request (at most the empty one its challenge is read from).

@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ToolScopes } from "@mcpgate/http"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"
-import { Bodies, JSON_HEADERS } from "@mcpgate/testing/apiKeys"
+import { Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
 
 const call = (name: unknown, id: number | undefined = 1) => ({
   jsonrpc: "2.0",

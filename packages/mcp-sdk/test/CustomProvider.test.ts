@@ -13,11 +13,11 @@ import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import type { Transport } from "./fixtures/mcp.js"
 import { startWhoami } from "./fixtures/whoamiServer.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const defer = cleanupAfterEach()
 
 const UNAUTHORIZED = "{\"error\":\"Unauthorized\",\"status\":401,\"type\":\"authentication_error\"}"
-const SESSION_FORBIDDEN = "{\"error\":\"Session belongs to another identity\",\"status\":403,\"type\":\"authorization_error\"}"
 
 /** An `MCPServer` with `provider` and `whoami`, started; stopped after the test. */
 const serve = async (provider: CustomProvider.CustomProvider, type: Transport = "http-stream", extra: Record<string, unknown> = {}) => {
@@ -341,7 +341,7 @@ describe("custom providers in MCPServer", () => {
 
     const intruder = await post(url, headers("mallory"), ping)
     expect(intruder.status).toBe(403)
-    expect(await intruder.text()).toBe(SESSION_FORBIDDEN)
+    expect(await intruder.text()).toBe(Bodies.sessionForbidden)
     // Without credentials: the refusal, before the session is looked at.
     const anonymous = await post(url, { "mcp-session-id": session }, ping)
     expect(anonymous.status).toBe(401)
@@ -361,7 +361,7 @@ describe("custom providers in MCPServer", () => {
     expect((await post(url, headers("alice"), { jsonrpc: "2.0", method: "notifications/initialized" })).status).toBe(202)
     const intruder = await post(url, headers("bob"), { jsonrpc: "2.0", id: 2, method: "ping" })
     expect(intruder.status).toBe(403)
-    expect(await intruder.text()).toBe(SESSION_FORBIDDEN)
+    expect(await intruder.text()).toBe(Bodies.sessionForbidden)
     expect((await post(url, headers("alice"), { jsonrpc: "2.0", id: 3, method: "ping" })).status).toBe(200)
   })
 

@@ -19,6 +19,7 @@ import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "./fixtures/credentials.js"
 import type { Sdk, Seen, Transport } from "./fixtures/mcp.js"
 import { registerWhoami, rejectionOf } from "./fixtures/mcp.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const defer = cleanupAfterEach()
 
@@ -222,7 +223,7 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
       body: "{}"
     })
     expect(refused.status).toBe(401)
-    expect(await refused.text()).toBe("{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}")
+    expect(await refused.text()).toBe(Bodies.apiKey)
     const client = await open(sdk, { "x-api-key": KEY_BOB })
     expect(textOf(await client.callTool({ name: "add", arguments: { a: 1, b: 2 } }))).toBe("3 for bob")
   })

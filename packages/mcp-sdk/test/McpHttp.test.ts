@@ -18,8 +18,8 @@ import type { AddressInfo } from "node:net"
 import { KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "./fixtures/credentials.js"
 import type { Sdk, Seen, Transport } from "./fixtures/mcp.js"
 import { connect, registerWhoami } from "./fixtures/mcp.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
-const NOT_FOUND = "{\"error\":\"Not found\",\"status\":404,\"type\":\"not_found_error\"}"
 
 const ApiKeys = ApiKey.layer({
   keys: [{ key: KEY_ALICE, label: "alice", scopes: ["tools:read"] }, { key: KEY_BOB, label: "bob" }]
@@ -155,7 +155,7 @@ describe("McpHttp.layer", () => {
       for (const path of ["/sse", "/messages"]) {
         const response = yield* Effect.promise(() => fetch(new URL(path, server.url), { headers: { "x-api-key": KEY_ALICE } }))
         expect(response.status, path).toBe(404)
-        expect(yield* Effect.promise(() => response.text())).toBe(NOT_FOUND)
+        expect(yield* Effect.promise(() => response.text())).toBe(Bodies.notFound)
       }
       const alice = yield* client("v2", "http-stream", new URL("/mcp", server.url), { "x-api-key": KEY_ALICE })
       expect(yield* Effect.promise(() => alice.whoami())).toMatchObject({ clientId: "alice" })
@@ -177,7 +177,7 @@ describe("McpHttp.layer", () => {
         })
       )
       expect(response.status).toBe(404)
-      expect(yield* Effect.promise(() => response.text())).toBe(NOT_FOUND)
+      expect(yield* Effect.promise(() => response.text())).toBe(Bodies.notFound)
       const alice = yield* client("v1", "sse", new URL("/sse", server.url), { "x-api-key": KEY_ALICE })
       expect(yield* Effect.promise(() => alice.whoami())).toMatchObject({ clientId: "alice" })
     }))

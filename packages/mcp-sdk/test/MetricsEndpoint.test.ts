@@ -19,13 +19,10 @@ import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import { registerWhoami } from "./fixtures/mcp.js"
 import { RATE_LIMITED, sample, SUCCESSES, UNKNOWN_KEY } from "./fixtures/metrics.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const defer = cleanupAfterEach()
 
-const METHOD_NOT_ALLOWED = "{\"error\":\"Method not allowed\",\"status\":405,\"type\":\"invalid_request_error\"}"
-const ORIGIN_NOT_ALLOWED = "{\"error\":\"Origin not allowed\",\"status\":403,\"type\":\"authorization_error\"}"
-const NOT_FOUND = "{\"error\":\"Not found\",\"status\":404,\"type\":\"not_found_error\"}"
-const TOO_MANY = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
 
 const ApiKeys = ApiKey.layer({ keys: [{ key: KEY_ALICE, label: "alice" }] })
 
@@ -78,7 +75,7 @@ describe("metricsEndpoint", () => {
     const url = await serve()
     const answer = await request(new URL("/metrics", url))
     expect(answer.status).toBe(404)
-    expect(answer.body).toBe(NOT_FOUND)
+    expect(answer.body).toBe(Bodies.notFound)
   })
 
   it("GET answers the counters in the Prometheus text format, counting failures and successes", async () => {
@@ -122,7 +119,7 @@ describe("metricsEndpoint", () => {
       expect(answer.status, method).toBe(405)
       expect(answer.headers["allow"], method).toBe("GET, HEAD")
       expect(answer.headers["content-type"], method).toBe("application/json")
-      expect(answer.body, method).toBe(METHOD_NOT_ALLOWED)
+      expect(answer.body, method).toBe(Bodies.methodNotAllowed)
     }
   })
 
@@ -132,10 +129,10 @@ describe("metricsEndpoint", () => {
     // A DNS-rebinding page reaches the loopback server under its own name.
     const rebound = await request(metrics, { headers: { host: "attacker.example" } })
     expect(rebound.status).toBe(403)
-    expect(rebound.body).toBe(ORIGIN_NOT_ALLOWED)
+    expect(rebound.body).toBe(Bodies.originNotAllowed)
     const foreign = await request(metrics, { headers: { origin: "https://evil.example" } })
     expect(foreign.status).toBe(403)
-    expect(foreign.body).toBe(ORIGIN_NOT_ALLOWED)
+    expect(foreign.body).toBe(Bodies.originNotAllowed)
     // An allowed origin, or none, is served; no credential is asked for, and no CORS access granted.
     const allowed = await request(metrics, { headers: { origin: "https://app.example" } })
     expect(allowed.status).toBe(200)
@@ -157,7 +154,7 @@ describe("metricsEndpoint", () => {
     for (let index = 0; index < 2; index++) expect((await initialize(url, `wrong-key-${index}-0123456789abcdef`)).status).toBe(401)
     const limited = await initialize(url, KEY_ALICE)
     expect(limited.status).toBe(429)
-    expect(await limited.text()).toBe(TOO_MANY)
+    expect(await limited.text()).toBe(Bodies.rateLimited)
     const answer = await request(metrics)
     expect(answer.status).toBe(200)
     expect(sample(answer.body, RATE_LIMITED) - sample(before, RATE_LIMITED)).toBe(1)

@@ -11,15 +11,11 @@ import { randomBytes } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { startWhoami } from "./fixtures/whoamiServer.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const defer = cleanupAfterEach()
 
 const strongKey = () => randomBytes(32).toString("base64url")
-
-const Bodies = {
-  apiKey: "{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}",
-  jwt: "{\"error\":\"Invalid or expired JWT token\",\"status\":401,\"type\":\"authentication_error\"}"
-} as const
 
 /** Starts a server built from a snippet, with `whoami`; stopped after the test (before its clients close). */
 const start = (server: MCPServer) => startWhoami(server, defer)

@@ -9,15 +9,15 @@ import { StreamableHttp } from "@mcpgate/mcp-sdk"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { McpServer as McpServerV2 } from "@modelcontextprotocol/server"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "./fixtures/credentials.js"
-import { mountEndpoint } from "./fixtures/http.js"
 import type { Sdk, Seen } from "./fixtures/mcp.js"
 import { connect, registerWhoami, rejectionOf } from "./fixtures/mcp.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { mountEndpoint } from "./fixtures/mount.js"
+import { inScope, onClose } from "@mcpgate/testing/scoped"
+import type { Use } from "@mcpgate/testing/scoped"
 
-const defer = cleanupAfterEach()
 
-const API_KEY_401 = "{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}"
 
 /** What a tool handler was given, per call. */
 interface Shape {
@@ -44,14 +44,14 @@ const serverFactory = (line: Sdk, seen: Array<Seen>, shapes: Array<Shape>) => ()
 }
 
 /** Mounts `handle` on a fresh `node:http` server on 127.0.0.1, closed after the test; its base and `path` there. */
-const mount = async (endpoint: StreamableHttp.StreamableHttpServer, path = "/mcp") => {
-  const base = await mountEndpoint(endpoint, defer)
+const mount = async (use: Use, endpoint: StreamableHttp.StreamableHttpServer, path = "/mcp") => {
+  const base = await use(mountEndpoint(endpoint))
   return { base, url: new URL(path, base) }
 }
 
-const connected = async (...args: Parameters<typeof connect>) => {
+const connected = async (use: Use, ...args: Parameters<typeof connect>) => {
   const client = await connect(...args)
-  defer(() => client.close().catch(() => {}))
+  await use(onClose(() => client.close().catch(() => {})))
   return client
 }
 
@@ -130,7 +130,7 @@ describe("StreamableHttp.make", () => {
 
   describe("mounted on one's own node:http server", () => {
     for (const line of ["v2", "v1"] as const) {
-      it(`sdk: "${line}" serves real v2 and v1 clients, each tool sees the caller`, async () => {
+      it.scopedLive(`sdk: "${line}" serves real v2 and v1 clients, each tool sees the caller`, () => inScope(async (use) => {
         const seen: Array<Seen> = []
         const shapes: Array<Shape> = []
         const endpoint = await StreamableHttp.make({
@@ -138,10 +138,10 @@ describe("StreamableHttp.make", () => {
           sdk: line,
           createServer: serverFactory(line, seen, shapes)
         })
-        const { url } = await mount(endpoint)
+        const { url } = await mount(use, endpoint)
 
-        const v2 = await connected("v2", "http-stream", url, { "x-api-key": KEY_ALICE })
-        const v1 = await connected("v1", "http-stream", url, { "x-api-key": KEY_BOB })
+        const v2 = await connected(use, "v2", "http-stream", url, { "x-api-key": KEY_ALICE })
+        const v1 = await connected(use, "v1", "http-stream", url, { "x-api-key": KEY_BOB })
         expect(await v2.toolNames()).toEqual(["whoami", "shape"])
         expect(await v2.whoami()).toMatchObject({ provider: "api-key", clientId: "alice", scopes: ["tools:read"] })
         expect(await v1.whoami()).toMatchObject({ provider: "api-key", clientId: "bob", scopes: [] })
@@ -150,10 +150,10 @@ describe("StreamableHttp.make", () => {
 
         // The credential header is not handed to tools.
         for (const { headers } of seen) expect(headers["x-api-key"]).toBeUndefined()
-      })
+      }))
     }
 
-    it("the SDK line decides what tools get: v2 a ctx with http, v1 an extra with requestInfo", async () => {
+    it.scopedLive("the SDK line decides what tools get: v2 a ctx with http, v1 an extra with requestInfo", () => inScope(async (use) => {
       for (const line of ["v2", "v1"] as const) {
         const shapes: Array<Shape> = []
         const endpoint = await StreamableHttp.make({
@@ -161,10 +161,10 @@ describe("StreamableHttp.make", () => {
           sdk: line,
           createServer: serverFactory(line, [], shapes)
         })
-        const { url } = await mount(endpoint)
+        const { url } = await mount(use, endpoint)
         const client = new Client({ name: "shape-client", version: "1.0.0" })
         await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { "x-api-key": KEY_ALICE } } }))
-        defer(() => client.close())
+        await use(onClose(() => client.close()))
         await client.callTool({ name: "shape", arguments: {} })
         expect(shapes, line).toEqual([
           line === "v2"
@@ -172,11 +172,11 @@ describe("StreamableHttp.make", () => {
             : { http: false, requestInfo: true, clientId: "alice" }
         ])
       }
-    })
+    }))
 
-    it("answers before authentication: 404 elsewhere, health; then the contract's 401 without credentials", async () => {
+    it.scopedLive("answers before authentication: 404 elsewhere, health; then the contract's 401 without credentials", () => inScope(async (use) => {
       const endpoint = await StreamableHttp.make({ auth: { provider: apiKeys() }, createServer })
-      const { base, url } = await mount(endpoint)
+      const { base, url } = await mount(use, endpoint)
       const notFound = await fetch(new URL("/elsewhere", base))
       expect(notFound.status).toBe(404)
       const health = await fetch(new URL("/health", base))
@@ -189,28 +189,28 @@ describe("StreamableHttp.make", () => {
       })
       expect(refused.status).toBe(401)
       expect(refused.headers.get("www-authenticate")).toBe("ApiKey realm=\"mcp\", header=\"X-API-Key\"")
-      expect(await refused.text()).toBe(API_KEY_401)
+      expect(await refused.text()).toBe(Bodies.apiKey)
       await expect(connect("v2", "http-stream", url, {})).rejects.toBeDefined()
       expect(endpoint.sessionCount()).toBe(0)
-    })
+    }))
 
-    it("a chosen endpoint is served there, and the default path is then unknown", async () => {
+    it.scopedLive("a chosen endpoint is served there, and the default path is then unknown", () => inScope(async (use) => {
       const endpoint = await StreamableHttp.make({
         auth: { provider: jwts() },
         endpoint: "/api/mcp",
         createServer: serverFactory("v2", [], [])
       })
-      const { base, url } = await mount(endpoint, "/api/mcp")
-      const client = await connected("v2", "http-stream", url, { authorization: `Bearer ${await tokenFor("alice")}` })
+      const { base, url } = await mount(use, endpoint, "/api/mcp")
+      const client = await connected(use, "v2", "http-stream", url, { authorization: `Bearer ${await tokenFor("alice")}` })
       expect(await client.whoami()).toMatchObject({ provider: "jwt", subject: "alice" })
       expect((await fetch(new URL("/mcp", base), { method: "POST" })).status).toBe(404)
-    })
+    }))
 
-    it("close() closes every session: the count drops to 0 and the next request finds no session", async () => {
+    it.scopedLive("close() closes every session: the count drops to 0 and the next request finds no session", () => inScope(async (use) => {
       const endpoint = await StreamableHttp.make({ auth: { provider: apiKeys() }, createServer: serverFactory("v2", [], []) })
-      const { url } = await mount(endpoint)
-      const alice = await connected("v2", "http-stream", url, { "x-api-key": KEY_ALICE })
-      const bob = await connected("v1", "http-stream", url, { "x-api-key": KEY_BOB })
+      const { url } = await mount(use, endpoint)
+      const alice = await connected(use, "v2", "http-stream", url, { "x-api-key": KEY_ALICE })
+      const bob = await connected(use, "v1", "http-stream", url, { "x-api-key": KEY_BOB })
       expect(await alice.whoami()).toMatchObject({ clientId: "alice" })
       expect(await bob.whoami()).toMatchObject({ clientId: "bob" })
       expect(endpoint.sessionCount()).toBe(2)
@@ -234,6 +234,6 @@ describe("StreamableHttp.make", () => {
       await expect(alice.whoami()).rejects.toBeDefined()
       // Closing twice is harmless.
       await endpoint.close()
-    })
+    }))
   })
 })

@@ -22,12 +22,10 @@ import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { connect } from "./fixtures/mcp.js"
 import { RATE_LIMITED, sample, SUCCESSES, UNKNOWN_KEY } from "./fixtures/metrics.js"
 import { CLIENT, DEMO, freePort, HAS_REDIS_SERVER, run, runToEnd, startRedis } from "./support/processes.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const defer = cleanupAfterEach()
 
-const API_KEY_401 = "{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}"
-const JWT_401 = "{\"error\":\"Invalid or expired JWT token\",\"status\":401,\"type\":\"authentication_error\"}"
-const TOO_MANY = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
 const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 /** Starts the demo on `port` (default: a free one) and waits for its banner. */
@@ -183,9 +181,9 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     const refused = await postInitialize(mcp, { "X-API-Key": randomBytes(32).toString("base64url") })
     expect(refused.status).toBe(401)
     expect(refused.headers.get("www-authenticate")).toBe("ApiKey realm=\"mcp\", header=\"X-API-Key\"")
-    expect(await refused.text()).toBe(API_KEY_401)
+    expect(await refused.text()).toBe(Bodies.apiKey)
     expect(wrong.code).toBe(1)
-    expect(wrong.stderr).toContain(API_KEY_401)
+    expect(wrong.stderr).toContain(Bodies.apiKey)
     expect(wrong.stdout).toBe("")
 
     const health = await fetch(new URL("/health", origin))
@@ -214,7 +212,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     // Two keys, two identities.
     expect(clientOutput(first!.stdout).caller.identity).not.toBe(clientOutput(second!.stdout).caller.identity)
     expect(wrong!.code).toBe(1)
-    expect(wrong!.stderr).toContain(API_KEY_401)
+    expect(wrong!.stderr).toContain(Bodies.apiKey)
     const outputs = [first!, second!, wrong!].flatMap((result) => [result.stdout, result.stderr])
     // Without MCP_API_KEY_ALLOW_BEARER, a key is read from X-API-Key only.
     expect((await postInitialize(mcp, { authorization: `Bearer ${keys[0]!}` })).status).toBe(401)
@@ -261,11 +259,11 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     const forged = await postInitialize(mcp, { authorization: `Bearer ${await sign(randomBytes(32).toString("base64url"))}` })
     expect(forged.status).toBe(401)
     expect(forged.headers.get("www-authenticate")).toBe("Bearer realm=\"mcp\", error=\"invalid_token\"")
-    expect(await forged.text()).toBe(JWT_401)
+    expect(await forged.text()).toBe(Bodies.jwt)
     // An API key means nothing to this server.
     const keyed = await postInitialize(mcp, { "X-API-Key": randomBytes(32).toString("base64url") })
     expect(keyed.status).toBe(401)
-    expect(await keyed.text()).toBe(JWT_401)
+    expect(await keyed.text()).toBe(Bodies.jwt)
 
     expect(demo.stdout() + demo.stderr()).not.toContain(secret)
   }, 30_000)
@@ -332,7 +330,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     const bare = await postInitialize(mcp, {})
     expect(bare.status).toBe(401)
     expect(bare.headers.get("www-authenticate")).toBe(challenge)
-    expect(await bare.text()).toBe(JWT_401)
+    expect(await bare.text()).toBe(Bodies.jwt)
     const curl = await fetch(mcp)
     expect(curl.status).toBe(401)
     expect(curl.headers.get("www-authenticate")).toBe(challenge)
@@ -364,7 +362,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       expect(refused.headers.get("www-authenticate"), String(index)).toBe(
         `Bearer realm="mcp", error="invalid_token", resource_metadata="${metadataUrl}"`
       )
-      expect(await refused.text(), String(index)).toBe(JWT_401)
+      expect(await refused.text(), String(index)).toBe(Bodies.jwt)
     }
     expect(demo.stderr()).toBe("")
   }, 30_000)
@@ -398,7 +396,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect((await postInitialize(mcp, { "X-API-Key": key })).status).toBe(200)
     const wrong = await postInitialize(mcp, { authorization: `Bearer ${newKey()}` })
     expect(wrong.status).toBe(401)
-    expect(await wrong.text()).toBe(API_KEY_401)
+    expect(await wrong.text()).toBe(Bodies.apiKey)
     expect(demo.stdout() + demo.stderr()).not.toContain(key)
   }, 30_000)
 
@@ -493,7 +491,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect(limited.status).toBe(429)
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
     expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60)
-    expect(await limited.text()).toBe(TOO_MANY)
+    expect(await limited.text()).toBe(Bodies.rateLimited)
     // /metrics is not limited: the limited client still reads it.
     const after = await metrics()
     expect(sample(after, RATE_LIMITED)).toBe(1)
@@ -681,7 +679,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       for (const { mcp } of [first, second]) {
         const limited = await postInitialize(mcp, { "X-API-Key": key })
         expect(limited.status).toBe(429)
-        expect(await limited.text()).toBe(TOO_MANY)
+        expect(await limited.text()).toBe(Bodies.rateLimited)
       }
     },
     30_000

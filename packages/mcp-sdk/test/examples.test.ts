@@ -9,6 +9,7 @@ import { execFile, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { SignJWT } from "jose"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const examples = fileURLToPath(new URL("../examples/", import.meta.url))
 
@@ -86,7 +87,7 @@ describe("the examples", () => {
         .sign(new TextEncoder().encode(randomBytes(32).toString("base64url")))
       const bad = await runClient({ MCP_URL: url, MCP_TOKEN: forged })
       expect(bad.code).toBe(1)
-      expect(bad.stderr).toContain(`{"error":"Invalid or expired JWT token","status":401,"type":"authentication_error"}`)
+      expect(bad.stderr).toContain(`${Bodies.jwt}`)
     })
   }, 20_000)
 
@@ -98,7 +99,7 @@ describe("the examples", () => {
       expect(Object.keys(identityOf(good.stdout))).toEqual(["clientId"])
       const bad = await runClient({ MCP_URL: url, MCP_API_KEY: "not-the-configured-key-at-all" })
       expect(bad.code).toBe(1)
-      expect(bad.stderr).toContain(`{"error":"Invalid API key","status":401,"type":"authentication_error"}`)
+      expect(bad.stderr).toContain(`${Bodies.apiKey}`)
     })
   }, 20_000)
 

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
-import { openStream } from "./fixtures/http.js"
+import { openStream } from "@mcpgate/testing/wire"
 
 const provider = apiKeyProvider()
 const onSession = (transport: SseTransport) => transport.start()

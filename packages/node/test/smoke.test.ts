@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
-import { Bodies, openStream, rawRequest, head, sessionIdOf, start } from "./fixtures/http.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { head, openStream, rawRequest, sessionIdOf } from "@mcpgate/testing/wire"
+import { start } from "./fixtures/servers.js"
 
 describe("smoke", () => {
   it("opens a stream and answers a post", async () => {

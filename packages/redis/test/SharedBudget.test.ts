@@ -10,13 +10,12 @@ import { RedisStore } from "@mcpgate/redis"
 import * as Logger from "effect/Logger"
 import * as http from "node:http"
 import { freePort, HAS_REDIS_SERVER, REDIS_URL, startRedisServer, uniquePrefix } from "./fixtures/redis.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const KEY = "mcp_redis_test_key_8d2f1a"
 /** A second configured key, for what a client gets with a key it has not proven from its address. */
 const OTHER_KEY = "mcp_redis_other_key_5c7e90"
 const WRONG = "mcp_redis_wrong_key_000000"
-const RATE_LIMITED = "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
-const UNAVAILABLE = "{\"error\":\"Authentication unavailable\",\"status\":503,\"type\":\"api_error\"}"
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -77,8 +76,8 @@ describe.skipIf(REDIS_URL === undefined)("two instances on one Redis", () => {
     expect((await post(a, WRONG)).status).toBe(401)
     expect((await post(b, WRONG)).status).toBe(401)
     // Both now refuse this client, good key included.
-    expect(await post(a, KEY)).toEqual({ status: 429, body: RATE_LIMITED })
-    expect(await post(b, KEY)).toEqual({ status: 429, body: RATE_LIMITED })
+    expect(await post(a, KEY)).toEqual({ status: 429, body: Bodies.rateLimited })
+    expect(await post(b, KEY)).toEqual({ status: 429, body: Bodies.rateLimited })
   })
 
   it("keep separate budgets under separate prefixes (separate deployments on one Redis)", async () => {
@@ -129,8 +128,8 @@ describe.skipIf(REDIS_URL === undefined || !HAS_REDIS_SERVER)("Redis stopped mid
     const server = await instance(connection(redis.url).store, { onStoreUnavailable: "refuse" })
     expect((await post(server, KEY)).status).toBe(404)
     await redis.kill()
-    expect(await post(server, KEY)).toEqual({ status: 503, body: UNAVAILABLE })
-    expect(await post(server, WRONG)).toEqual({ status: 503, body: UNAVAILABLE })
+    expect(await post(server, KEY)).toEqual({ status: 503, body: Bodies.unavailable })
+    expect(await post(server, WRONG)).toEqual({ status: 503, body: Bodies.unavailable })
     const back = await startRedisServer(redis.port)
     cleanups.push(() => back.kill())
     await waitFor(async () => (await post(server, KEY)).status === 404)

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { MCPServer } from "@mcpgate/mcp-sdk"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "../fixtures/credentials.js"
-import { postAfterContinue } from "../fixtures/http.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { postAfterContinue } from "@mcpgate/testing/wire"
+import { inScope, onClose } from "@mcpgate/testing/scoped"
 
-const defer = cleanupAfterEach()
 
 const initialize = JSON.stringify({
   jsonrpc: "2.0",
@@ -19,18 +19,18 @@ const initialize = JSON.stringify({
 })
 
 describe("Expect: 100-continue on /mcp", () => {
-  it("a refused request gets its 401 without being asked for its body; an accepted one gets 100, then its answer", async () => {
+  it.scopedLive("a refused request gets its 401 without being asked for its body; an accepted one gets 100, then its answer", () => inScope(async (use) => {
     const server = new MCPServer({ transport: { type: "http-stream", options: { port: 0, responseMode: "batch", auth: { provider: apiKeys() } } } })
-    defer(() => server.stop())
+    await use(onClose(() => server.stop()))
     await server.start()
     const mcp = new URL("/mcp", server.url!)
 
     const refused = await postAfterContinue(mcp, "not-a-configured-key-at-all", initialize)
     expect(refused.statusLines).toEqual(["HTTP/1.1 401 Unauthorized"])
-    expect(refused.text.endsWith("{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}")).toBe(true)
+    expect(refused.text.endsWith(Bodies.apiKey)).toBe(true)
 
     const accepted = await postAfterContinue(mcp, KEY_ALICE, initialize)
     expect(accepted.statusLines).toEqual(["HTTP/1.1 100 Continue", "HTTP/1.1 200 OK"])
     expect(accepted.text).toContain("\"serverInfo\"")
-  })
+  }))
 })

@@ -6,10 +6,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { apiKeys, KEY_ALICE } from "../fixtures/credentials.js"
-import type { RawResponse } from "./support.js"
-import { apiKey, Bodies, harness, INITIALIZE, POST_HEADERS, send } from "./support.js"
-
-const { serve } = harness()
+import type { RawResponse } from "@mcpgate/testing/wire"
+import { send } from "@mcpgate/testing/wire"
+import { apiKey, INITIALIZE, POST_HEADERS, serve } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { inScope } from "@mcpgate/testing/scoped"
 
 const ALLOW_HEADERS = ["Content-Type", "Accept", "Authorization", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID", "X-API-Key"]
 
@@ -32,8 +33,8 @@ const expectOriginRefused = (response: RawResponse, vary: boolean) => {
 
 for (const sdk of ["v1", "v2"] as const) {
   describe(`CORS on /mcp (server ${sdk})`, () => {
-    it("OPTIONS /mcp needs no credentials: 204 with the methods and the MCP and credential headers", async () => {
-      const { base } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
+    it.scopedLive("OPTIONS /mcp needs no credentials: 204 with the methods and the MCP and credential headers", () => inScope(async (use) => {
+      const { base } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
       const response = await send(base, "OPTIONS", "/mcp", [["Access-Control-Request-Method", "POST"]])
 
       expect(response.statusLine).toBe("HTTP/1.1 204 No Content")
@@ -43,13 +44,13 @@ for (const sdk of ["v1", "v2"] as const) {
       expect(response.header("www-authenticate")).toBeUndefined()
       // No origins configured: none is granted access.
       expect(response.header("access-control-allow-origin")).toBeUndefined()
-    })
+    }))
 
     describe(`cors: { allowOrigin: "https://app.example" }`, () => {
       const cors = { allowOrigin: "https://app.example" }
 
-      it("another Origin gets the exact 403, even with a valid key and even for a preflight", async () => {
-        const { base, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors })
+      it.scopedLive("another Origin gets the exact 403, even with a valid key and even for a preflight", () => inScope(async (use) => {
+        const { base, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors }))
         const evil: ReadonlyArray<readonly [string, string]> = [["Origin", "https://evil.example"]]
 
         expectOriginRefused(await send(base, "POST", "/mcp", [...POST_HEADERS, ...evil, ...apiKey(KEY_ALICE)], INITIALIZE), true)
@@ -57,10 +58,10 @@ for (const sdk of ["v1", "v2"] as const) {
         // Refused before authentication: no credentials is the same 403, not a 401.
         expectOriginRefused(await send(base, "POST", "/mcp", [...POST_HEADERS, ...evil], INITIALIZE), true)
         expect(server.sessionCount).toBe(0)
-      })
+      }))
 
-      it("the allowed origin is echoed on the preflight, on the answer, and on a 401", async () => {
-        const { base, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors })
+      it.scopedLive("the allowed origin is echoed on the preflight, on the answer, and on a 401", () => inScope(async (use) => {
+        const { base, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors }))
         const app: ReadonlyArray<readonly [string, string]> = [["Origin", "https://app.example"]]
 
         const preflight = await send(base, "OPTIONS", "/mcp", [...app, ["Access-Control-Request-Method", "POST"]])
@@ -79,27 +80,27 @@ for (const sdk of ["v1", "v2"] as const) {
         expect(refused.status).toBe(401)
         expect(refused.body).toBe(Bodies.apiKey)
         expect(refused.header("access-control-allow-origin")).toBe("https://app.example")
-      })
+      }))
 
-      it("a request without Origin (not a browser) is not refused", async () => {
-        const { base } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors })
+      it.scopedLive("a request without Origin (not a browser) is not refused", () => inScope(async (use) => {
+        const { base } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors }))
         const initialized = await send(base, "POST", "/mcp", [...POST_HEADERS, ...apiKey(KEY_ALICE)], INITIALIZE)
         expect(initialized.status).toBe(200)
         expect(initialized.header("access-control-allow-origin")).toBeUndefined()
-      })
+      }))
     })
 
-    it(`cors: { allowOrigin: "*" }: an authenticated request from any origin gets that origin echoed`, async () => {
-      const { base } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors: { allowOrigin: "*" } })
+    it.scopedLive(`cors: { allowOrigin: "*" }: an authenticated request from any origin gets that origin echoed`, () => inScope(async (use) => {
+      const { base } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, cors: { allowOrigin: "*" } }))
       for (const origin of ["https://anywhere.example", "http://localhost:5173"]) {
         const response = await send(base, "POST", "/mcp", [...POST_HEADERS, ["Origin", origin], ...apiKey(KEY_ALICE)], INITIALIZE)
         expect(response.status).toBe(200)
         expect(response.header("access-control-allow-origin")).toBe(origin)
       }
-    })
+    }))
 
-    it("DNS rebinding: Host evil.example on the loopback server gets the 403, even with a valid key", async () => {
-      const { base, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
+    it.scopedLive("DNS rebinding: Host evil.example on the loopback server gets the 403, even with a valid key", () => inScope(async (use) => {
+      const { base, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
       for (const host of ["evil.example", `evil.example:${base.port}`, "127.0.0.1.evil.example"]) {
         expectOriginRefused(await send(base, "POST", "/mcp", [["Host", host], ...POST_HEADERS, ...apiKey(KEY_ALICE)], INITIALIZE), false)
       }
@@ -109,12 +110,12 @@ for (const sdk of ["v1", "v2"] as const) {
         const response = await send(base, "POST", "/mcp", [["Host", host], ...POST_HEADERS, ...apiKey(KEY_ALICE)], INITIALIZE)
         expect(response.status, host).toBe(200)
       }
-    })
+    }))
   })
 }
 
-it("DNS rebinding on the SSE transport: GET /sse with Host evil.example gets the 403", async () => {
-  const { base, server } = await serve("v2", "sse", { auth: { provider: apiKeys() } })
+it.scopedLive("DNS rebinding on the SSE transport: GET /sse with Host evil.example gets the 403", () => inScope(async (use) => {
+  const { base, server } = await use(serve("v2", "sse", { auth: { provider: apiKeys() } }))
   expectOriginRefused(await send(base, "GET", "/sse", [["Host", "evil.example"], ...apiKey(KEY_ALICE)]), false)
   expect(server.sessionCount).toBe(0)
-})
+}))

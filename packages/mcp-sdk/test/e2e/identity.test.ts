@@ -9,9 +9,8 @@ import { apiKeys, headersFor, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "../fixt
 import type { Credential } from "../fixtures/credentials.js"
 import type { Sdk, Transport } from "../fixtures/mcp.js"
 import { SDK_PAIRS } from "../fixtures/mcp.js"
-import { harness } from "./support.js"
-
-const { connectAs, serve } = harness()
+import { inScope } from "@mcpgate/testing/scoped"
+import { serve, connectAs } from "./support.js"
 
 const TRANSPORTS: ReadonlyArray<Transport> = ["sse", "http-stream"]
 
@@ -73,10 +72,10 @@ describe("a tool learns its caller from authInfo, and never sees the credential"
   for (const { client, server } of SDK_PAIRS) {
     for (const transport of TRANSPORTS) {
       for (const { alice, header, name, provider } of CASES) {
-        it(`server ${server}, client ${client}, ${transport}, ${name}`, async () => {
+        it.scopedLive(`server ${server}, client ${client}, ${transport}, ${name}`, () => inScope(async (use) => {
           const { caller, credential, raw } = await alice()
-          const { endpoint, seen } = await serveWhoami(server, transport, provider)
-          const mcp = await connectAs(client, transport, endpoint, headersFor(credential))
+          const { endpoint, seen } = await use(serveWhoami(server, transport, provider))
+          const mcp = await use(connectAs(client, transport, endpoint, headersFor(credential)))
 
           expect(await mcp.toolNames()).toEqual(["whoami"])
           const answered = await mcp.whoami()
@@ -94,15 +93,15 @@ describe("a tool learns its caller from authInfo, and never sees the credential"
           expect(saw!.headers["host"]).toBe(endpoint.host)
           expect(saw!.headers).not.toHaveProperty(header)
           expect(JSON.stringify(saw!.headers)).not.toContain(raw)
-        })
+        }))
       }
     }
   }
 
-  it("two calls of one client are one caller; another key is another caller", async () => {
-    const { endpoint, seen } = await serveWhoami("v2", "http-stream", apiKeys)
-    const alice = await connectAs("v2", "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
-    const bob = await connectAs("v1", "http-stream", endpoint, headersFor({ apiKey: KEY_BOB }))
+  it.scopedLive("two calls of one client are one caller; another key is another caller", () => inScope(async (use) => {
+    const { endpoint, seen } = await use(serveWhoami("v2", "http-stream", apiKeys))
+    const alice = await use(connectAs("v2", "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
+    const bob = await use(connectAs("v1", "http-stream", endpoint, headersFor({ apiKey: KEY_BOB })))
     await alice.whoami()
     await bob.whoami()
     await alice.whoami()
@@ -110,24 +109,24 @@ describe("a tool learns its caller from authInfo, and never sees the credential"
     expect(seen[0]!.caller?.identity).toBe(seen[2]!.caller?.identity)
     expect(seen[1]!.caller?.identity).not.toBe(seen[0]!.caller?.identity)
     expect(seen[1]!.caller).not.toHaveProperty("scopes", ["tools:read"])
-  })
+  }))
 })
 
 describe("exposeToken: true", () => {
   for (const sdk of ["v1", "v2"] as const) {
     for (const transport of TRANSPORTS) {
       for (const { alice, header, name, provider } of CASES) {
-        it(`server and client ${sdk}, ${transport}, ${name}: authInfo.token is the raw credential and the header is visible`, async () => {
+        it.scopedLive(`server and client ${sdk}, ${transport}, ${name}: authInfo.token is the raw credential and the header is visible`, () => inScope(async (use) => {
           const { credential, raw } = await alice()
-          const { endpoint, seen } = await serveWhoami(sdk, transport, provider, { exposeToken: true })
-          const mcp = await connectAs(sdk, transport, endpoint, headersFor(credential))
+          const { endpoint, seen } = await use(serveWhoami(sdk, transport, provider, { exposeToken: true }))
+          const mcp = await use(connectAs(sdk, transport, endpoint, headersFor(credential)))
 
           await mcp.whoami()
           expect(seen).toHaveLength(1)
           // The bare key or token: no "Bearer " in front.
           expect(seen[0]!.authInfo?.["token"]).toBe(raw)
           expect(seen[0]!.headers[header]).toBe(header === "authorization" ? `Bearer ${raw}` : raw)
-        })
+        }))
       }
     }
   }
@@ -138,15 +137,15 @@ describe(`resource: "https://mcp.example.com/mcp"`, () => {
 
   for (const sdk of ["v1", "v2"] as const) {
     for (const transport of ["http-stream", "sse"] as const) {
-      it(`server ${sdk}, ${transport}: the tool's authInfo.resource is that URL`, async () => {
-        const { endpoint, seen } = await serveWhoami(sdk, transport, apiKeys, { resource: RESOURCE })
-        const mcp = await connectAs(sdk, transport, endpoint, headersFor({ apiKey: KEY_ALICE }))
+      it.scopedLive(`server ${sdk}, ${transport}: the tool's authInfo.resource is that URL`, () => inScope(async (use) => {
+        const { endpoint, seen } = await use(serveWhoami(sdk, transport, apiKeys, { resource: RESOURCE }))
+        const mcp = await use(connectAs(sdk, transport, endpoint, headersFor({ apiKey: KEY_ALICE })))
 
         await mcp.whoami()
         const resource = seen[0]!.authInfo?.["resource"]
         expect(resource).toBeInstanceOf(URL)
         expect((resource as URL).href).toBe(RESOURCE)
-      })
+      }))
     }
   }
 })

@@ -14,23 +14,24 @@ import { describe, expect, it } from "@effect/vitest"
 import { JWTAuthProvider } from "@mcpgate/mcp-sdk"
 import { decodeJwt } from "jose"
 import { apiKeys, headersFor, KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "../fixtures/credentials.js"
-import type { OpenStream, RawResponse } from "./support.js"
+import type { OpenStream, RawResponse } from "@mcpgate/testing/wire"
+import { openGet, send } from "@mcpgate/testing/wire"
 import {
   apiKey,
   bearer,
-  Bodies,
-  Challenge,
-  forTest,
+  connectAs,
   initializeRaw,
   inSession,
-  openGet,
+  openedGet,
   PING,
   pingIn,
-  send,
+  serve,
   sleep,
   waitFor,
   within
 } from "./support.js"
+import { Bodies, Challenge } from "@mcpgate/testing/contract"
+import { inScope } from "@mcpgate/testing/scoped"
 
 const SDKS = ["v1", "v2"] as const
 
@@ -60,29 +61,27 @@ const openSse = async (base: URL, credentials: ReadonlyArray<readonly [string, s
 
 describe.concurrent("rotation", () => {
   for (const sdk of SDKS) {
-    it(`Streamable HTTP (server ${sdk}): removing Alice's key closes her session and ends her GET stream; her next request is a 401; Bob carries on`, async (context) => {
-      const { connectAs, serve } = forTest(context)
+    it.scopedLive(`Streamable HTTP (server ${sdk}): removing Alice's key closes her session and ends her GET stream; her next request is a 401; Bob carries on`, () => inScope(async (use) => {
       const provider = apiKeys()
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider } })
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider } }))
       const aliceSession = await initializeRaw(endpoint, apiKey(KEY_ALICE))
-      const aliceStream = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(aliceSession), ...apiKey(KEY_ALICE)])
-      const bob = await connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_BOB }))
+      const aliceStream = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(aliceSession), ...apiKey(KEY_ALICE)]))
+      const bob = await use(connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_BOB })))
       expect(server.sessionCount).toBe(2)
 
       revokeAlice(provider)
 
       await waitFor("Alice's session closed", () => server.sessionCount === 1, 1000)
       await within(1000, "Alice's GET stream ended", aliceStream.ended)
-      expect401(await pingIn(endpoint, aliceSession, apiKey(KEY_ALICE)), Bodies.apiKey, Challenge.apiKey)
+      expect401(await pingIn(endpoint, aliceSession, apiKey(KEY_ALICE)), Bodies.apiKey, Challenge.apiKey())
       expect((await bob.whoami())?.clientId).toBe("bob")
       expect(server.sessionCount).toBe(1)
-    })
+    }))
 
-    it(`Streamable HTTP (server ${sdk}): a real client's session goes too, and giving the key back does not bring it back`, async (context) => {
-      const { connectAs, serve } = forTest(context)
+    it.scopedLive(`Streamable HTTP (server ${sdk}): a real client's session goes too, and giving the key back does not bring it back`, () => inScope(async (use) => {
       const provider = apiKeys()
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider } })
-      const alice = await connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider } }))
+      const alice = await use(connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
       const aliceSession = alice.sessionId()!
       expect(server.sessionCount).toBe(1)
 
@@ -95,27 +94,25 @@ describe.concurrent("rotation", () => {
       // She can start over.
       await initializeRaw(endpoint, apiKey(KEY_ALICE))
       expect(server.sessionCount).toBe(1)
-    })
+    }))
 
-    it(`Streamable HTTP (server ${sdk}): a rotation that keeps Alice's key leaves her session open`, async (context) => {
-      const { connectAs, serve } = forTest(context)
+    it.scopedLive(`Streamable HTTP (server ${sdk}): a rotation that keeps Alice's key leaves her session open`, () => inScope(async (use) => {
       const provider = apiKeys()
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider } })
-      const alice = await connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider } }))
+      const alice = await use(connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
 
       provider.updateKeys([{ key: KEY_ALICE, label: "alice", scopes: ["tools:read"] }])
       // Give a wrong revocation the time it would need to show.
       await sleep(100)
       expect(server.sessionCount).toBe(1)
       expect((await alice.whoami())?.clientId).toBe("alice")
-    })
+    }))
 
-    it(`SSE transport (server ${sdk}): removing Alice's key ends her stream; her next POST is a 401; Bob's stream carries on`, async (context) => {
-      const { connectAs, serve } = forTest(context)
+    it.scopedLive(`SSE transport (server ${sdk}): removing Alice's key ends her stream; her next POST is a 401; Bob's stream carries on`, () => inScope(async (use) => {
       const provider = apiKeys()
-      const { base, endpoint, server } = await serve(sdk, "sse", { auth: { provider } })
+      const { base, endpoint, server } = await use(serve(sdk, "sse", { auth: { provider } }))
       const { sessionId, stream } = await openSse(base, apiKey(KEY_ALICE))
-      const bob = await connectAs(sdk, "sse", endpoint, headersFor({ apiKey: KEY_BOB }))
+      const bob = await use(connectAs(sdk, "sse", endpoint, headersFor({ apiKey: KEY_BOB })))
       expect(server.sessionCount).toBe(2)
 
       revokeAlice(provider)
@@ -129,20 +126,19 @@ describe.concurrent("rotation", () => {
         [["Content-Type", "application/json"], ...apiKey(KEY_ALICE)],
         PING
       )
-      expect401(refused, Bodies.apiKey, Challenge.apiKey)
+      expect401(refused, Bodies.apiKey, Challenge.apiKey())
       expect((await bob.whoami())?.clientId).toBe("bob")
-    })
+    }))
   }
 })
 
 describe.concurrent("rotation, stateless", () => {
   for (const sdk of SDKS) {
-    it(`stateless Streamable HTTP (server ${sdk}): removing Alice's key ends her open GET stream; Bob's stays`, async (context) => {
-      const { serve } = forTest(context)
+    it.scopedLive(`stateless Streamable HTTP (server ${sdk}): removing Alice's key ends her open GET stream; Bob's stays`, () => inScope(async (use) => {
       const provider = apiKeys()
-      const { endpoint } = await serve(sdk, "http-stream", { auth: { provider }, stateless: true })
-      const alice = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...apiKey(KEY_ALICE)])
-      const bob = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...apiKey(KEY_BOB)])
+      const { endpoint } = await use(serve(sdk, "http-stream", { auth: { provider }, stateless: true }))
+      const alice = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...apiKey(KEY_ALICE)]))
+      const bob = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...apiKey(KEY_BOB)]))
       expect([alice.response.status, bob.response.status]).toEqual([200, 200])
 
       revokeAlice(provider)
@@ -150,7 +146,7 @@ describe.concurrent("rotation, stateless", () => {
       await within(1000, "Alice's GET stream ended", alice.ended)
       await sleep(200)
       expect(bob.isEnded()).toBe(false)
-    })
+    }))
   }
 })
 
@@ -166,33 +162,30 @@ describe.concurrent("expiry of the owner's JWT (clockTolerance: 0)", () => {
   }
 
   for (const sdk of SDKS) {
-    it(`Streamable HTTP (server ${sdk}): the session and its GET stream close at exp; the token is then a 401`, async (context) => {
-      const { serve } = forTest(context)
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: strict() } })
+    it.scopedLive(`Streamable HTTP (server ${sdk}): the session and its GET stream close at exp; the token is then a 401`, () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: strict() } }))
       const token = await tokenFor("alice", { expiresIn: 2 })
       const exp = decodeJwt(token).exp!
       const sessionId = await initializeRaw(endpoint, bearer(token))
-      const stream = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(sessionId), ...bearer(token)])
+      const stream = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(sessionId), ...bearer(token)]))
       expect(server.sessionCount).toBe(1)
 
       await expectClosedAtExpiry(exp, "the session closed", () => server.sessionCount === 0)
       await waitFor("the GET stream ended", stream.isEnded, 500)
       expect401(await pingIn(endpoint, sessionId, bearer(token)), Bodies.jwt, Challenge.invalidToken)
-    })
+    }))
 
-    it(`stateless Streamable HTTP (server ${sdk}): a GET stream, with no session to close, ends at exp too`, async (context) => {
-      const { serve } = forTest(context)
-      const { endpoint } = await serve(sdk, "http-stream", { auth: { provider: strict() }, stateless: true })
+    it.scopedLive(`stateless Streamable HTTP (server ${sdk}): a GET stream, with no session to close, ends at exp too`, () => inScope(async (use) => {
+      const { endpoint } = await use(serve(sdk, "http-stream", { auth: { provider: strict() }, stateless: true }))
       const token = await tokenFor("alice", { expiresIn: 2 })
       const exp = decodeJwt(token).exp!
-      const stream = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...bearer(token)])
+      const stream = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...bearer(token)]))
       expect(stream.response.status).toBe(200)
       await expectClosedAtExpiry(exp, "the stateless GET stream ended", stream.isEnded)
-    })
+    }))
 
-    it(`SSE transport (server ${sdk}): the stream opened with the token ends at exp`, async (context) => {
-      const { serve } = forTest(context)
-      const { base, server } = await serve(sdk, "sse", { auth: { provider: strict() } })
+    it.scopedLive(`SSE transport (server ${sdk}): the stream opened with the token ends at exp`, () => inScope(async (use) => {
+      const { base, server } = await use(serve(sdk, "sse", { auth: { provider: strict() } }))
       const token = await tokenFor("alice", { expiresIn: 2 })
       const exp = decodeJwt(token).exp!
       const { stream } = await openSse(base, bearer(token))
@@ -200,15 +193,14 @@ describe.concurrent("expiry of the owner's JWT (clockTolerance: 0)", () => {
 
       await expectClosedAtExpiry(exp, "the stream ended", stream.isEnded)
       expect(server.sessionCount).toBe(0)
-    })
+    }))
   }
 })
 
 describe.concurrent("sessionIdleTimeout: 1", () => {
   for (const sdk of SDKS) {
-    it(`server ${sdk}: a session with no request open is closed within a few seconds; its id is then unknown`, async (context) => {
-      const { serve } = forTest(context)
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, sessionIdleTimeout: 1 })
+    it.scopedLive(`server ${sdk}: a session with no request open is closed within a few seconds; its id is then unknown`, () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, sessionIdleTimeout: 1 }))
       const sessionId = await initializeRaw(endpoint, apiKey(KEY_ALICE))
       expect(server.sessionCount).toBe(1)
 
@@ -216,13 +208,12 @@ describe.concurrent("sessionIdleTimeout: 1", () => {
       // Not before the timeout (less the time the initialize answer took to arrive).
       expect(waited).toBeGreaterThanOrEqual(900)
       expectSdkNotFound(await pingIn(endpoint, sessionId, apiKey(KEY_ALICE)))
-    })
+    }))
 
-    it(`server ${sdk}: a session whose GET stream is open is kept while it is open, and closed once it is not`, async (context) => {
-      const { serve } = forTest(context)
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, sessionIdleTimeout: 1 })
+    it.scopedLive(`server ${sdk}: a session whose GET stream is open is kept while it is open, and closed once it is not`, () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, sessionIdleTimeout: 1 }))
       const sessionId = await initializeRaw(endpoint, apiKey(KEY_ALICE))
-      const stream = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(sessionId), ...apiKey(KEY_ALICE)])
+      const stream = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(sessionId), ...apiKey(KEY_ALICE)]))
 
       // The idle check runs every second from the start: at least two have passed.
       await sleep(2300)
@@ -231,12 +222,11 @@ describe.concurrent("sessionIdleTimeout: 1", () => {
 
       stream.close()
       await waitFor("the session closed after its stream", () => server.sessionCount === 0, 3000)
-    })
+    }))
   }
 
-  it("requests keep a session alive: pinged every 300 ms, it outlives the timeout", async (context) => {
-    const { serve } = forTest(context)
-    const { endpoint, server } = await serve("v2", "http-stream", { auth: { provider: apiKeys() }, sessionIdleTimeout: 1 })
+  it.scopedLive("requests keep a session alive: pinged every 300 ms, it outlives the timeout", () => inScope(async (use) => {
+    const { endpoint, server } = await use(serve("v2", "http-stream", { auth: { provider: apiKeys() }, sessionIdleTimeout: 1 }))
     const sessionId = await initializeRaw(endpoint, apiKey(KEY_ALICE))
 
     for (let round = 0; round < 8; round++) {
@@ -245,7 +235,7 @@ describe.concurrent("sessionIdleTimeout: 1", () => {
       expect(pong.status, `ping ${round}: ${pong.body}`).toBe(200)
     }
     expect(server.sessionCount).toBe(1)
-  })
+  }))
 })
 
 describe.concurrent("stop() with clients connected", () => {
@@ -259,11 +249,10 @@ describe.concurrent("stop() with clients connected", () => {
   for (const sdk of SDKS) {
     const other = sdk === "v1" ? "v2" : "v1"
 
-    it(`SSE transport (server ${sdk}): every stream ends, stop() resolves within a second, the port is closed`, async (context) => {
-      const { connectAs, serve } = forTest(context)
-      const { base, endpoint, server } = await serve(sdk, "sse", { auth: { provider: apiKeys() } })
-      await connectAs(sdk, "sse", endpoint, headersFor({ apiKey: KEY_ALICE }))
-      await connectAs(other, "sse", endpoint, headersFor({ apiKey: KEY_BOB }))
+    it.scopedLive(`SSE transport (server ${sdk}): every stream ends, stop() resolves within a second, the port is closed`, () => inScope(async (use) => {
+      const { base, endpoint, server } = await use(serve(sdk, "sse", { auth: { provider: apiKeys() } }))
+      await use(connectAs(sdk, "sse", endpoint, headersFor({ apiKey: KEY_ALICE })))
+      await use(connectAs(other, "sse", endpoint, headersFor({ apiKey: KEY_BOB })))
       const { stream } = await openSse(base, apiKey(KEY_ALICE))
       expect(server.sessionCount).toBe(3)
 
@@ -273,16 +262,15 @@ describe.concurrent("stop() with clients connected", () => {
       await within(200, "the stream ended", stream.ended)
       expect(server.sessionCount).toBe(0)
       await expectPortClosed(base)
-    })
+    }))
 
-    it(`Streamable HTTP (server ${sdk}): every GET stream ends, stop() resolves within a second, the port is closed`, async (context) => {
-      const { connectAs, serve } = forTest(context)
-      const { base, endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
-      const alice = await connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
-      await connectAs(other, "http-stream", endpoint, headersFor({ apiKey: KEY_BOB }))
+    it.scopedLive(`Streamable HTTP (server ${sdk}): every GET stream ends, stop() resolves within a second, the port is closed`, () => inScope(async (use) => {
+      const { base, endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
+      const alice = await use(connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
+      await use(connectAs(other, "http-stream", endpoint, headersFor({ apiKey: KEY_BOB })))
       expect((await alice.whoami())?.clientId).toBe("alice")
       const sessionId = await initializeRaw(endpoint, apiKey(KEY_ALICE))
-      const stream = await openGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(sessionId), ...apiKey(KEY_ALICE)])
+      const stream = await use(openedGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(sessionId), ...apiKey(KEY_ALICE)]))
       expect(server.sessionCount).toBe(3)
 
       await stopPromptly(() => server.stop())
@@ -290,6 +278,6 @@ describe.concurrent("stop() with clients connected", () => {
       await within(200, "the stream ended", stream.ended)
       expect(server.sessionCount).toBe(0)
       await expectPortClosed(base)
-    })
+    }))
   }
 })

@@ -14,17 +14,16 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
-import { mountEndpoint } from "../fixtures/http.js"
-import type { HeaderLines, RawResponse } from "./support.js"
-import { apiKey, Bodies, harness, INITIALIZE, openGet, POST_HEADERS, send } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import type { HeaderLines, RawResponse } from "@mcpgate/testing/wire"
+import { openGet, send } from "@mcpgate/testing/wire"
+import { apiKey, INITIALIZE, POST_HEADERS, serve } from "./support.js"
+import { mountEndpoint } from "../fixtures/mount.js"
+import { inScope, onClose } from "@mcpgate/testing/scoped"
 
-const { serve } = harness()
-const defer = cleanupAfterEach()
-
-const HEADER_FIELDS_TOO_LARGE = `{"error":"Request header fields too large","status":431,"type":"invalid_request_error"}`
-const TOO_MANY_SESSIONS = `{"error":"Too many open sessions","status":429,"type":"rate_limit_error"}`
+const HEADER_FIELDS_TOO_LARGE = `${Bodies.headerFieldsTooLarge}`
+const TOO_MANY_SESSIONS = `${Bodies.tooManySessions}`
 
 /** `count` short header lines (`a:0`), so that thousands fit in Node's 16 KiB head. */
 const padding = (count: number): HeaderLines => Array.from({ length: count }, (_, i) => ["a", String(i % 10)] as const)
@@ -52,37 +51,37 @@ const expect431 = (response: RawResponse) => {
 
 describe("more header lines than the server reads: 431", () => {
   for (const transport of ["http-stream", "sse"] as const) {
-    it(`MCPServer (${transport}): 2,100 padding lines before a second X-API-Key, on every path, /metrics included`, async () => {
-      const { base } = await serve("v2", transport, { auth: { provider: apiKeys() }, metricsEndpoint: "/metrics" })
+    it.scopedLive(`MCPServer (${transport}): 2,100 padding lines before a second X-API-Key, on every path, /metrics included`, () => inScope(async (use) => {
+      const { base } = await use(serve("v2", transport, { auth: { provider: apiKeys() }, metricsEndpoint: "/metrics" }))
       const paths = transport === "sse" ? ["/sse", "/messages?sessionId=x"] : ["/mcp"]
       for (const path of [...paths, "/health", "/metrics", "/elsewhere"]) {
         expect431(await send(base, "POST", path, [...POST_HEADERS, ...smuggled(2100)], INITIALIZE))
       }
-    })
+    }))
   }
 
-  it("MCPServer: maxHeadersCount sets the limit (20 lines pass, 21 do not); a real client is served under it", async () => {
-    const { base } = await serve("v2", "http-stream", { auth: { provider: apiKeys() }, maxHeadersCount: 20 })
+  it.scopedLive("MCPServer: maxHeadersCount sets the limit (20 lines pass, 21 do not); a real client is served under it", () => inScope(async (use) => {
+    const { base } = await use(serve("v2", "http-stream", { auth: { provider: apiKeys() }, maxHeadersCount: 20 }))
     // `send` adds Host and Connection: 18 more make 20.
     expect((await send(base, "GET", "/health", padding(18))).status).toBe(200)
     expect431(await send(base, "GET", "/health", padding(19)))
     const served = await send(base, "POST", "/mcp", [...POST_HEADERS, ...apiKey(KEY_ALICE)], INITIALIZE)
     expect(served.status, served.body).toBe(200)
-  })
+  }))
 
-  it("StreamableHttp.make on a server with Node's defaults (1,000 lines kept): 431 past them, the duplicate seen below", async () => {
+  it.scopedLive("StreamableHttp.make on a server with Node's defaults (1,000 lines kept): 431 past them, the duplicate seen below", () => inScope(async (use) => {
     const endpoint = await StreamableHttp.make({
       auth: { provider: apiKeys() },
       createServer: () => new McpServer({ name: "limits", version: "1.0.0" }),
       rateLimit: false
     })
-    const base = await mountEndpoint(endpoint, defer)
+    const base = await use(mountEndpoint(endpoint))
     // A GET: Node 22 closes the connection with its own 431 before a body could be sent.
     expectRefusedOnOwnServer(await send(base, "GET", "/mcp", smuggled(1100)))
     const duplicate = await send(base, "POST", "/mcp", [...POST_HEADERS, ...smuggled(900)], INITIALIZE)
     expect(duplicate.status).toBe(401)
     expect(duplicate.body).toBe(Bodies.apiKey)
-  })
+  }))
 
   it("is a positive whole number, refused at construction", () => {
     expect(
@@ -92,18 +91,18 @@ describe("more header lines than the server reads: 431", () => {
 })
 
 describe("the caps on open SSE streams reach the legacy transport", () => {
-  it("MCPServer: a second anonymous stream from one client past maxAnonymousStreamsPerClient: 1 is a 429", async () => {
-    const { base } = await serve("v2", "sse", { auth: { provider: apiKeys() }, maxAnonymousStreamsPerClient: 1 })
+  it.scopedLive("MCPServer: a second anonymous stream from one client past maxAnonymousStreamsPerClient: 1 is a 429", () => inScope(async (use) => {
+    const { base } = await use(serve("v2", "sse", { auth: { provider: apiKeys() }, maxAnonymousStreamsPerClient: 1 }))
     const stream = await openGet(base, "/sse", [])
-    defer(() => stream.close())
+    await use(onClose(() => stream.close()))
     const refused = await send(base, "GET", "/sse")
     expect(refused.status).toBe(429)
     expect(refused.body).toBe(TOO_MANY_SESSIONS)
     expect(Number(refused.header("retry-after"))).toBeGreaterThanOrEqual(1)
     // With a credential, the client is served.
     const own = await openGet(base, "/sse", apiKey(KEY_ALICE))
-    defer(() => own.close())
-  })
+    await use(onClose(() => own.close()))
+  }))
 
   it.scopedLive("McpHttp.layer: the same through sse options", () =>
     Effect.gen(function*() {

@@ -21,14 +21,16 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { SECRET, tokenFor } from "../fixtures/credentials.js"
-import { mountEndpoint } from "../fixtures/http.js"
 import type { Transport } from "../fixtures/mcp.js"
 import { connect, registerWhoami, rejectionOf } from "../fixtures/mcp.js"
 import { freePort } from "../support/processes.js"
-import type { HeaderLines, RawResponse } from "./support.js"
-import { Bodies, bearer, harness, INITIALIZE, POST_HEADERS, send } from "./support.js"
-
-const { connectAs, defer, serve } = harness()
+import type { HeaderLines, RawResponse } from "@mcpgate/testing/wire"
+import { send } from "@mcpgate/testing/wire"
+import { Bodies } from "@mcpgate/testing/contract"
+import { bearer, connectAs, INITIALIZE, POST_HEADERS, serve } from "./support.js"
+import { mountEndpoint } from "../fixtures/mount.js"
+import { inScope, onClose } from "@mcpgate/testing/scoped"
+import type { Use } from "@mcpgate/testing/scoped"
 
 const AUTH_SERVER = "https://auth.example.com"
 const OTHER = "https://other.example.com/mcp"
@@ -78,63 +80,63 @@ for (const transport of ["http-stream", "sse"] as const) {
     const start = (provider = jwtFor(resource), extra: { readonly rateLimit?: { readonly maxFailures: number } } = {}) =>
       serve("v2", transport, { auth: { provider }, protectedResource: optionsFor(resource), ...extra })
 
-    it("both metadata paths answer the exact document without credentials; HEAD has no body", async () => {
-      const { base } = await start()
+    it.scopedLive("both metadata paths answer the exact document without credentials; HEAD has no body", () => inScope(async (use) => {
+      const { base } = await use(start())
       for (const path of paths) expectDocument(await send(base, "GET", path), resource)
       const head = await fetch(new URL(paths[0]!, base), { method: "HEAD" })
       expect(head.status).toBe(200)
       expect(head.headers.get("content-length")).toBe(String(documentOf(resource).length))
       expect(await head.text()).toBe("")
-    })
+    }))
 
-    it("other methods get 405 with Allow, before authentication", async () => {
-      const { base } = await start()
+    it.scopedLive("other methods get 405 with Allow, before authentication", () => inScope(async (use) => {
+      const { base } = await use(start())
       const response = await send(base, "POST", paths[1]!, [["Content-Type", "application/json"]], "{}")
       expect(response.status).toBe(405)
       expect(response.header("allow")).toBe("GET, HEAD, OPTIONS")
-    })
+    }))
 
-    it("is answered before the failed-attempt limit, which it neither spends nor is stopped by", async () => {
-      const { base } = await start(jwtFor(resource), { rateLimit: { maxFailures: 1 } })
+    it.scopedLive("is answered before the failed-attempt limit, which it neither spends nor is stopped by", () => inScope(async (use) => {
+      const { base } = await use(start(jwtFor(resource), { rateLimit: { maxFailures: 1 } }))
       for (let i = 0; i < 5; i++) expect((await send(base, "GET", paths[0]!)).status).toBe(200)
       // The budget is whole: the first failure is a 401, the next request is limited.
       const forged: HeaderLines = [["Authorization", "Bearer not.a.token"]]
       expect((await refusable(base, transport, forged)).status).toBe(401)
       expect((await refusable(base, transport, forged)).status).toBe(429)
       expectDocument(await send(base, "GET", paths[1]!), resource)
-    })
+    }))
 
-    it("a 401 names the metadata in its Bearer challenge", async () => {
-      const { base } = await start()
+    it.scopedLive("a 401 names the metadata in its Bearer challenge", () => inScope(async (use) => {
+      const { base } = await use(start())
       const missing = await refusable(base, transport)
       expect(missing.status).toBe(401)
       expect(missing.body).toBe(Bodies.jwt)
       expect(missing.header("www-authenticate")).toBe(challenge)
       const wrong = await refusable(base, transport, bearer("not.a.jwt"))
       expect(wrong.header("www-authenticate")).toBe(invalidToken)
-    })
+    }))
 
-    it("a JWT addressed to the resource is let in, and tools see the resource as authInfo.resource", async () => {
-      const { endpoint, seen } = await start()
+    it.scopedLive("a JWT addressed to the resource is let in, and tools see the resource as authInfo.resource", () => inScope(async (use) => {
+      const { endpoint, seen } = await use(start())
       const token = await tokenFor("alice", { claims: { aud: resource } })
-      const client = await connectAs("v2", transport, endpoint, { authorization: `Bearer ${token}` })
+      const client = await use(connectAs("v2", transport, endpoint, { authorization: `Bearer ${token}` }))
       expect((await client.whoami())?.subject).toBe("alice")
       expect(String(seen[0]!.authInfo?.["resource"])).toBe(resource)
-    })
+    }))
 
-    it("a JWT for another audience gets the 401, even when its provider accepts that audience", async () => {
+    it.scopedLive("a JWT for another audience gets the 401, even when its provider accepts that audience", () => inScope(async (use) => {
       const token = await tokenFor("alice", { claims: { aud: OTHER } })
       for (const provider of [jwtFor(resource), jwtFor([resource, OTHER])]) {
-        const { base, endpoint, seen } = await start(provider)
+        const { base, endpoint, seen } = await use(start(provider))
         const response = await refusable(base, transport, bearer(token))
         expect(response.status).toBe(401)
         expect(response.header("www-authenticate")).toBe(invalidToken)
         await rejectionOf(connect("v2", transport, endpoint, { authorization: `Bearer ${token}` }))
         expect(seen).toEqual([])
       }
-    })
+    }))
 
-    it("the SDK v2 client's discovery reads the challenge of a real 401 and fetches our document with it", async () => {
+    it.scopedLive("the SDK v2 client's discovery reads the challenge of a real 401 and fetches our document with it", () => inScope(async (use) => {
       const port = await freePort()
       const reachable = resourceOf(transport, `http://127.0.0.1:${port}`)
       const server = new MCPServer({
@@ -145,7 +147,7 @@ for (const transport of ["http-stream", "sse"] as const) {
       })
       server.configure(registerWhoami([]))
       await server.start()
-      defer(() => server.stop())
+      await use(onClose(() => server.stop()))
       const endpoint = new URL(ENDPOINT[transport], server.url)
 
       const refused = transport === "http-stream"
@@ -169,7 +171,7 @@ for (const transport of ["http-stream", "sse"] as const) {
       expect(checkResourceAllowed({ requestedResource: endpoint, configuredResource: metadata.resource })).toBe(true)
       // Without the challenge, the client derives the same URL from the endpoint (RFC 9728 3.1).
       expect(await discoverOAuthProtectedResourceMetadata(endpoint)).toEqual(metadata)
-    })
+    }))
   })
 }
 
@@ -196,25 +198,25 @@ describe("McpHttp.layer with both transports on one server", () => {
 
 describe("StreamableHttp.make mounted on any node:http server", () => {
   const resource = "https://mcp.example.com/mcp"
-  const mount = async (options: Partial<StreamableHttp.StreamableHttpOptions>) => {
+  const mount = async (use: Use, options: Partial<StreamableHttp.StreamableHttpOptions>) => {
     const endpoint = await StreamableHttp.make({
       auth: { provider: jwtFor(resource) },
       createServer: () => new McpServer({ name: "test", version: "1.0.0" }),
       protectedResource: optionsFor(resource),
       ...options
     })
-    return mountEndpoint(endpoint, defer)
+    return use(mountEndpoint(endpoint))
   }
 
-  it("serves the metadata and names it in its challenges", async () => {
-    const base = await mount({ rateLimit: false })
+  it.scopedLive("serves the metadata and names it in its challenges", () => inScope(async (use) => {
+    const base = await mount(use, { rateLimit: false })
     expectDocument(await send(base, "GET", `${WELL_KNOWN}/mcp`), resource)
     expect((await refusable(base, "http-stream")).header("www-authenticate")).toBe(
       `Bearer realm="mcp", resource_metadata="https://mcp.example.com${WELL_KNOWN}/mcp"`
     )
-  })
+  }))
 
-  it("takes a shared gate only if it was made with the same protectedResource", async () => {
+  it.scopedLive("takes a shared gate only if it was made with the same protectedResource", () => inScope(async (use) => {
     const provider = jwtFor(resource)
     const refused = await rejectionOf(StreamableHttp.make({
       auth: { provider },
@@ -224,9 +226,9 @@ describe("StreamableHttp.make mounted on any node:http server", () => {
     }))
     expect(String(refused)).toContain("gate was made without this protectedResource")
     const gate = NodeHttp.gate(provider.service, { rateLimit: false, protectedResource: ProtectedResource.make(optionsFor(resource)) })
-    const base = await mount({ auth: { provider }, gate })
+    const base = await mount(use, { auth: { provider }, gate })
     expect((await refusable(base, "http-stream")).header("www-authenticate")).toContain("resource_metadata=")
-  })
+  }))
 })
 
 describe("protectedResource options are checked at construction", () => {

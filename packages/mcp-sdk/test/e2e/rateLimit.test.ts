@@ -12,16 +12,17 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import { apiKeys, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
 import { registerWhoami } from "../fixtures/mcp.js"
-import { apiKey, Bodies, harness, INITIALIZE, POST_HEADERS, send, sendFrom } from "./support.js"
-
-const { serve } = harness()
+import { apiKey, INITIALIZE, POST_HEADERS, serve } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { send, sendFrom } from "@mcpgate/testing/wire"
+import { inScope } from "@mcpgate/testing/scoped"
 const WRONG = "mcp_sdk_wrong_key_0000000000"
 
 describe.each(["v1", "v2"] as const)(
   "Streamable HTTP (server %s)",
   (sdk) => {
-    it("answers 429 once a client has spent its budget, good key included; another address is served", async () => {
-      const { base } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, rateLimit: { maxFailures: 3 } })
+    it.scopedLive("answers 429 once a client has spent its budget, good key included; another address is served", () => inScope(async (use) => {
+      const { base } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, rateLimit: { maxFailures: 3 } }))
       for (let i = 0; i < 3; i++) {
         const refused = await send(base, "POST", "/mcp", [...POST_HEADERS, ...apiKey(WRONG)], INITIALIZE)
         expect(refused.status).toBe(401)
@@ -35,7 +36,7 @@ describe.each(["v1", "v2"] as const)(
       }
       const other = await sendFrom("127.0.0.2", base, "POST", "/mcp", [...POST_HEADERS, ...apiKey(KEY_ALICE), ["Host", base.host]], INITIALIZE)
       expect(other.status).toBe(200)
-    })
+    }))
   }
 )
 
@@ -72,15 +73,15 @@ describe("one server, both transports: one budget per client", () => {
     expect(lines.map((line) => String(line.message))).toContain("client over its failed-attempt budget")
   })
 
-  it("MCPServer takes a logger for its failure lines", async () => {
+  it.scopedLive("MCPServer takes a logger for its failure lines", () => inScope(async (use) => {
     const lines: Array<unknown> = []
-    const { base } = await serve("v2", "http-stream", {
+    const { base } = await use(serve("v2", "http-stream", {
       auth: { provider: apiKeys() },
       logger: Logger.make(({ message }) => lines.push(message))
-    })
+    }))
     await send(base, "POST", "/mcp", [...POST_HEADERS, ...apiKey(WRONG)], INITIALIZE)
     expect(lines.map(String)).toEqual(["authentication failed"])
-  })
+  }))
 
   it("McpHttp.layer counts in the RateLimitStore of its context (RedisStore.layer, say) when the options name no store", async () => {
     const store = RateLimitStore.memory()

@@ -9,10 +9,12 @@ import type { Credential } from "../fixtures/credentials.js"
 import type { Sdk, Transport } from "../fixtures/mcp.js"
 import { connect, rejectionOf, SDK_PAIRS } from "../fixtures/mcp.js"
 import { SignJWT } from "jose"
-import type { HeaderLines, RawResponse } from "./support.js"
-import { Bodies, Challenge, harness, INITIALIZE, inSession, POST_HEADERS, send } from "./support.js"
-
-const { serve } = harness()
+import type { HeaderLines, RawResponse } from "@mcpgate/testing/wire"
+import { send } from "@mcpgate/testing/wire"
+import { Bodies, Challenge } from "@mcpgate/testing/contract"
+import { INITIALIZE, inSession, POST_HEADERS, serve } from "./support.js"
+import { inScope } from "@mcpgate/testing/scoped"
+import type { Use } from "@mcpgate/testing/scoped"
 
 /** A well-formed token for Alice signed with another secret: a bad signature. */
 const forgedToken = () =>
@@ -38,37 +40,37 @@ describe("a client without a valid credential cannot connect", () => {
   for (const { client, server } of SDK_PAIRS) {
     for (const { body, name, provider, wrong } of PROVIDERS) {
       describe(`server ${server}, client ${client}, ${name}`, () => {
-        const refusedOn = async (transport: Transport, credential: Credential) => {
-          const { endpoint, seen, server: running } = await serve(server, transport, { auth: { provider: provider() } })
+        const refusedOn = async (use: Use, transport: Transport, credential: Credential) => {
+          const { endpoint, seen, server: running } = await use(serve(server, transport, { auth: { provider: provider() } }))
           const error = await rejectionOf(connect(client, transport, endpoint, headersFor(credential)))
           expect(seen).toEqual([])
           return { error: report(error), running }
         }
 
-        it("http-stream, no credential: the rejection carries the exact 401 body", async () => {
-          const { error, running } = await refusedOn("http-stream", "none")
+        it.scopedLive("http-stream, no credential: the rejection carries the exact 401 body", () => inScope(async (use) => {
+          const { error, running } = await refusedOn(use, "http-stream", "none")
           expect(error.status).toBe(401)
           expect(error.message).toContain(`Error POSTing to endpoint: ${body}`)
           expect(running.sessionCount).toBe(0)
-        })
+        }))
 
-        it("http-stream, wrong credential: the rejection carries the exact 401 body", async () => {
-          const { error, running } = await refusedOn("http-stream", await wrong())
+        it.scopedLive("http-stream, wrong credential: the rejection carries the exact 401 body", () => inScope(async (use) => {
+          const { error, running } = await refusedOn(use, "http-stream", await wrong())
           expect(error.status).toBe(401)
           expect(error.message).toContain(`Error POSTing to endpoint: ${body}`)
           expect(running.sessionCount).toBe(0)
-        })
+        }))
 
-        it("sse, no credential: the stream opens (endpoints.sse: false), the initialize POST gets the exact 401", async () => {
-          const { error } = await refusedOn("sse", "none")
+        it.scopedLive("sse, no credential: the stream opens (endpoints.sse: false), the initialize POST gets the exact 401", () => inScope(async (use) => {
+          const { error } = await refusedOn(use, "sse", "none")
           expect(error.message).toContain(`(HTTP 401): ${body}`)
-        })
+        }))
 
-        it("sse, wrong credential: the stream GET is refused with 401 (the SDK reports the status only)", async () => {
-          const { error } = await refusedOn("sse", await wrong())
+        it.scopedLive("sse, wrong credential: the stream GET is refused with 401 (the SDK reports the status only)", () => inScope(async (use) => {
+          const { error } = await refusedOn(use, "sse", await wrong())
           expect(error.status).toBe(401)
           expect(error.message).toContain("401")
-        })
+        }))
       })
     }
   }
@@ -114,7 +116,7 @@ const REQUESTS: ReadonlyArray<readonly [string, HeaderLines, string | undefined]
 
 describe("Streamable HTTP on the wire", () => {
   const WIRE = [
-    { name: "API-key provider", provider: apiKeys, body: Bodies.apiKey, none: Challenge.apiKey, wrong: Challenge.apiKey, wrongHeaders: [["X-API-Key", `${KEY_ALICE}x`]] as HeaderLines },
+    { name: "API-key provider", provider: apiKeys, body: Bodies.apiKey, none: Challenge.apiKey(), wrong: Challenge.apiKey(), wrongHeaders: [["X-API-Key", `${KEY_ALICE}x`]] as HeaderLines },
     { name: "JWT provider", provider: jwts, body: Bodies.jwt, none: Challenge.bearer, wrong: Challenge.invalidToken, wrongHeaders: [["Authorization", "Bearer a.b.c"]] as HeaderLines }
   ] as const
 
@@ -122,25 +124,25 @@ describe("Streamable HTTP on the wire", () => {
     for (const { body, name, none, provider, wrong, wrongHeaders } of WIRE) {
       describe(`server ${sdk}, ${name}`, () => {
         for (const [method, headers, payload] of REQUESTS) {
-          it(`${method} /mcp without credentials: 401, exact body and challenge`, async () => {
-            const { base } = await serve(sdk, "http-stream", { auth: { provider: provider() } })
+          it.scopedLive(`${method} /mcp without credentials: 401, exact body and challenge`, () => inScope(async (use) => {
+            const { base } = await use(serve(sdk, "http-stream", { auth: { provider: provider() } }))
             expectAnswer(await send(base, method, "/mcp", headers, payload), unauthorized(body, none))
-          })
+          }))
 
-          it(`${method} /mcp with a wrong credential: 401, exact body and challenge`, async () => {
-            const { base } = await serve(sdk, "http-stream", { auth: { provider: provider() } })
+          it.scopedLive(`${method} /mcp with a wrong credential: 401, exact body and challenge`, () => inScope(async (use) => {
+            const { base } = await use(serve(sdk, "http-stream", { auth: { provider: provider() } }))
             expectAnswer(await send(base, method, "/mcp", [...headers, ...wrongHeaders], payload), unauthorized(body, wrong))
-          })
+          }))
         }
 
-        it("an anonymous POST whose body is not JSON gets the 401: credentials are checked before the body", async () => {
-          const { base } = await serve(sdk, "http-stream", { auth: { provider: provider() } })
+        it.scopedLive("an anonymous POST whose body is not JSON gets the 401: credentials are checked before the body", () => inScope(async (use) => {
+          const { base } = await use(serve(sdk, "http-stream", { auth: { provider: provider() } }))
           expectAnswer(await send(base, "POST", "/mcp", POST_HEADERS, "{not json"), unauthorized(body, none))
           expectAnswer(await send(base, "POST", "/mcp", POST_HEADERS, `{"jsonrpc":"2.0"`), unauthorized(body, none))
-        })
+        }))
 
-        it("an unknown path gets the contract's 404 before authentication", async () => {
-          const { base } = await serve(sdk, "http-stream", { auth: { provider: provider() } })
+        it.scopedLive("an unknown path gets the contract's 404 before authentication", () => inScope(async (use) => {
+          const { base } = await use(serve(sdk, "http-stream", { auth: { provider: provider() } }))
           const notFound = {
             statusLine: "HTTP/1.1 404 Not Found",
             headers: { "content-type": "application/json", "cache-control": "no-store" },
@@ -149,24 +151,24 @@ describe("Streamable HTTP on the wire", () => {
           expectAnswer(await send(base, "GET", "/nope"), notFound)
           expectAnswer(await send(base, "POST", "/mcp/", POST_HEADERS, INITIALIZE), notFound)
           expectAnswer(await send(base, "POST", "/sse", POST_HEADERS, INITIALIZE), notFound)
-        })
+        }))
 
-        it("GET /health is public: 200 {\"ok\":true}", async () => {
-          const { base } = await serve(sdk, "http-stream", { auth: { provider: provider() } })
+        it.scopedLive("GET /health is public: 200 {\"ok\":true}", () => inScope(async (use) => {
+          const { base } = await use(serve(sdk, "http-stream", { auth: { provider: provider() } }))
           expectAnswer(await send(base, "GET", "/health"), {
             statusLine: "HTTP/1.1 200 OK",
             headers: { "content-type": "application/json", "cache-control": "no-store" },
             body: Bodies.health
           })
-        })
+        }))
       })
     }
   }
 
-  it("an authenticated POST that is not JSON gets the SDK's own answer, not ours", async () => {
-    const { base } = await serve("v2", "http-stream", { auth: { provider: apiKeys() } })
+  it.scopedLive("an authenticated POST that is not JSON gets the SDK's own answer, not ours", () => inScope(async (use) => {
+    const { base } = await use(serve("v2", "http-stream", { auth: { provider: apiKeys() } }))
     const response = await send(base, "POST", "/mcp", [...POST_HEADERS, ["X-API-Key", KEY_ALICE]], "{not json")
     expect(response.status).toBe(400)
     expect(JSON.parse(response.body)).toMatchObject({ jsonrpc: "2.0", error: { code: -32700 }, id: null })
-  })
+  }))
 })

@@ -14,24 +14,15 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { apiKeys, KEY_ALICE, KEY_BOB } from "../fixtures/credentials.js"
-import type { RawResponse } from "./support.js"
-import {
-  apiKey,
-  Bodies,
-  forTest,
-  INITIALIZE,
-  initializeRaw,
-  inSession,
-  openGet,
-  pingIn,
-  POST_HEADERS,
-  send,
-  sleep
-} from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import type { RawResponse } from "@mcpgate/testing/wire"
+import { openGet, send } from "@mcpgate/testing/wire"
+import { apiKey, INITIALIZE, initializeRaw, inSession, pingIn, POST_HEADERS, serve, sleep } from "./support.js"
+import { inScope, onClose } from "@mcpgate/testing/scoped"
 
 const SDKS = ["v1", "v2"] as const
 
-const TOO_MANY_SESSIONS = `{"error":"Too many open sessions","status":429,"type":"rate_limit_error"}`
+const TOO_MANY_SESSIONS = `${Bodies.tooManySessions}`
 
 const ACCEPT_SSE: readonly [string, string] = ["Accept", "text/event-stream"]
 
@@ -47,9 +38,8 @@ const initialize = (mcp: URL, key: string) => send(mcp, "POST", mcp.pathname, [.
 
 describe.concurrent("maxSessionsPerIdentity on Streamable HTTP", () => {
   for (const sdk of SDKS) {
-    it(`SDK ${sdk}: past the cap, the least recently active idle session of that identity closes; Bob's are untouched`, async (context) => {
-      const { serve } = forTest(context)
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, maxSessionsPerIdentity: 2 })
+    it.scopedLive(`SDK ${sdk}: past the cap, the least recently active idle session of that identity closes; Bob's are untouched`, () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, maxSessionsPerIdentity: 2 }))
       const bob = await initializeRaw(endpoint, apiKey(KEY_BOB))
       const first = await initializeRaw(endpoint, apiKey(KEY_ALICE))
       await sleep(5)
@@ -66,16 +56,15 @@ describe.concurrent("maxSessionsPerIdentity on Streamable HTTP", () => {
       expectServed(await pingIn(endpoint, third, apiKey(KEY_ALICE)))
       expectServed(await pingIn(endpoint, bob, apiKey(KEY_BOB)))
       expect(server.sessionCount).toBe(3)
-    })
+    }))
 
-    it(`SDK ${sdk}: when every session of the identity has a request open, 429 with Retry-After; nothing is cut`, async (context) => {
-      const { defer, serve } = forTest(context)
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, maxSessionsPerIdentity: 2 })
+    it.scopedLive(`SDK ${sdk}: when every session of the identity has a request open, 429 with Retry-After; nothing is cut`, () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, maxSessionsPerIdentity: 2 }))
       const sessions = [await initializeRaw(endpoint, apiKey(KEY_ALICE)), await initializeRaw(endpoint, apiKey(KEY_ALICE))]
       const streams = await Promise.all(
         sessions.map((id) => openGet(endpoint, "/mcp", [ACCEPT_SSE, ...inSession(id), ...apiKey(KEY_ALICE)]))
       )
-      for (const stream of streams) defer(() => stream.close())
+      for (const stream of streams) await use(onClose(() => stream.close()))
 
       const refused = await initialize(endpoint, KEY_ALICE)
       expect(refused.status).toBe(429)
@@ -100,25 +89,23 @@ describe.concurrent("maxSessionsPerIdentity on Streamable HTTP", () => {
       expectServed(await pingIn(endpoint, sessions[1]!, apiKey(KEY_ALICE)))
       expect(streams[1]!.isEnded()).toBe(false)
       expect(server.sessionCount).toBe(3)
-    })
+    }))
   }
 
-  it("an attacker with one key: 100 initializes, one after another, leave 32 sessions (the default)", async (context) => {
-    const { serve } = forTest(context)
-    const { endpoint, server } = await serve("v2", "http-stream", { auth: { provider: apiKeys() } })
+  it.scopedLive("an attacker with one key: 100 initializes, one after another, leave 32 sessions (the default)", () => inScope(async (use) => {
+    const { endpoint, server } = await use(serve("v2", "http-stream", { auth: { provider: apiKeys() } }))
     for (let i = 0; i < 100; i++) expectServed(await initialize(endpoint, KEY_ALICE))
     expect(server.sessionCount).toBe(32)
-  })
+  }))
 
-  it("50 initializes at once against a cap of 5: each is served or refused with 429, and at most 5 sessions stay", async (context) => {
-    const { serve } = forTest(context)
-    const { endpoint, server } = await serve("v1", "http-stream", { auth: { provider: apiKeys() }, maxSessionsPerIdentity: 5 })
+  it.scopedLive("50 initializes at once against a cap of 5: each is served or refused with 429, and at most 5 sessions stay", () => inScope(async (use) => {
+    const { endpoint, server } = await use(serve("v1", "http-stream", { auth: { provider: apiKeys() }, maxSessionsPerIdentity: 5 }))
     const answers = await Promise.all(Array.from({ length: 50 }, () => initialize(endpoint, KEY_ALICE)))
     for (const answer of answers) expect([200, 429]).toContain(answer.status)
     expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(5)
     await sleep(50)
     expect(server.sessionCount).toBeLessThanOrEqual(5)
-  })
+  }))
 })
 
 describe("the option", () => {

@@ -9,23 +9,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { decodeJwt } from "jose"
 import { apiKeys, headersFor, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
 import { SDK_PAIRS } from "../fixtures/mcp.js"
-import type { RawResponse } from "./support.js"
-import {
-  apiKey,
-  bearer,
-  Bodies,
-  Challenge,
-  harness,
-  INITIALIZE,
-  initializeRaw,
-  inSession,
-  messagesOf,
-  pingIn,
-  POST_HEADERS,
-  send
-} from "./support.js"
-
-const { connectAs, serve } = harness()
+import type { RawResponse } from "@mcpgate/testing/wire"
+import { send } from "@mcpgate/testing/wire"
+import { apiKey, bearer, connectAs, INITIALIZE, initializeRaw, inSession, messagesOf, pingIn, POST_HEADERS, serve } from "./support.js"
+import { Bodies, Challenge } from "@mcpgate/testing/contract"
+import { inScope } from "@mcpgate/testing/scoped"
 
 const expectForbidden = (response: RawResponse) => {
   expect(response.statusLine).toBe("HTTP/1.1 403 Forbidden")
@@ -47,9 +35,9 @@ const expectPong = (response: RawResponse) => {
 
 for (const sdk of ["v1", "v2"] as const) {
   describe(`a session initialized by Alice (server ${sdk})`, () => {
-    it("Bob's valid key with her session id gets the exact 403 on POST and GET; his call never reaches the tool", async () => {
-      const { endpoint, seen, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
-      const alice = await connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
+    it.scopedLive("Bob's valid key with her session id gets the exact 403 on POST and GET; his call never reaches the tool", () => inScope(async (use) => {
+      const { endpoint, seen, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
+      const alice = await use(connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
       const sessionId = alice.sessionId()
       expect(sessionId).toMatch(/^[0-9a-f-]{36}$/)
 
@@ -66,10 +54,10 @@ for (const sdk of ["v1", "v2"] as const) {
       expect(server.sessionCount).toBe(1)
       expect((await alice.whoami())?.clientId).toBe("alice")
       expect(seen.map(({ caller }) => caller?.clientId)).toEqual(["alice"])
-    })
+    }))
 
-    it("Bob's valid JWT gets the 403; Alice's refreshed token (same sub, later exp) keeps her session", async () => {
-      const { endpoint, seen, server } = await serve(sdk, "http-stream", { auth: { provider: jwts() } })
+    it.scopedLive("Bob's valid JWT gets the 403; Alice's refreshed token (same sub, later exp) keeps her session", () => inScope(async (use) => {
+      const { endpoint, seen, server } = await use(serve(sdk, "http-stream", { auth: { provider: jwts() } }))
       const first = await tokenFor("alice", { expiresIn: 60 })
       const sessionId = await initializeRaw(endpoint, bearer(first))
 
@@ -82,10 +70,10 @@ for (const sdk of ["v1", "v2"] as const) {
       expectPong(await pingIn(endpoint, sessionId, bearer(first)))
       expect(server.sessionCount).toBe(1)
       expect(seen).toEqual([])
-    })
+    }))
 
-    it("a real client with a refreshed token is let into the session its first token opened", async () => {
-      const { endpoint, seen } = await serve(sdk, "http-stream", { auth: { provider: jwts() } })
+    it.scopedLive("a real client with a refreshed token is let into the session its first token opened", () => inScope(async (use) => {
+      const { endpoint, seen } = await use(serve(sdk, "http-stream", { auth: { provider: jwts() } }))
       const sessionId = await initializeRaw(endpoint, bearer(await tokenFor("alice", { expiresIn: 60 })))
       const refreshed = await tokenFor("alice", { expiresIn: 3600 })
       const call = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "whoami", arguments: {} } })
@@ -98,10 +86,10 @@ for (const sdk of ["v1", "v2"] as const) {
       // The tool sees the credential of the request it serves: the refreshed one.
       expect(seen[0]!.caller?.subject).toBe("alice")
       expect(seen[0]!.caller?.expiresAt).toBe(decodeJwt(refreshed).exp)
-    })
+    }))
 
-    it("an unknown session id gets the SDK's own 404, after authentication", async () => {
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
+    it.scopedLive("an unknown session id gets the SDK's own 404, after authentication", () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
       await initializeRaw(endpoint, apiKey(KEY_ALICE))
 
       const unknown = "00000000-0000-4000-8000-000000000000"
@@ -113,10 +101,10 @@ for (const sdk of ["v1", "v2"] as const) {
       expect(anonymous.status).toBe(401)
       expect(anonymous.body).toBe(Bodies.apiKey)
       expect(server.sessionCount).toBe(1)
-    })
+    }))
 
-    it("DELETE by Bob is refused with the 403; DELETE by Alice ends the session", async () => {
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
+    it.scopedLive("DELETE by Bob is refused with the 403; DELETE by Alice ends the session", () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
       const sessionId = await initializeRaw(endpoint, apiKey(KEY_ALICE))
       const other = await initializeRaw(endpoint, apiKey(KEY_BOB))
       expect(server.sessionCount).toBe(2)
@@ -131,11 +119,11 @@ for (const sdk of ["v1", "v2"] as const) {
       expectSdkNotFound(await pingIn(endpoint, sessionId, apiKey(KEY_ALICE)))
       // Bob's own session is another one, and still there.
       expectPong(await pingIn(endpoint, other, apiKey(KEY_BOB)))
-    })
+    }))
 
-    it("a client that closes its session with DELETE leaves no session behind", async () => {
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() } })
-      const alice = await connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
+    it.scopedLive("a client that closes its session with DELETE leaves no session behind", () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() } }))
+      const alice = await use(connectAs(sdk, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
       const sessionId = alice.sessionId()!
       expect(server.sessionCount).toBe(1)
 
@@ -143,16 +131,16 @@ for (const sdk of ["v1", "v2"] as const) {
       expect(deleted.status).toBe(200)
       expect(server.sessionCount).toBe(0)
       expectSdkNotFound(await pingIn(endpoint, sessionId, apiKey(KEY_ALICE)))
-    })
+    }))
   })
 }
 
 describe("stateless: true", () => {
   for (const { client, server: sdk } of SDK_PAIRS) {
-    it(`server ${sdk}, client ${client}: tools/list and whoami work, and no session is ever kept`, async () => {
-      const { endpoint, seen, server } = await serve(sdk, "http-stream", { auth: { provider: apiKeys() }, stateless: true })
-      const alice = await connectAs(client, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE }))
-      const bob = await connectAs(client, "http-stream", endpoint, headersFor({ apiKey: KEY_BOB }))
+    it.scopedLive(`server ${sdk}, client ${client}: tools/list and whoami work, and no session is ever kept`, () => inScope(async (use) => {
+      const { endpoint, seen, server } = await use(serve(sdk, "http-stream", { auth: { provider: apiKeys() }, stateless: true }))
+      const alice = await use(connectAs(client, "http-stream", endpoint, headersFor({ apiKey: KEY_ALICE })))
+      const bob = await use(connectAs(client, "http-stream", endpoint, headersFor({ apiKey: KEY_BOB })))
       expect(alice.sessionId()).toBeUndefined()
       expect(server.sessionCount).toBe(0)
 
@@ -164,12 +152,12 @@ describe("stateless: true", () => {
       expect(seen[0]!.authInfo?.["token"]).toBe("")
       expect(seen[0]!.headers).not.toHaveProperty("x-api-key")
       expect(server.sessionCount).toBe(0)
-    })
+    }))
   }
 
   for (const sdk of ["v1", "v2"] as const) {
-    it(`server ${sdk}: an initialize answers without Mcp-Session-Id; a request without credentials is still a 401`, async () => {
-      const { endpoint, server } = await serve(sdk, "http-stream", { auth: { provider: jwts() }, stateless: true })
+    it.scopedLive(`server ${sdk}: an initialize answers without Mcp-Session-Id; a request without credentials is still a 401`, () => inScope(async (use) => {
+      const { endpoint, server } = await use(serve(sdk, "http-stream", { auth: { provider: jwts() }, stateless: true }))
 
       const initialized = await send(endpoint, "POST", "/mcp", [...POST_HEADERS, ["Authorization", `Bearer ${await tokenFor("alice")}`]], INITIALIZE)
       expect(initialized.status).toBe(200)
@@ -181,6 +169,6 @@ describe("stateless: true", () => {
       expect(refused.body).toBe(Bodies.jwt)
       expect(refused.header("www-authenticate")).toBe(Challenge.bearer)
       expect(server.sessionCount).toBe(0)
-    })
+    }))
   }
 })

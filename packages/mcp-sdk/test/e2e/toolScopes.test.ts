@@ -22,22 +22,23 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "../fixtures/credentials.js"
-import { mountEndpoint, postAfterContinue } from "../fixtures/http.js"
 import type { Sdk, Seen, Transport } from "../fixtures/mcp.js"
 import { registerWhoami, rejectionOf } from "../fixtures/mcp.js"
-import type { HeaderLines, RawResponse } from "./support.js"
-import { apiKey, bearer, initializeRaw, inSession, messagesOf, POST_HEADERS, send } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import type { HeaderLines, RawResponse } from "@mcpgate/testing/wire"
+import { postAfterContinue, send } from "@mcpgate/testing/wire"
+import { apiKey, bearer, initializeRaw, inSession, messagesOf, POST_HEADERS } from "./support.js"
+import { mountEndpoint } from "../fixtures/mount.js"
+import { inScope, onClose } from "@mcpgate/testing/scoped"
+import type { Use } from "@mcpgate/testing/scoped"
 
-const defer = cleanupAfterEach()
 
 const ALICE = apiKey(KEY_ALICE) // her key entry has scopes: ["tools:read"]
 const BOB = apiKey(KEY_BOB) // his has none
 
 const TOOL_SCOPES = { search: ["tools:read"], deploy: ["deploy:write", "ops"] }
 
-const INSUFFICIENT_SCOPE = "{\"error\":\"Insufficient scope\",\"status\":403,\"type\":\"authorization_error\"}"
 
 /** The 403 of contract section 1, its challenge (section 2) listing `scopes`. */
 const expectInsufficientScope = (response: RawResponse, scopes: string): void => {
@@ -52,7 +53,7 @@ const expectInsufficientScope = (response: RawResponse, scopes: string): void =>
     contentType: "application/json",
     cacheControl: "no-store",
     challenge: `Bearer realm="mcp", error="insufficient_scope", scope="${scopes}"`,
-    body: INSUFFICIENT_SCOPE
+    body: Bodies.insufficientScope
   })
 }
 
@@ -78,7 +79,7 @@ type ServeOptions = {
 }
 
 /** An `MCPServer` of `sdk` on `transport` with the three tools, on 127.0.0.1 and a free port. */
-const serve = async (sdk: Sdk, transport: Transport, { provider, ...options }: ServeOptions = {}) => {
+const serve = async (use: Use, sdk: Sdk, transport: Transport, { provider, ...options }: ServeOptions = {}) => {
   const ran: Array<string> = []
   const seen: Array<Seen> = []
   const server = new MCPServer({
@@ -90,13 +91,13 @@ const serve = async (sdk: Sdk, transport: Transport, { provider, ...options }: S
   })
   server.configure(registerTools(ran, seen))
   await server.start()
-  defer(() => server.stop())
+  await use(onClose(() => server.stop()))
   const base = server.url!
   return { base, endpoint: new URL(transport === "sse" ? "/sse" : "/mcp", base), ran, seen }
 }
 
 /** A client of `sdk` over `transport`, closed after the test. */
-const connect = async (sdk: Sdk, transport: Transport, url: URL, headers: HeaderLines) => {
+const connect = async (use: Use, sdk: Sdk, transport: Transport, url: URL, headers: HeaderLines) => {
   const requestInit = { requestInit: { headers: Object.fromEntries(headers) } }
   const client: any = sdk === "v1"
     ? new ClientV1({ name: "scopes-v1", version: "1.0.0" })
@@ -106,7 +107,7 @@ const connect = async (sdk: Sdk, transport: Transport, url: URL, headers: Header
       ? (sdk === "v1" ? new SseV1(url, requestInit) : new SseV2(url, requestInit))
       : (sdk === "v1" ? new StreamV1(url, requestInit) : new StreamV2(url, requestInit))
   )
-  defer(() => client.close().catch(() => undefined))
+  await use(onClose(() => client.close().catch(() => undefined)))
   return {
     toolNames: async (): Promise<Array<string>> => (await client.listTools()).tools.map((tool: { name: string }) => tool.name),
     call: async (name: string): Promise<string> => (await client.callTool({ name, arguments: {} })).content[0].text
@@ -118,9 +119,9 @@ const postIn = (mcp: URL, sessionId: string, credentials: HeaderLines, body: str
   send(mcp, "POST", mcp.pathname, [...POST_HEADERS, ...inSession(sessionId), ...credentials], body)
 
 describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (sdk) => {
-  it("a key entry with the scopes calls the tool; a key without gets the exact 403 and the tool never runs", async () => {
-    const { endpoint, ran } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES })
-    const alice = await connect(sdk, "http-stream", endpoint, ALICE)
+  it.scopedLive("a key entry with the scopes calls the tool; a key without gets the exact 403 and the tool never runs", () => inScope(async (use) => {
+    const { endpoint, ran } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES })
+    const alice = await connect(use, sdk, "http-stream", endpoint, ALICE)
     expect(await alice.call("search")).toBe("search ran")
 
     const bobs = await initializeRaw(endpoint, BOB)
@@ -129,20 +130,20 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
     const alices = await initializeRaw(endpoint, ALICE)
     expectInsufficientScope(await postIn(endpoint, alices, ALICE, call(2, "deploy")), "deploy:write ops")
     expect(ran).toEqual(["search"])
-  })
+  }))
 
-  it("an SDK client without the scopes still lists every tool and calls unscoped ones; the scoped call rejects", async () => {
-    const { endpoint, ran } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES })
-    const bob = await connect(sdk, "http-stream", endpoint, BOB)
+  it.scopedLive("an SDK client without the scopes still lists every tool and calls unscoped ones; the scoped call rejects", () => inScope(async (use) => {
+    const { endpoint, ran } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES })
+    const bob = await connect(use, sdk, "http-stream", endpoint, BOB)
     expect(await bob.toolNames()).toEqual(["whoami", "deploy", "search"])
     expect(JSON.parse(await bob.call("whoami"))).toMatchObject({ clientId: "bob" })
     // v1 reports the status; v2 reads the challenge: `Insufficient scope: required "deploy:write ops"`.
     expect(String(await rejectionOf(bob.call("deploy")))).toMatch(sdk === "v1" ? /403/ : /Insufficient scope: required "deploy:write ops"/)
     expect(ran).toEqual([])
-  })
+  }))
 
-  it("a batch with one refused call is refused whole, naming each required scope once; an allowed batch passes", async () => {
-    const { endpoint, ran, seen } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES, responseMode: "batch" })
+  it.scopedLive("a batch with one refused call is refused whole, naming each required scope once; an allowed batch passes", () => inScope(async (use) => {
+    const { endpoint, ran, seen } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES, responseMode: "batch" })
     const alices = await initializeRaw(endpoint, ALICE)
     const batch = [callOf(1, "whoami"), callOf(2, "deploy"), callOf(3, "search"), callOf(4, "deploy")]
     expectInsufficientScope(await postIn(endpoint, alices, ALICE, JSON.stringify(batch)), "deploy:write ops")
@@ -154,10 +155,10 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
     expect(allowed.status, allowed.body).toBe(200)
     expect(messagesOf(allowed)[0]).toHaveLength(2)
     expect(ran).toEqual(["search"])
-  })
+  }))
 
-  it("a JWT's scopes come from `scope` (\"a b\") or `scp`", async () => {
-    const { endpoint, ran } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES, provider: "jwt" })
+  it.scopedLive("a JWT's scopes come from `scope` (\"a b\") or `scp`", () => inScope(async (use) => {
+    const { endpoint, ran } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES, provider: "jwt" })
     const both = await tokenFor("carol", { claims: { scope: "deploy:write ops" } })
     const one = await tokenFor("carol", { claims: { scope: "deploy:write" } })
     const scp = await tokenFor("carol", { claims: { scope: undefined, scp: ["ops", "deploy:write"] } })
@@ -167,48 +168,48 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
     expectInsufficientScope(await postIn(endpoint, session, bearer(one), call(2, "deploy")), "deploy:write ops")
     expect((await postIn(endpoint, session, bearer(scp), call(3, "deploy"))).status).toBe(200)
     expect(ran).toEqual(["deploy", "deploy"])
-  })
+  }))
 
-  it("tools see the same authInfo and headers as without toolScopes (the body is handed over, nothing else changes)", async () => {
-    const { endpoint, seen } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES })
-    const alice = await connect(sdk, "http-stream", endpoint, ALICE)
+  it.scopedLive("tools see the same authInfo and headers as without toolScopes (the body is handed over, nothing else changes)", () => inScope(async (use) => {
+    const { endpoint, seen } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES })
+    const alice = await connect(use, sdk, "http-stream", endpoint, ALICE)
     expect(JSON.parse(await alice.call("whoami"))).toMatchObject({ clientId: "alice", scopes: ["tools:read"] })
     expect(seen[0]!.authInfo).toMatchObject({ token: "", clientId: "alice", scopes: ["tools:read"] })
     expect(seen[0]!.headers).not.toHaveProperty("x-api-key")
     expect(seen[0]!.headers["content-type"]).toBe("application/json")
-  })
+  }))
 
-  it("stateless serving checks the same way", async () => {
-    const { endpoint, ran } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES, stateless: true, responseMode: "batch" })
+  it.scopedLive("stateless serving checks the same way", () => inScope(async (use) => {
+    const { endpoint, ran } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES, stateless: true, responseMode: "batch" })
     const post = (credentials: HeaderLines, body: string) => send(endpoint, "POST", "/mcp", [...POST_HEADERS, ...credentials], body)
     expectInsufficientScope(await post(BOB, call(1, "search")), "tools:read")
     const allowed = await post(ALICE, call(2, "search"))
     expect(allowed.status, allowed.body).toBe(200)
     expect(messagesOf(allowed)[0]).toMatchObject({ id: 2, result: { content: [{ text: "search ran" }] } })
     expect(ran).toEqual(["search"])
-  })
+  }))
 
-  it("spends no failed-attempt budget: 30 refused calls from one client are all 403, never 429", async () => {
-    const { endpoint } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES, responseMode: "batch" })
+  it.scopedLive("spends no failed-attempt budget: 30 refused calls from one client are all 403, never 429", () => inScope(async (use) => {
+    const { endpoint } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES, responseMode: "batch" })
     const bobs = await initializeRaw(endpoint, BOB)
     for (let id = 1; id <= 30; id++) expectInsufficientScope(await postIn(endpoint, bobs, BOB, call(id, "search")), "tools:read")
     expect((await postIn(endpoint, bobs, BOB, call(31, "whoami"))).status).toBe(200)
-  })
+  }))
 
-  it("Expect: 100-continue: the body is asked for after authentication, then checked", async () => {
-    const { endpoint } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES, stateless: true, responseMode: "batch" })
+  it.scopedLive("Expect: 100-continue: the body is asked for after authentication, then checked", () => inScope(async (use) => {
+    const { endpoint } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES, stateless: true, responseMode: "batch" })
     const refused = await postAfterContinue(endpoint, KEY_BOB, call(1, "search"))
     expect(refused.statusLines).toEqual(["HTTP/1.1 100 Continue", "HTTP/1.1 403 Forbidden"])
-    expect(refused.text.endsWith(INSUFFICIENT_SCOPE)).toBe(true)
+    expect(refused.text.endsWith(Bodies.insufficientScope)).toBe(true)
     const allowed = await postAfterContinue(endpoint, KEY_ALICE, call(2, "search"))
     expect(allowed.statusLines).toEqual(["HTTP/1.1 100 Continue", "HTTP/1.1 200 OK"])
-  })
+  }))
 
   describe("a body the SDK refuses gets the SDK's own answer, exactly as without toolScopes", () => {
     /** The same request to a server without toolScopes and one with; both answers, Node's own headers left out. */
-    const both = async (request: (mcp: URL, sessionId: string) => Promise<Answer>): Promise<Answer> => {
-      const plain = await serve(sdk, "http-stream")
-      const scoped = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES })
+    const both = async (use: Use, request: (mcp: URL, sessionId: string) => Promise<Answer>): Promise<Answer> => {
+      const plain = await serve(use, sdk, "http-stream")
+      const scoped = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES })
       const [fromPlain, fromScoped] = [
         await request(plain.endpoint, await initializeRaw(plain.endpoint, ALICE)),
         await request(scoped.endpoint, await initializeRaw(scoped.endpoint, ALICE))
@@ -225,7 +226,7 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
       "mcp-protocol-version": "2025-03-26"
     })
 
-    it.each([
+    it.scopedLive.each([
       ["not JSON", "{\"jsonrpc\": \"2.0\", ", 400],
       ["empty", "", 400],
       ["not UTF-8", Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 400],
@@ -233,37 +234,37 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
       ["null", "null", 400],
       ["a batch with one bad message", JSON.stringify([callOf(1, "search"), { jsonrpc: "2.0" }]), 400],
       ["a scoped tool's call with an id of the wrong type", JSON.stringify({ ...callOf(1, "search"), id: {} }), 400]
-    ] as const)("%s", async (_, body, status) => {
-      const answer = await both((mcp, sessionId) => post(mcp, sessionHeaders(sessionId), body))
+    ] as const)("%s", ([_, body, status]) => inScope(async (use) => {
+      const answer = await both(use, (mcp, sessionId) => post(mcp, sessionHeaders(sessionId), body))
       expect(answer.status).toBe(status)
-    })
+    }))
 
-    it("not JSON, as the first request of a session", async () => {
-      const answer = await both((mcp) => post(mcp, { ...sessionHeaders(""), "mcp-session-id": undefined }, "{nope"))
+    it.scopedLive("not JSON, as the first request of a session", () => inScope(async (use) => {
+      const answer = await both(use, (mcp) => post(mcp, { ...sessionHeaders(""), "mcp-session-id": undefined }, "{nope"))
       expect(answer.status).toBe(400)
-    })
+    }))
 
-    it("over the SDK's 4 MiB cap, sent chunked", async () => {
+    it.scopedLive("over the SDK's 4 MiB cap, sent chunked", () => inScope(async (use) => {
       const body = JSON.stringify({ ...callOf(1, "whoami"), pad: "x".repeat(4 * 1024 * 1024) })
-      const answer = await both((mcp, sessionId) => post(mcp, sessionHeaders(sessionId), body, { chunked: true }))
+      const answer = await both(use, (mcp, sessionId) => post(mcp, sessionHeaders(sessionId), body, { chunked: true }))
       expect(answer.status).toBe(413)
-    })
+    }))
 
-    it("over the SDK's 4 MiB cap, declared by Content-Length", async () => {
-      const answer = await both((mcp, sessionId) => post(mcp, { ...sessionHeaders(sessionId), "content-length": "4194305" }, undefined))
+    it.scopedLive("over the SDK's 4 MiB cap, declared by Content-Length", () => inScope(async (use) => {
+      const answer = await both(use, (mcp, sessionId) => post(mcp, { ...sessionHeaders(sessionId), "content-length": "4194305" }, undefined))
       expect(answer.status).toBe(413)
-    })
+    }))
 
-    it("an unscoped call with the wrong Content-Type, or without Accept", async () => {
-      expect((await both((mcp, sessionId) => post(mcp, { ...sessionHeaders(sessionId), "content-type": "text/plain" }, call(1, "whoami")))).status)
+    it.scopedLive("an unscoped call with the wrong Content-Type, or without Accept", () => inScope(async (use) => {
+      expect((await both(use, (mcp, sessionId) => post(mcp, { ...sessionHeaders(sessionId), "content-type": "text/plain" }, call(1, "whoami")))).status)
         .toBe(415)
-      expect((await both((mcp, sessionId) => post(mcp, { ...sessionHeaders(sessionId), accept: undefined }, call(1, "whoami")))).status)
+      expect((await both(use, (mcp, sessionId) => post(mcp, { ...sessionHeaders(sessionId), accept: undefined }, call(1, "whoami")))).status)
         .toBe(406)
-    })
+    }))
   })
 
-  it("a refused call is answered 403 whatever its headers: the body is checked before the SDK's header checks", async () => {
-    const { endpoint } = await serve(sdk, "http-stream", { toolScopes: TOOL_SCOPES })
+  it.scopedLive("a refused call is answered 403 whatever its headers: the body is checked before the SDK's header checks", () => inScope(async (use) => {
+    const { endpoint } = await serve(use, sdk, "http-stream", { toolScopes: TOOL_SCOPES })
     const bobs = await initializeRaw(endpoint, BOB)
     const response = await send(
       endpoint,
@@ -273,24 +274,24 @@ describe.each(["v1", "v2"] as const)("toolScopes on Streamable HTTP, SDK %s", (s
       call(1, "search")
     )
     expectInsufficientScope(response, "tools:read")
-  })
+  }))
 })
 
 describe.each(["v1", "v2"] as const)("toolScopes on MCPServer's legacy SSE transport, SDK %s", (sdk) => {
-  it("a key entry with the scopes calls the tool; a key without has the call refused, and still lists and calls the rest", async () => {
-    const { endpoint, ran } = await serve(sdk, "sse", { toolScopes: TOOL_SCOPES })
-    const alice = await connect(sdk, "sse", endpoint, ALICE)
+  it.scopedLive("a key entry with the scopes calls the tool; a key without has the call refused, and still lists and calls the rest", () => inScope(async (use) => {
+    const { endpoint, ran } = await serve(use, sdk, "sse", { toolScopes: TOOL_SCOPES })
+    const alice = await connect(use, sdk, "sse", endpoint, ALICE)
     expect(await alice.call("search")).toBe("search ran")
-    const bob = await connect(sdk, "sse", endpoint, BOB)
+    const bob = await connect(use, sdk, "sse", endpoint, BOB)
     expect(await bob.toolNames()).toEqual(["whoami", "deploy", "search"])
     expect(String(await rejectionOf(bob.call("search")))).toContain("403")
     expect(JSON.parse(await bob.call("whoami"))).toMatchObject({ clientId: "bob" })
     expect(ran).toEqual(["search"])
-  })
+  }))
 })
 
 describe("toolScopes on StreamableHttp.make and McpHttp.layer", () => {
-  it.each(["v1", "v2"] as const)("StreamableHttp.make, SDK %s: refused and allowed calls", async (sdk) => {
+  it.scopedLive.each(["v1", "v2"] as const)("StreamableHttp.make, SDK %s: refused and allowed calls", (sdk) => inScope(async (use) => {
     const ran: Array<string> = []
     const endpoint = await StreamableHttp.make({
       auth: { provider: apiKeys() },
@@ -303,13 +304,13 @@ describe("toolScopes on StreamableHttp.make and McpHttp.layer", () => {
         return server
       }
     })
-    const mcp = new URL("/mcp", await mountEndpoint(endpoint, defer))
+    const mcp = new URL("/mcp", await use(mountEndpoint(endpoint)))
     const bobs = await initializeRaw(mcp, BOB)
     expectInsufficientScope(await postIn(mcp, bobs, BOB, call(1, "deploy")), "deploy:write ops")
     const alices = await initializeRaw(mcp, ALICE)
     expect((await postIn(mcp, alices, ALICE, call(2, "search"))).status).toBe(200)
     expect(ran).toEqual(["search"])
-  })
+  }))
 
   it.scopedLive("McpHttp.layer: both transports refuse alike", () =>
     Effect.gen(function*() {
@@ -321,9 +322,9 @@ describe("toolScopes on StreamableHttp.make and McpHttp.layer", () => {
       )
       const { url } = Context.get(context, McpHttp.McpHttp)
       for (const transport of ["sse", "http-stream"] as const) {
-        const bob = yield* Effect.promise(() => connect("v2", transport, new URL(transport === "sse" ? "/sse" : "/mcp", url), BOB))
+        const bob = yield* inScope((use) => connect(use, "v2", transport, new URL(transport === "sse" ? "/sse" : "/mcp", url), BOB))
         expect(String(yield* Effect.promise(() => rejectionOf(bob.call("search"))))).toMatch(/403|Insufficient scope/)
-        const alice = yield* Effect.promise(() => connect("v2", transport, new URL(transport === "sse" ? "/sse" : "/mcp", url), ALICE))
+        const alice = yield* inScope((use) => connect(use, "v2", transport, new URL(transport === "sse" ? "/sse" : "/mcp", url), ALICE))
         expect(yield* Effect.promise(() => alice.call("search"))).toBe("search ran")
       }
       expect(ran).toEqual(["search", "search"])

@@ -24,8 +24,9 @@ import { mkdtemp, rm } from "node:fs/promises"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { HeaderLines, RawResponse } from "../e2e/support.js"
-import { openGet, POST_HEADERS, send, waitFor } from "../e2e/support.js"
+import type { HeaderLines, RawResponse } from "@mcpgate/testing/wire"
+import { openGet, send } from "@mcpgate/testing/wire"
+import { POST_HEADERS, waitFor } from "../e2e/support.js"
 
 export type Transport = "sse" | "http-stream"
 

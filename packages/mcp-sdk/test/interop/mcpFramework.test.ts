@@ -12,8 +12,6 @@ import { APIKeyAuthProvider, JWTAuthProvider } from "@mcpgate/auth-core"
 import * as Effect from "effect/Effect"
 import { decodeJwt, exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose"
 import type { CryptoKey, JWK } from "jose"
-import type { HeaderLines, RawResponse } from "../e2e/support.js"
-import { apiKey, Bodies, bearer, INITIALIZE, initializeRaw, inSession, PING, send } from "../e2e/support.js"
 import { KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "../fixtures/credentials.js"
 import type { AuthPlacement, FrameworkServer, Transport } from "./frameworkServer.js"
 import {
@@ -25,6 +23,10 @@ import {
   sseSession,
   whoami
 } from "./frameworkServer.js"
+import type { HeaderLines, RawResponse } from "@mcpgate/testing/wire"
+import { send } from "@mcpgate/testing/wire"
+import { apiKey, bearer, INITIALIZE, initializeRaw, inSession, PING } from "../e2e/support.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const TRANSPORTS: ReadonlyArray<Transport> = ["sse", "http-stream"]
 const PLACEMENTS: ReadonlyArray<AuthPlacement> = ["transport.options.auth", "transport.auth"]

@@ -3,22 +3,25 @@
  * declared length and by chunked transfer), the JSON-RPC shape (400), and that none of these
  * faults takes the server down or leaves a connection in a bad state.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import * as net from "node:net"
 import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
-import type { Harness } from "./wire.js"
-import { Answer, build, closeAll, conversation, echoReply, eventually, exchange, expectAnswer, ping, serve, settle } from "./wire.js"
+import type { Harness } from "./harness.js"
+import { echoReply, eventually, ping, serve, settle } from "./harness.js"
+import { Answer } from "@mcpgate/testing/contract"
+import { build, conversation, exchange, expectAnswer } from "@mcpgate/testing/wire"
+import { inScope } from "@mcpgate/testing/scoped"
+import type { Use } from "@mcpgate/testing/scoped"
 
-afterEach(closeAll)
 
 const LIMIT = 1024
 const ALICE = ["X-API-Key", KEY_ALICE] as const
 const JSON_CT = ["Content-Type", "application/json"] as const
 
 /** A server with a 1 KiB cap and one session, open and bound to Alice. */
-const withSession = async (maxBodyBytes = LIMIT) => {
-  const server = await serve({ auth: { provider: apiKeyProvider() }, maxBodyBytes })
+const withSession = async (use: Use, maxBodyBytes = LIMIT) => {
+  const server = await use(serve({ auth: { provider: apiKeyProvider() }, maxBodyBytes }))
   const session = await server.open([ALICE])
   const path = `/messages?sessionId=${session.id}`
   return { server, session, path }
@@ -52,24 +55,24 @@ const stillServing = async (server: Harness, path: string, stream: { next: () =>
 }
 
 describe("a body over maxBodyBytes gets 413, never a 500, and the server keeps serving", () => {
-  it("declared by Content-Length: answered at once, before the body is even sent", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("declared by Content-Length: answered at once, before the body is even sent", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const response = await server.ask("POST", path, [JSON_CT, ALICE, ["Content-Length", String(LIMIT + 1)]], "", {
       timeoutMs: 1000
     })
     expectAnswer(response, Answer.payloadTooLarge())
     expect(response.header("connection")).toBe("close")
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it("declared by Content-Length with the whole body sent", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("declared by Content-Length with the whole body sent", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], " ".repeat(64 * 1024)), Answer.payloadTooLarge())
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it("by chunked transfer whose chunks add up past the cap", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("by chunked transfer whose chunks add up past the cap", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const response = await server.ask(
       "POST",
       path,
@@ -81,37 +84,37 @@ describe("a body over maxBodyBytes gets 413, never a 500, and the server keeps s
     await settle()
     expect(server.delivered).toEqual([])
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it("by chunked transfer that never ends: answered as soon as the cap is passed, no hang", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("by chunked transfer that never ends: answered as soon as the cap is passed, no hang", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const head = build(server.url, "POST", path, [JSON_CT, ALICE, ["Transfer-Encoding", "chunked"]])
     const firstChunk = Buffer.from(`${(LIMIT + 1).toString(16)}\r\n${" ".repeat(LIMIT + 1)}\r\n`)
     const response = await exchange(server.url, Buffer.concat([head, firstChunk]), { timeoutMs: 1000 })
     expectAnswer(response, Answer.payloadTooLarge())
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it("by chunked transfer written slowly, 100 bytes at a time", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("by chunked transfer written slowly, 100 bytes at a time", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const head = build(server.url, "POST", path, [JSON_CT, ALICE, ["Transfer-Encoding", "chunked"]])
     const pieces = Array.from({ length: 20 }, () => Buffer.from(`64\r\n${" ".repeat(100)}\r\n`))
     expectAnswer(await exchange(server.url, head, { pieces, timeoutMs: 2000 }), Answer.payloadTooLarge())
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it("with the default cap of 4 MiB, a declared 4 MiB + 1 is refused", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("with the default cap of 4 MiB, a declared 4 MiB + 1 is refused", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     const session = await server.open([ALICE])
     const declared = ["Content-Length", String(4 * 1024 * 1024 + 1)] as const
     expectAnswer(
       await server.ask("POST", `/messages?sessionId=${session.id}`, [JSON_CT, ALICE, declared], "", { timeoutMs: 1000 }),
       Answer.payloadTooLarge()
     )
-  })
+  }))
 
-  it("the cap is inclusive: exactly maxBodyBytes is accepted, one byte more is not, by either framing", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("the cap is inclusive: exactly maxBodyBytes is accepted, one byte more is not, by either framing", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], pingOfSize(1, LIMIT)), Answer.accepted())
     expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], pingOfSize(2, LIMIT + 1)), Answer.payloadTooLarge())
     const te = ["Transfer-Encoding", "chunked"] as const
@@ -120,10 +123,10 @@ describe("a body over maxBodyBytes gets 413, never a 500, and the server keeps s
     expect(JSON.parse((await session.stream.next()).data)).toEqual(echoReply(1, "ping", "alice"))
     expect(JSON.parse((await session.stream.next()).data)).toEqual(echoReply(3, "ping", "alice"))
     expect(server.delivered.map((d) => d.message["id"])).toEqual([1, 3])
-  })
+  }))
 
-  it("for any size, at most the cap is accepted and past it is 413", async () => {
-    const { server, path } = await withSession(256)
+  it.scopedLive("for any size, at most the cap is accepted and past it is 413", () => inScope(async (use) => {
+    const { server, path } = await withSession(use, 256)
     await FastCheck.assert(
       FastCheck.asyncProperty(FastCheck.integer({ min: ping(1).length, max: 2048 }), FastCheck.boolean(), async (size, useChunks) => {
         const framing = useChunks ? [["Transfer-Encoding", "chunked"] as const] : []
@@ -134,59 +137,58 @@ describe("a body over maxBodyBytes gets 413, never a 500, and the server keeps s
       { numRuns: 40 }
     )
     expect(server.errors).toEqual([])
-  })
+  }))
 })
 
 describe("Expect: 100-continue", () => {
-  it("a refusal goes out instead of 100 Continue, so the client never sends its body", async () => {
-    const { server, path } = await withSession()
+  it.scopedLive("a refusal goes out instead of 100 Continue, so the client never sends its body", () => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     const head = build(server.url, "POST", path, [JSON_CT, ["Expect", "100-continue"], ["Content-Length", "2000"]])
     expectAnswer(await exchange(server.url, head), Answer.apiKey())
-  })
+  }))
 
-  it("an accepted request gets 100 Continue once its checks have passed", async () => {
-    const { server, path } = await withSession()
+  it.scopedLive("an accepted request gets 100 Continue once its checks have passed", () => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     const head = build(server.url, "POST", path, [JSON_CT, ALICE, ["Expect", "100-continue"], ["Content-Length", "20"]])
     const first = await exchange(server.url, head, { headOnly: true })
     expect(first.statusLine).toBe("HTTP/1.1 100 Continue")
-  })
+  }))
 })
 
 describe("a POST whose Content-Type is not application/json gets 415", () => {
-  it.each([
+  it.scopedLive.each([
     ["text/plain", [["Content-Type", "text/plain"]]],
     ["form data", [["Content-Type", "application/x-www-form-urlencoded"]]],
     ["a look-alike", [["Content-Type", "application/jsonx"]]],
     ["a JSON-ish suffix type", [["Content-Type", "application/json-seq"]]],
     ["no Content-Type at all", []],
     ["two Content-Type lines", [JSON_CT, JSON_CT]]
-  ] as const)("%s", async (_, headers) => {
-    const { server, session, path } = await withSession()
+  ] as const)("%s", ([_, headers]) => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     expectAnswer(await server.ask("POST", path, [ALICE, ...headers], ping(5)), Answer.unsupportedMediaType())
     await settle()
     expect(server.delivered).toEqual([])
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it.each(["application/json; charset=utf-8", "Application/JSON", "application/json ; charset=UTF-8"])(
-    "`%s` is JSON: 202",
-    async (type) => {
-      const { server, path } = await withSession()
+  it.scopedLive.each(["application/json; charset=utf-8", "Application/JSON", "application/json ; charset=UTF-8"] as const)(
+    "`%s` is JSON: 202", (type) => inScope(async (use) => {
+      const { server, path } = await withSession(use)
       expectAnswer(await server.ask("POST", path, [ALICE, ["Content-Type", type]], ping(1)), Answer.accepted())
-    }
+    })
   )
 
-  it("is answered before the body: a declared large body is never waited for", async () => {
-    const { server, path } = await withSession()
+  it.scopedLive("is answered before the body: a declared large body is never waited for", () => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     const response = await server.ask("POST", path, [ALICE, ["Content-Type", "text/plain"], ["Content-Length", "500"]], "", {
       timeoutMs: 1000
     })
     expectAnswer(response, Answer.unsupportedMediaType())
-  })
+  }))
 })
 
 describe("a body that is not a JSON-RPC message gets 400", () => {
-  it.each([
+  it.scopedLive.each([
     ["broken JSON", "{"],
     ["an empty body", ""],
     ["trailing garbage", `${ping(1)}x`],
@@ -203,21 +205,21 @@ describe("a body that is not a JSON-RPC message gets 400", () => {
     ["an empty batch", "[]"],
     ["a batch with one bad member", `[${ping(1)},{}]`],
     ["a nested batch", `[[${ping(1)}]]`]
-  ])("%s", async (_, body) => {
-    const { server, session, path } = await withSession()
+  ] as const)("%s", ([_, body]) => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], body), Answer.invalidJsonRpc())
     await settle()
     expect(server.delivered).toEqual([])
     await stillServing(server, path, session.stream, 1)
-  })
+  }))
 
-  it.each([
+  it.scopedLive.each([
     ["a 0xFF byte", [0xff]],
     ["an overlong encoding", [0xc0, 0x80]],
     ["a lone surrogate", [0xed, 0xa0, 0x80]],
     ["a truncated sequence", [0xe2, 0x82]]
-  ])("invalid UTF-8 (%s) inside an otherwise valid message", async (_, bytes) => {
-    const { server, path } = await withSession()
+  ] as const)("invalid UTF-8 (%s) inside an otherwise valid message", ([_, bytes]) => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     const body = Buffer.concat([
       Buffer.from("{\"jsonrpc\":\"2.0\",\"method\":\"ping"),
       Buffer.from(bytes),
@@ -226,10 +228,10 @@ describe("a body that is not a JSON-RPC message gets 400", () => {
     expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], body), Answer.invalidJsonRpc())
     await settle()
     expect(server.delivered).toEqual([])
-  })
+  }))
 
-  it("any JSON value that is not JSON-RPC gets the exact 400", async () => {
-    const { server, path } = await withSession(64 * 1024)
+  it.scopedLive("any JSON value that is not JSON-RPC gets the exact 400", () => inScope(async (use) => {
+    const { server, path } = await withSession(use, 64 * 1024)
     const notJsonRpc = FastCheck.jsonValue().filter((value) => !JSON.stringify(value).includes("jsonrpc"))
     await FastCheck.assert(
       FastCheck.asyncProperty(notJsonRpc, async (value) => {
@@ -238,10 +240,10 @@ describe("a body that is not a JSON-RPC message gets 400", () => {
       { numRuns: 60 }
     )
     expect(server.delivered).toEqual([])
-  })
+  }))
 
-  it("any body holding a byte that never occurs in UTF-8 gets the exact 400", async () => {
-    const { server, path } = await withSession()
+  it.scopedLive("any body holding a byte that never occurs in UTF-8 gets the exact 400", () => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     const never = FastCheck.constantFrom(0xc0, 0xc1, 0xf5, 0xf8, 0xfe, 0xff)
     await FastCheck.assert(
       FastCheck.asyncProperty(FastCheck.string({ maxLength: 40 }), never, FastCheck.string({ maxLength: 40 }), async (before, byte, after) => {
@@ -250,20 +252,20 @@ describe("a body that is not a JSON-RPC message gets 400", () => {
       }),
       { numRuns: 40 }
     )
-  })
+  }))
 })
 
 describe("valid messages are delivered intact", () => {
-  it("non-ASCII text arrives as sent", async () => {
-    const { server, path } = await withSession()
+  it.scopedLive("non-ASCII text arrives as sent", () => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     const message = { jsonrpc: "2.0", method: "tools/call", params: { text: "héllo ✓ 😀" }, id: "é" }
     expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], JSON.stringify(message)), Answer.accepted())
     await eventually(() => server.delivered.length === 1)
     expect(server.delivered[0]!.message).toEqual(message)
-  })
+  }))
 
-  it("notifications and a client's responses are JSON-RPC too: 202", async () => {
-    const { server, path } = await withSession()
+  it.scopedLive("notifications and a client's responses are JSON-RPC too: 202", () => inScope(async (use) => {
+    const { server, path } = await withSession(use)
     for (const message of [
       { jsonrpc: "2.0", method: "notifications/initialized" },
       { jsonrpc: "2.0", id: 1, result: {} },
@@ -272,12 +274,12 @@ describe("valid messages are delivered intact", () => {
       expectAnswer(await server.ask("POST", path, [JSON_CT, ALICE], JSON.stringify(message)), Answer.accepted())
     }
     await eventually(() => server.delivered.length === 3)
-  })
+  }))
 })
 
 describe("no body fault breaks the server or the connection", () => {
-  it("after a 400, a 415 or a 401 with an unread body, the same keep-alive connection serves the next request", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("after a 400, a 415 or a 401 with an unread body, the same keep-alive connection serves the next request", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const answers = await conversation(server.url, [
       build(server.url, "POST", path, [JSON_CT, ALICE], "{"),
       build(server.url, "POST", path, [ALICE, ["Content-Type", "text/plain"]], ping(1).padEnd(300)),
@@ -290,10 +292,10 @@ describe("no body fault breaks the server or the connection", () => {
     expectAnswer(answers[3]!, Answer.accepted())
     expect(JSON.parse((await session.stream.next()).data)).toEqual(echoReply(3, "ping", "alice"))
     expect(server.delivered.map((d) => d.message["id"])).toEqual([3])
-  })
+  }))
 
-  it("a client that leaves in the middle of its body: nothing is delivered, nothing reported, the server serves on", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("a client that leaves in the middle of its body: nothing is delivered, nothing reported, the server serves on", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const socket = net.connect(Number(server.url.port), "127.0.0.1")
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
     socket.write(build(server.url, "POST", path, [JSON_CT, ALICE, ["Content-Length", "500"]], ping(1)))
@@ -302,10 +304,10 @@ describe("no body fault breaks the server or the connection", () => {
     await settle()
     expect(server.delivered).toEqual([])
     await stillServing(server, path, session.stream, 2)
-  })
+  }))
 
-  it("every fault in a row, then a valid message: the session is intact", async () => {
-    const { server, session, path } = await withSession()
+  it.scopedLive("every fault in a row, then a valid message: the session is intact", () => inScope(async (use) => {
+    const { server, session, path } = await withSession(use)
     const faults: Array<[ReadonlyArray<readonly [string, string]>, string | Buffer]> = [
       [[JSON_CT, ALICE], " ".repeat(LIMIT + 1)],
       [[JSON_CT, ALICE, ["Transfer-Encoding", "chunked"]], chunked(" ".repeat(LIMIT * 3), 500)],
@@ -319,5 +321,5 @@ describe("no body fault breaks the server or the connection", () => {
     }
     expect(server.running.sse.sessionCount()).toBe(1)
     await stillServing(server, path, session.stream, 7)
-  })
+  }))
 })

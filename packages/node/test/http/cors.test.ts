@@ -5,13 +5,15 @@
  */
 import { AuthProvider } from "@mcpgate/auth-core"
 import { SseServer } from "@mcpgate/node"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import * as os from "node:os"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
-import { Answer, ask, closeAll, exchange, expectAnswer, headersOf, ping, requestBytes, serve } from "./wire.js"
+import { Answer } from "@mcpgate/testing/contract"
+import { ask, exchange, expectAnswer, headersOf, requestBytes } from "@mcpgate/testing/wire"
+import { ping, serve } from "./harness.js"
+import { inScope } from "@mcpgate/testing/scoped"
 
-afterEach(closeAll)
 
 const APP = "https://app.example"
 const OTHER_APP = "http://localhost:5173"
@@ -32,21 +34,21 @@ const withOrigins = (extra: { sse?: boolean } = {}) =>
 const otherOrigins = FastCheck.webUrl().map((url) => new URL(url).origin).filter((o) => o !== APP && o !== OTHER_APP)
 
 describe("with allowedOrigins, a disallowed Origin gets 403 before anything else", () => {
-  it.each([
+  it.scopedLive.each([
     ["the public health route", "GET", "/health", []],
     ["an unknown path (not 404)", "GET", "/nope", []],
     ["a preflight", "OPTIONS", "/messages", []],
     ["a POST without credentials (not 401)", "POST", "/messages?sessionId=x", [JSON_CT]],
     ["a POST with a valid key", "POST", "/messages?sessionId=x", [JSON_CT, ALICE]],
     ["the stream", "GET", "/sse", [ALICE]]
-  ] as const)("%s", async (_, method, path, headers) => {
-    const server = await withOrigins({ sse: true })
+  ] as const)("%s", ([_, method, path, headers]) => inScope(async (use) => {
+    const server = await use(withOrigins({ sse: true }))
     const response = await server.ask(method, path, [["Origin", EVIL], ...headers], method === "POST" ? ping(1) : undefined)
     expectAnswer(response, Answer.originNotAllowed(VARY))
     expect(server.running.sse.sessionCount()).toBe(0)
-  })
+  }))
 
-  it.each([
+  it.scopedLive.each([
     ["`null` (a sandboxed page or a file)", [["Origin", "null"]]],
     ["an allowed origin with a trailing slash", [["Origin", `${APP}/`]]],
     ["an allowed host over another scheme", [["Origin", "http://app.example"]]],
@@ -54,58 +56,58 @@ describe("with allowedOrigins, a disallowed Origin gets 403 before anything else
     ["an allowed origin in upper case", [["Origin", APP.toUpperCase()]]],
     ["an empty Origin", [["Origin", ""]]],
     ["two Origin lines, both allowed", [["Origin", APP], ["Origin", APP]]]
-  ] as const)("Origin %s is not allowed", async (_, headers) => {
-    const server = await withOrigins()
+  ] as const)("Origin %s is not allowed", ([_, headers]) => inScope(async (use) => {
+    const server = await use(withOrigins())
     expectAnswer(await server.ask("GET", "/health", headers), Answer.originNotAllowed(VARY))
-  })
+  }))
 
-  it("any origin not configured gets the exact 403", async () => {
-    const server = await withOrigins()
+  it.scopedLive("any origin not configured gets the exact 403", () => inScope(async (use) => {
+    const server = await use(withOrigins())
     await FastCheck.assert(
       FastCheck.asyncProperty(otherOrigins, async (origin) => {
         expectAnswer(await server.ask("GET", "/sse", [["Origin", origin]]), Answer.originNotAllowed(VARY))
       }),
       { numRuns: 40 }
     )
-  })
+  }))
 })
 
 describe("with allowedOrigins, an allowed Origin is echoed on every answer", () => {
-  it.each([APP, OTHER_APP])("health for %s: the origin itself, exposed headers, Vary", async (origin) => {
-    const server = await withOrigins()
+  it.scopedLive.each([APP, OTHER_APP] as const)("health for %s: the origin itself, exposed headers, Vary", (origin) => inScope(async (use) => {
+    const server = await use(withOrigins())
     expectAnswer(await server.ask("GET", "/health", [["Origin", origin]]), Answer.health(granted(origin)))
-  })
+  }))
 
-  it("a 401, so that a browser client can read WWW-Authenticate", async () => {
-    const server = await withOrigins()
+  it.scopedLive("a 401, so that a browser client can read WWW-Authenticate", () => inScope(async (use) => {
+    const server = await use(withOrigins())
     expectAnswer(
       await server.ask("POST", "/messages?sessionId=x", [["Origin", APP], JSON_CT], ping(1)),
       Answer.apiKey("X-API-Key", granted(APP))
     )
-  })
+  }))
 
-  it("404, 405, 202 and the stream head", async () => {
-    const server = await withOrigins()
+  it.scopedLive("404, 405, 202 and the stream head", () => inScope(async (use) => {
+    const server = await use(withOrigins())
     const origin = ["Origin", APP] as const
     expectAnswer(await server.ask("GET", "/nope", [origin]), Answer.notFound(granted(APP)))
     expectAnswer(await server.ask("PUT", "/sse", [origin]), Answer.methodNotAllowed("GET, OPTIONS", granted(APP)))
     const session = await server.open([origin])
     expect(headersOf(session.stream.response)).toMatchObject(granted(APP))
     expectAnswer(await server.post(session.id, [origin, ALICE]), Answer.accepted(granted(APP)))
-  })
+  }))
 
-  it("a request without Origin (not a browser) passes, with Vary and no grant", async () => {
-    const server = await withOrigins()
+  it.scopedLive("a request without Origin (not a browser) passes, with Vary and no grant", () => inScope(async (use) => {
+    const server = await use(withOrigins())
     expectAnswer(await server.ask("GET", "/health", []), Answer.health(VARY))
-  })
+  }))
 })
 
 describe("preflight: 204 without authentication", () => {
   const REQUIRED = ["Content-Type", "Accept", "Authorization", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID"]
   const allowHeaders = (value: string | undefined) => (value ?? "").split(",").map((name) => name.trim().toLowerCase())
 
-  it("for an allowed origin, on both endpoints, with credentials required on both", async () => {
-    const server = await withOrigins({ sse: true })
+  it.scopedLive("for an allowed origin, on both endpoints, with credentials required on both", () => inScope(async (use) => {
+    const server = await use(withOrigins({ sse: true }))
     for (const [path, methods] of [["/sse", "GET, OPTIONS"], ["/messages", "POST, OPTIONS"]] as const) {
       const response = await server.ask("OPTIONS", path, [
         ["Origin", APP],
@@ -122,9 +124,9 @@ describe("preflight: 204 without authentication", () => {
       })
       expect(response.body).toBe("")
     }
-  })
+  }))
 
-  it.each([
+  it.scopedLive.each([
     ["the API-key provider", () => apiKeyProvider(), ["X-API-Key"]],
     ["a custom API-key header", () => apiKeyProvider({ headerName: "X-Custom-Key" }), ["X-Custom-Key"]],
     ["a custom JWT header", () => jwtProvider({ headerName: "X-Token" }), ["X-Token"]],
@@ -133,38 +135,38 @@ describe("preflight: 204 without authentication", () => {
       () => AuthProvider.firstOf(apiKeyProvider({ headerName: "X-Custom-Key" }).service, jwtProvider({ headerName: "X-Token" }).service),
       ["X-Custom-Key", "X-Token"]
     ]
-  ] as const)("with %s, the allowed headers include the credential header and the MCP headers", async (_, provider, names) => {
-    const server = await serve({ auth: { provider: provider() }, allowedOrigins: [APP] })
+  ] as const)("with %s, the allowed headers include the credential header and the MCP headers", ([_, provider, names]) => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: provider() }, allowedOrigins: [APP] }))
     const response = await server.ask("OPTIONS", "/messages", [["Origin", APP]])
     expect(response.status).toBe(204)
     const allowed = allowHeaders(response.header("access-control-allow-headers"))
     for (const name of [...REQUIRED, ...names]) expect(allowed).toContain(name.toLowerCase())
     expect(response.header("access-control-expose-headers")).toContain("Mcp-Session-Id")
-  })
+  }))
 
-  it("a preflight carrying bad credentials is still 204: credentials are not looked at", async () => {
-    const server = await withOrigins({ sse: true })
+  it.scopedLive("a preflight carrying bad credentials is still 204: credentials are not looked at", () => inScope(async (use) => {
+    const server = await use(withOrigins({ sse: true }))
     const response = await server.ask("OPTIONS", "/sse", [["Origin", APP], ["X-API-Key", "x"], ["X-API-Key", "y"]])
     expect(response.statusLine).toBe("HTTP/1.1 204 No Content")
-  })
+  }))
 
-  it("a preflight for an unknown path: 404", async () => {
-    const server = await withOrigins()
+  it.scopedLive("a preflight for an unknown path: 404", () => inScope(async (use) => {
+    const server = await use(withOrigins())
     expectAnswer(await server.ask("OPTIONS", "/nope", [["Origin", APP]]), Answer.notFound(granted(APP)))
-  })
+  }))
 
-  it("without allowedOrigins, a preflight from the server's own origin is 204 but grants no origin", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("without allowedOrigins, a preflight from the server's own origin is 204 but grants no origin", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     const response = await server.ask("OPTIONS", "/sse", [["Origin", `http://${server.host}`]])
     expect(response.statusLine).toBe("HTTP/1.1 204 No Content")
     expect(response.header("access-control-allow-origin")).toBeUndefined()
     expect(response.header("access-control-allow-methods")).toBe("GET, OPTIONS")
-  })
+  }))
 })
 
 describe("on a loopback server without allowedOrigins, only the server's own origin gets through", () => {
-  it("any other origin gets the 403 on every route, before authentication, and grants nothing", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } })
+  it.scopedLive("any other origin gets the 403 on every route, before authentication, and grants nothing", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } }))
     await FastCheck.assert(
       FastCheck.asyncProperty(FastCheck.oneof(otherOrigins, FastCheck.constantFrom(APP, "null", "http://127.0.0.1", "http://localhost:1")), async (origin) => {
         const line = ["Origin", origin] as const
@@ -175,17 +177,17 @@ describe("on a loopback server without allowedOrigins, only the server's own ori
       { numRuns: 30 }
     )
     expect(server.running.sse.sessionCount()).toBe(0)
-  })
+  }))
 
-  it("the server's own origin, in any letter case, gets the plain answer: no CORS headers, no Vary", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("the server's own origin, in any letter case, gets the plain answer: no CORS headers, no Vary", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     for (const origin of [`http://${server.host}`, `HTTP://${server.host.toUpperCase()}`]) {
       expectAnswer(await server.ask("GET", "/health", [["Origin", origin]]), Answer.health())
     }
-  })
+  }))
 
-  it("a page's no-cors requests without a credential spend none of the loopback address's budget", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, rateLimit: { maxFailures: 3 } })
+  it.scopedLive("a page's no-cors requests without a credential spend none of the loopback address's budget", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, rateLimit: { maxFailures: 3 } }))
     // What a page the user visits can send: simple requests, a foreign Origin, no credential.
     for (let i = 0; i < 25; i++) {
       const response = await server.ask("POST", "/messages?sessionId=x", [["Origin", EVIL], ["Content-Type", "text/plain"]], ping(i))
@@ -194,11 +196,11 @@ describe("on a loopback server without allowedOrigins, only the server's own ori
     // The user's own client, with its key, is still served (a 404 for this unknown session, after auth).
     const mine = await server.ask("POST", "/messages?sessionId=x", [JSON_CT, ALICE], ping(99))
     expect(mine.status).toBe(404)
-  })
+  }))
 })
 
 describe("on a loopback server, Host must name a loopback host (DNS rebinding)", () => {
-  it.each([
+  it.scopedLive.each([
     ["evil.example"],
     ["evil.example:80"],
     ["localhost.evil.example"],
@@ -207,8 +209,8 @@ describe("on a loopback server, Host must name a loopback host (DNS rebinding)",
     ["[::2]"],
     ["0.0.0.0"],
     ["192.0.2.2"]
-  ])("`Host: %s` gets 403 on every route, before authentication", async (host) => {
-    const server = await serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } })
+  ] as const)("`Host: %s` gets 403 on every route, before authentication", ([host]) => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } }))
     const hostLine = ["Host", host] as const
     expectAnswer(await server.ask("GET", "/health", [hostLine]), Answer.originNotAllowed())
     expectAnswer(await server.ask("GET", "/sse", [hostLine, ALICE]), Answer.originNotAllowed())
@@ -216,10 +218,10 @@ describe("on a loopback server, Host must name a loopback host (DNS rebinding)",
     expectAnswer(await server.ask("GET", "/nope", [hostLine]), Answer.originNotAllowed())
     expectAnswer(await server.ask("OPTIONS", "/sse", [hostLine]), Answer.originNotAllowed())
     expect(server.running.sse.sessionCount()).toBe(0)
-  })
+  }))
 
-  it("any non-loopback domain name is refused", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("any non-loopback domain name is refused", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     const domains = FastCheck.domain().filter((domain) => domain.toLowerCase() !== "localhost")
     await FastCheck.assert(
       FastCheck.asyncProperty(domains, FastCheck.option(FastCheck.integer({ min: 1, max: 65535 })), async (domain, port) => {
@@ -228,37 +230,37 @@ describe("on a loopback server, Host must name a loopback host (DNS rebinding)",
       }),
       { numRuns: 40 }
     )
-  })
+  }))
 
-  it("each loopback spelling passes: localhost, 127.x, [::1], with or without port, any case", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("each loopback spelling passes: localhost, 127.x, [::1], with or without port, any case", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     const port = server.url.port
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, "localhost", "LOCALHOST", `LocalHost:${port}`, "127.0.0.1", "127.1.2.3:80", `[::1]:${port}`, "[::1]"]) {
       expectAnswer(await server.ask("GET", "/health", [["Host", host]]), Answer.health())
     }
-  })
+  }))
 
-  it("a stream and a message through `Host: localhost:<port>` work end to end", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("a stream and a message through `Host: localhost:<port>` work end to end", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     const hostLine = ["Host", `localhost:${server.url.port}`] as const
     const session = await server.open([])
     expectAnswer(await server.ask("POST", `/messages?sessionId=${session.id}`, [hostLine, JSON_CT, ALICE], ping(1)), Answer.accepted())
-  })
+  }))
 
-  it("two Host lines, both loopback: 403", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("two Host lines, both loopback: 403", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     expectAnswer(await server.ask("GET", "/health", [["Host", server.host], ["Host", server.host]]), Answer.originNotAllowed())
-  })
+  }))
 
-  it("an HTTP/1.0 request without Host: 403", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("an HTTP/1.0 request without Host: 403", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() } }))
     expectAnswer(await exchange(server.url, requestBytes("GET /health HTTP/1.0", [])), Answer.originNotAllowed())
-  })
+  }))
 
-  it("the Host check holds even for an allowed Origin", async () => {
-    const server = await withOrigins()
+  it.scopedLive("the Host check holds even for an allowed Origin", () => inScope(async (use) => {
+    const server = await use(withOrigins())
     expectAnswer(await server.ask("GET", "/health", [["Host", "evil.example"], ["Origin", APP]]), Answer.originNotAllowed(VARY))
-  })
+  }))
 
   it("an IPv6 loopback server accepts `Host: [::1]:<port>` and refuses another host", async () => {
     const running = await SseServer.listen({ auth: { provider: jwtProvider() }, onSession: (t) => t.start(), port: 0, host: "::1" })
@@ -282,19 +284,19 @@ const externalAddress = Object.values(os.networkInterfaces())
   .find((info) => info !== undefined && info.family === "IPv4" && !info.internal)?.address
 
 describe("with allowedHosts, Host must be one of them, on any socket", () => {
-  it("a listed name with the server's port passes; a loopback name or another name gets 403", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, allowedHosts: ["mcp.example.com"] })
+  it.scopedLive("a listed name with the server's port passes; a loopback name or another name gets 403", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, allowedHosts: ["mcp.example.com"] }))
     const port = server.url.port
     expectAnswer(await server.ask("GET", "/health", [["Host", `mcp.example.com:${port}`]]), Answer.health())
     expectAnswer(await server.ask("GET", "/health", [["Host", "MCP.example.com"]]), Answer.health())
     expectAnswer(await server.ask("GET", "/health", [["Host", `127.0.0.1:${port}`]]), Answer.originNotAllowed())
     expectAnswer(await server.ask("GET", "/health", [["Host", "evil.example"]]), Answer.originNotAllowed())
-  })
+  }))
 
-  it("a host with a scheme or a port is a configuration error", async () => {
-    await expect(serve({ auth: { provider: apiKeyProvider() }, allowedHosts: ["https://mcp.example.com"] })).rejects
+  it.scopedLive("a host with a scheme or a port is a configuration error", () => inScope(async (use) => {
+    await expect(use(serve({ auth: { provider: apiKeyProvider() }, allowedHosts: ["https://mcp.example.com"] }))).rejects
       .toThrow("is not a host name")
-  })
+  }))
 })
 
 describe("on a server bound to a non-loopback address, Host is not restricted", () => {

@@ -4,23 +4,21 @@
  * keeping lines past its limit, so a second `X-API-Key` placed after enough padding would
  * never be seen, and the duplicate-credential rule (contract section 3) would be skipped.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import type { AuthProvider } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core"
 import { NodeGuard, NodeHttp, SseServer } from "@mcpgate/node"
 import type { SseTransport } from "@mcpgate/node"
 import * as Effect from "effect/Effect"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
-import { Answer, build, closeAll, exchange, expectAnswer, ping, serve } from "./wire.js"
-import type { Expected, HeaderLines } from "./wire.js"
+import { Answer, Bodies } from "@mcpgate/testing/contract"
+import type { Expected } from "@mcpgate/testing/contract"
+import type { HeaderLines } from "@mcpgate/testing/wire"
+import { build, exchange, expectAnswer } from "@mcpgate/testing/wire"
+import { ping, serve } from "./harness.js"
+import { acquire, httpServer, inScope } from "@mcpgate/testing/scoped"
 
-afterEach(closeAll)
-const defer = cleanupAfterEach()
 
-const HEADER_FIELDS_TOO_LARGE = "{\"error\":\"Request header fields too large\",\"status\":431,\"type\":\"invalid_request_error\"}"
 
 /** The 431 written out here, independently of the library (Node adds `Connection: close`). */
 const tooLarge: Expected = {
@@ -28,9 +26,9 @@ const tooLarge: Expected = {
   headers: {
     "content-type": "application/json",
     "cache-control": "no-store",
-    "content-length": String(Buffer.byteLength(HEADER_FIELDS_TOO_LARGE))
+    "content-length": String(Buffer.byteLength(Bodies.headerFieldsTooLarge))
   },
-  body: HEADER_FIELDS_TOO_LARGE
+  body: Bodies.headerFieldsTooLarge
 }
 
 /**
@@ -61,9 +59,9 @@ const counting = () => {
 }
 
 describe("more header lines than the server reads: 431, before anything else", () => {
-  it("2,100 padding lines between two X-API-Key lines: 431 with the contract's body, no provider run, no budget spent", async () => {
+  it.scopedLive("2,100 padding lines between two X-API-Key lines: 431 with the contract's body, no provider run, no budget spent", () => inScope(async (use) => {
     const { provider, checks } = counting()
-    const server = await serve({ auth: { provider, endpoints: { sse: true } }, rateLimit: { maxFailures: 1 } })
+    const server = await use(serve({ auth: { provider, endpoints: { sse: true } }, rateLimit: { maxFailures: 1 } }))
     for (const [method, path] of [["GET", "/sse"], ["POST", "/messages?sessionId=x"], ["GET", "/health"], ["GET", "/elsewhere"]]) {
       const response = await exchange(server.url, build(server.url, method!, path!, smuggled(2100), method === "POST" ? ping(1) : undefined))
       expectAnswer(response, tooLarge)
@@ -74,65 +72,54 @@ describe("more header lines than the server reads: 431, before anything else", (
     // Nothing was spent: with a budget of one failure, a valid key is still served.
     const stream = await server.open([["X-API-Key", KEY_ALICE]])
     expect(stream.id).toMatch(/^[0-9a-f-]{36}$/)
-  })
+  }))
 
-  it("below the limit the second line is seen, and the request is the malformed one it is (401)", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } })
+  it.scopedLive("below the limit the second line is seen, and the request is the malformed one it is (401)", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider(), endpoints: { sse: true } } }))
     expectAnswer(await server.ask("GET", "/sse", smuggled(1900)), Answer.apiKey())
-  })
+  }))
 
-  it("the limit is maxHeadersCount: 20 lines pass, 21 are refused", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, maxHeadersCount: 20 })
+  it.scopedLive("the limit is maxHeadersCount: 20 lines pass, 21 are refused", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, maxHeadersCount: 20 }))
     // Host, then 19 more: 20 lines.
     expectAnswer(await server.ask("GET", "/health", padding(19)), Answer.health())
     expectAnswer(await server.ask("GET", "/health", padding(20)), tooLarge)
-  })
+  }))
 
-  it("SseServer.make on a server of one's own, with Node's defaults (1,000 lines kept): 431 wherever lines may be gone", async () => {
+  it.scopedLive("SseServer.make on a server of one's own, with Node's defaults (1,000 lines kept): 431 wherever lines may be gone", () => inScope(async (use) => {
     const sse = SseServer.make({
       auth: { provider: apiKeyProvider(), endpoints: { sse: true } },
       onSession: (transport: SseTransport) => transport.start(),
       rateLimit: false
     })
-    const plain = http.createServer(sse.handle)
-    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve))
-    defer(async () => {
-      await sse.close()
-      plain.closeAllConnections()
-      await new Promise<void>((resolve) => plain.close(() => resolve()))
-    })
-    const url = new URL(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`)
+    const { url } = await use(httpServer(sse.handle))
+    // Released first: the endpoint closes before the server it is mounted on.
+    await use(acquire(() => sse, (endpoint) => endpoint.close()))
     // Node keeps 1,000 lines here: Bob's line after 1,100 padding lines never reaches `headers`.
     expectRefusedOnOwnServer(await exchange(url, build(url, "GET", "/sse", smuggled(1100))))
     expectAnswer(await exchange(url, build(url, "GET", "/sse", smuggled(900))), Answer.apiKey())
-  })
+  }))
 
-  it("NodeGuard in front of a handler on a server of one's own: 431, and the handler never runs", async () => {
+  it.scopedLive("NodeGuard in front of a handler on a server of one's own: 431, and the handler never runs", () => inScope(async (use) => {
     const { checks, provider } = counting()
     let served = 0
     const guard = NodeGuard.make({ provider, rateLimit: false })
-    const plain = http.createServer(async (request, response) => {
+    const { url } = await use(httpServer(async (request, response) => {
       if ((await guard.authenticate(request, response)) === undefined) return
       served++
       response.end("served")
-    })
-    await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve))
-    defer(async () => {
-      plain.closeAllConnections()
-      await new Promise<void>((resolve) => plain.close(() => resolve()))
-    })
-    const url = new URL(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`)
+    }))
     expectRefusedOnOwnServer(await exchange(url, build(url, "GET", "/mcp", smuggled(1100))))
     expect([served, checks()]).toEqual([0, 0])
     expectAnswer(await exchange(url, build(url, "GET", "/mcp", smuggled(900))), Answer.apiKey())
-  })
+  }))
 
-  it("listen's server reads one line beyond the limit, so that it sees the excess", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, maxHeadersCount: 50 })
+  it.scopedLive("listen's server reads one line beyond the limit, so that it sees the excess", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, maxHeadersCount: 50 }))
     expect(server.running.server.maxHeadersCount).toBe(51)
-    const defaults = await serve({ auth: { provider: apiKeyProvider() } })
+    const defaults = await use(serve({ auth: { provider: apiKeyProvider() } }))
     expect(defaults.running.server.maxHeadersCount).toBe(NodeHttp.DEFAULT_MAX_HEADERS_COUNT + 1)
-  })
+  }))
 
   it("maxHeadersCount must be a positive whole number", () => {
     for (const bad of [0, -1, 1.5, "20"]) {

@@ -5,22 +5,25 @@
  * of the body reaches the session. Tools left out, and other methods, pass for anyone. A
  * refusal is not a failed authentication: it never spends the failed-attempt budget.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
+import { inScope } from "@mcpgate/testing/scoped"
+import type { Use } from "@mcpgate/testing/scoped"
 import { SseServer } from "@mcpgate/node"
 import type { SseTransport } from "@mcpgate/node"
 import { ConfigurationError } from "@mcpgate/auth-core"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
-import type { Expected, HeaderLines } from "./wire.js"
-import { Answer, closeAll, echoReply, expectAnswer, serve, settle } from "./wire.js"
+import { Answer, Bodies } from "@mcpgate/testing/contract"
+import type { Expected } from "@mcpgate/testing/contract"
+import type { HeaderLines } from "@mcpgate/testing/wire"
+import { expectAnswer } from "@mcpgate/testing/wire"
+import { echoReply, serve, settle } from "./harness.js"
 
-afterEach(closeAll)
 
 const ALICE = ["X-API-Key", KEY_ALICE] as const // scopes: ["tools:read"]
 const BOB = ["X-API-Key", KEY_BOB] as const // no scopes
 
 const TOOL_SCOPES = { search: ["tools:read"], deploy: ["deploy:write", "ops"] }
 
-const INSUFFICIENT_SCOPE = "{\"error\":\"Insufficient scope\",\"status\":403,\"type\":\"authorization_error\"}"
 
 /** The contract's 403 for scopes, byte for byte, its challenge listing `scopes`. */
 const insufficientScope = (scopes: string): Expected => ({
@@ -29,9 +32,9 @@ const insufficientScope = (scopes: string): Expected => ({
     "content-type": "application/json",
     "cache-control": "no-store",
     "www-authenticate": `Bearer realm="mcp", error="insufficient_scope", scope="${scopes}"`,
-    "content-length": String(INSUFFICIENT_SCOPE.length)
+    "content-length": String(Bodies.insufficientScope.length)
   },
-  body: INSUFFICIENT_SCOPE
+  body: Bodies.insufficientScope
 })
 
 const call = (id: number, name: string) =>
@@ -42,14 +45,14 @@ const request = (id: number, method: string) => ({ jsonrpc: "2.0", id, method })
  * A server with `toolScopes`. `session()` opens a session (bound to `opener`, if given, else
  * to the first identity that posts): `post` to it, and what was `delivered` to it.
  */
-const withServer = async (options: { readonly provider?: "api-key" | "jwt"; readonly messages?: boolean } = {}) => {
-  const server = await serve({
+const withServer = async (use: Use, options: { readonly provider?: "api-key" | "jwt"; readonly messages?: boolean } = {}) => {
+  const server = await use(serve({
     auth: {
       provider: options.provider === "jwt" ? jwtProvider() : apiKeyProvider(),
       ...(options.messages === undefined ? {} : { endpoints: { messages: options.messages } })
     },
     toolScopes: TOOL_SCOPES
-  })
+  }))
   const session = async (opener: HeaderLines = []) => {
     const opened = await server.open(opener)
     return {
@@ -62,19 +65,19 @@ const withServer = async (options: { readonly provider?: "api-key" | "jwt"; read
 }
 
 /** One session on a fresh server. */
-const withSession = async (options: Parameters<typeof withServer>[0] & { readonly opener?: HeaderLines } = {}) =>
-  (await withServer(options)).session(options.opener)
+const withSession = async (use: Use, options: Parameters<typeof withServer>[1] & { readonly opener?: HeaderLines } = {}) =>
+  (await withServer(use, options)).session(options.opener)
 
 describe("toolScopes on SseServer", () => {
-  it("a caller holding every required scope calls the tool: 202, delivered, answered on the stream", async () => {
-    const { delivered, post, stream } = await withSession()
+  it.scopedLive("a caller holding every required scope calls the tool: 202, delivered, answered on the stream", () => inScope(async (use) => {
+    const { delivered, post, stream } = await withSession(use)
     expectAnswer(await post([ALICE], call(1, "search")), Answer.accepted())
     expect(JSON.parse((await stream.next()).data)).toEqual(echoReply(1, "tools/call", "alice"))
     expect(delivered()).toEqual([call(1, "search")])
-  })
+  }))
 
-  it("a caller without them gets the exact 403 listing every scope the tool requires; nothing is delivered", async () => {
-    const { session } = await withServer()
+  it.scopedLive("a caller without them gets the exact 403 listing every scope the tool requires; nothing is delivered", () => inScope(async (use) => {
+    const { session } = await withServer(use)
     const bobs = await session()
     expectAnswer(await bobs.post([BOB], call(1, "search")), insufficientScope("tools:read"))
     // Alice holds one scope of deploy's two: still refused, and the challenge names both.
@@ -82,10 +85,10 @@ describe("toolScopes on SseServer", () => {
     expectAnswer(await alices.post([ALICE], call(2, "deploy")), insufficientScope("deploy:write ops"))
     await settle()
     expect([...bobs.delivered(), ...alices.delivered()]).toEqual([])
-  })
+  }))
 
-  it("a batch with one refused call is refused whole, the challenge naming each required scope once", async () => {
-    const { session } = await withServer()
+  it.scopedLive("a batch with one refused call is refused whole, the challenge naming each required scope once", () => inScope(async (use) => {
+    const { session } = await withServer(use)
     const batch = [request(1, "ping"), call(2, "whoami"), call(3, "deploy"), call(4, "search"), call(5, "deploy")]
     const bobs = await session()
     expectAnswer(await bobs.post([BOB], batch), insufficientScope("deploy:write ops tools:read"))
@@ -95,10 +98,10 @@ describe("toolScopes on SseServer", () => {
     expect([...bobs.delivered(), ...alices.delivered()]).toEqual([])
     expectAnswer(await alices.post([ALICE], [...batch.slice(0, 2), call(4, "search")]), Answer.accepted())
     expect(alices.delivered()).toHaveLength(3)
-  })
+  }))
 
-  it("a tool left out of toolScopes, tools/list and any other method pass for a caller without scopes", async () => {
-    const { delivered, post } = await withSession()
+  it.scopedLive("a tool left out of toolScopes, tools/list and any other method pass for a caller without scopes", () => inScope(async (use) => {
+    const { delivered, post } = await withSession(use)
     expectAnswer(await post([BOB], call(1, "whoami")), Answer.accepted())
     expectAnswer(await post([BOB], request(2, "tools/list")), Answer.accepted())
     expectAnswer(await post([BOB], { jsonrpc: "2.0", id: 3, method: "prompts/get", params: { name: "deploy" } }), Answer.accepted())
@@ -106,10 +109,10 @@ describe("toolScopes on SseServer", () => {
     expectAnswer(await post([BOB], call(4, "__proto__")), Answer.accepted())
     expectAnswer(await post([BOB], call(5, "constructor")), Answer.accepted())
     expect(delivered()).toHaveLength(5)
-  })
+  }))
 
-  it("a JWT's scopes come from `scope` (space-separated) or `scp`", async () => {
-    const { delivered, post } = await withSession({ provider: "jwt" })
+  it.scopedLive("a JWT's scopes come from `scope` (space-separated) or `scp`", () => inScope(async (use) => {
+    const { delivered, post } = await withSession(use, { provider: "jwt" })
     const both = await tokenFor("carol", { claims: { scope: "deploy:write ops" } })
     const one = await tokenFor("carol", { claims: { scope: "deploy:write" } })
     const scp = await tokenFor("carol", { claims: { scope: undefined, scp: ["ops", "deploy:write"] } })
@@ -117,28 +120,28 @@ describe("toolScopes on SseServer", () => {
     expectAnswer(await post([["Authorization", `Bearer ${one}`]], call(2, "deploy")), insufficientScope("deploy:write ops"))
     expectAnswer(await post([["Authorization", `Bearer ${scp}`]], call(3, "deploy")), Answer.accepted())
     expect(delivered().map((message) => message["id"])).toEqual([1, 3])
-  })
+  }))
 
-  it("an anonymous caller (messages: false, no credentials) calls unscoped tools but gets the 403 for scoped ones", async () => {
-    const { delivered, post } = await withSession({ messages: false })
+  it.scopedLive("an anonymous caller (messages: false, no credentials) calls unscoped tools but gets the 403 for scoped ones", () => inScope(async (use) => {
+    const { delivered, post } = await withSession(use, { messages: false })
     expectAnswer(await post([], call(1, "whoami")), Answer.accepted())
     expectAnswer(await post([], call(2, "search")), insufficientScope("tools:read"))
     await settle()
     expect(delivered().map((message) => message["id"])).toEqual([1])
-  })
+  }))
 
-  it("comes after session binding: another identity's post to a bound session is the session 403, not the scope one", async () => {
-    const { post } = await withSession({ opener: [ALICE] })
+  it.scopedLive("comes after session binding: another identity's post to a bound session is the session 403, not the scope one", () => inScope(async (use) => {
+    const { post } = await withSession(use, { opener: [ALICE] })
     expectAnswer(await post([BOB], call(1, "search")), Answer.sessionForbidden())
-  })
+  }))
 
-  it("spends no failed-attempt budget: 30 refused calls from one client are all 403, never 429", async () => {
-    const { post } = await withSession()
+  it.scopedLive("spends no failed-attempt budget: 30 refused calls from one client are all 403, never 429", () => inScope(async (use) => {
+    const { post } = await withSession(use)
     for (let id = 1; id <= 30; id++) {
       expectAnswer(await post([BOB], call(id, "search")), insufficientScope("tools:read"))
     }
     expectAnswer(await post([BOB], call(31, "whoami")), Answer.accepted())
-  })
+  }))
 })
 
 describe("toolScopes options", () => {

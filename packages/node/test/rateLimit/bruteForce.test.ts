@@ -1,14 +1,12 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { RateLimiter } from "@mcpgate/http"
 import { NodeGuard, SseServer } from "@mcpgate/node"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { httpServer, inScope } from "@mcpgate/testing/scoped"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
-import { start } from "../fixtures/http.js"
-import { API_KEY_BODY, closeAgents, RATE_LIMITED_BODY, send } from "./support.js"
+import { closeAgents, send } from "./support.js"
+import { listening, start } from "../fixtures/servers.js"
 
-const defer = cleanupAfterEach()
 afterAll(closeAgents)
 
 const ATTACKER = "127.0.0.1"
@@ -24,9 +22,8 @@ const post = (url: URL, from: string, key: string) =>
   })
 
 describe("a brute-force run on loopback (contract section 6, step 4)", () => {
-  it("1,000 wrong keys from one address get 401, then 429 with Retry-After; another address is served throughout", async () => {
-    const server = await start({ auth: { provider: apiKeyProvider() }, onSession: () => {} })
-    defer(() => server.close())
+  it.scopedLive("1,000 wrong keys from one address get 401, then 429 with Retry-After; another address is served throughout", () => inScope(async (use) => {
+    const server = await use(listening({ auth: { provider: apiKeyProvider() }, onSession: () => {} }))
 
     const statuses = new Map<number, number>()
     const retryAfters = new Set<string>()
@@ -35,10 +32,10 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
       statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
       if (attempt < 20) {
         expect(reply.status).toBe(401)
-        expect(reply.body).toBe(API_KEY_BODY)
+        expect(reply.body).toBe(Bodies.apiKey)
       } else {
         expect(reply.status).toBe(429)
-        expect(reply.body).toBe(RATE_LIMITED_BODY)
+        expect(reply.body).toBe(Bodies.rateLimited)
         expect(reply.headers["content-type"]).toBe("application/json")
         retryAfters.add(reply.headers["retry-after"]!)
       }
@@ -56,15 +53,14 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
     }
     // A limited client is turned away even with a good key, before any check of it.
     expect((await post(server.url, ATTACKER, KEY_ALICE)).status).toBe(429)
-  }, 60_000)
+  }), 60_000)
 
-  it("after the window, the limited address can authenticate again", async () => {
-    const server = await start({
+  it.scopedLive("after the window, the limited address can authenticate again", () => inScope(async (use) => {
+    const server = await use(listening({
       auth: { provider: apiKeyProvider() },
       onSession: () => {},
       rateLimit: { maxFailures: 5, window: 1 }
-    })
-    defer(() => server.close())
+    }))
     for (let attempt = 0; attempt < 5; attempt++) {
       expect((await post(server.url, ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     }
@@ -73,21 +69,20 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
     expect(limited.headers["retry-after"]).toBe("1")
     await new Promise((resolve) => setTimeout(resolve, 1_100))
     expect((await post(server.url, ATTACKER, KEY_ALICE)).status).toBe(404)
-  })
+  }))
 
-  it("with endpoints.messages false, anonymous posts spend no budget; a wrong key still does", async () => {
-    const server = await start({
+  it.scopedLive("with endpoints.messages false, anonymous posts spend no budget; a wrong key still does", () => inScope(async (use) => {
+    const server = await use(listening({
       auth: { provider: apiKeyProvider(), endpoints: { messages: false } },
       onSession: () => {},
       rateLimit: { maxFailures: 3 }
-    })
-    defer(() => server.close())
+    }))
     const anonymous = () =>
       send(server.url, { from: ATTACKER, path: "/messages?sessionId=none", headers: { "content-type": "application/json" }, body: "{}" })
     for (let i = 0; i < 10; i++) expect((await anonymous()).status).toBe(404)
     for (let i = 0; i < 3; i++) expect((await post(server.url, ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     expect((await anonymous()).status).toBe(429)
-  })
+  }))
 })
 
 describe("trustProxy: the client behind a proxy", () => {
@@ -99,33 +94,31 @@ describe("trustProxy: the client behind a proxy", () => {
       body: "{}"
     })
 
-  it("gives each forwarded address its own budget when the socket is a trusted proxy", async () => {
-    const server = await start({
+  it.scopedLive("gives each forwarded address its own budget when the socket is a trusted proxy", () => inScope(async (use) => {
+    const server = await use(listening({
       auth: { provider: apiKeyProvider() },
       onSession: () => {},
       rateLimit: { maxFailures: 3 },
       trustProxy: ["loopback"]
-    })
-    defer(() => server.close())
+    }))
     // 30 addresses, one failure each: nobody is over budget.
     for (let i = 0; i < 30; i++) expect((await forwarded(server.url, `198.51.100.${i}`, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     // One address over budget; the entry the client forged on the left changes nothing.
     for (let i = 0; i < 3; i++) await forwarded(server.url, `6.6.6.${i}, 203.0.113.9`, "wrong_key_aaaaaaaaaaaa")
     expect((await forwarded(server.url, "203.0.113.9", KEY_BOB)).status).toBe(429)
     expect((await forwarded(server.url, "203.0.113.10", KEY_BOB)).status).toBe(404)
-  })
+  }))
 
-  it("ignores X-Forwarded-For from a socket that is not a trusted proxy", async () => {
-    const server = await start({
+  it.scopedLive("ignores X-Forwarded-For from a socket that is not a trusted proxy", () => inScope(async (use) => {
+    const server = await use(listening({
       auth: { provider: apiKeyProvider() },
       onSession: () => {},
       rateLimit: { maxFailures: 3 },
       trustProxy: ["10.0.0.0/8"]
-    })
-    defer(() => server.close())
+    }))
     for (let i = 0; i < 3; i++) await forwarded(server.url, `198.51.100.${i}`, "wrong_key_aaaaaaaaaaaa")
     expect((await forwarded(server.url, "198.51.100.200", KEY_BOB)).status).toBe(429)
-  })
+  }))
 
   it("refuses a trustProxy entry that is not an address or range, at startup", async () => {
     await expect(start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, trustProxy: ["proxy.internal"] }))
@@ -151,23 +144,19 @@ describe("trustProxy: the client behind a proxy", () => {
 })
 
 describe("NodeGuard: the same gate in front of any handler", () => {
-  it("limits failed attempts per client, and shares a limiter when given one", async () => {
+  it.scopedLive("limits failed attempts per client, and shares a limiter when given one", () => inScope(async (use) => {
     const limiter = RateLimiter.make({ maxFailures: 2 })
     const guard = NodeGuard.make({ provider: apiKeyProvider(), rateLimit: limiter })
-    const server = http.createServer(async (request, response) => {
+    const { url } = await use(httpServer(async (request, response) => {
       if ((await guard.authenticate(request, response)) !== undefined) response.end("ok")
-    })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    defer(() => new Promise<void>((resolve) => server.close(() => resolve())))
-    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    }))
     const get = (from: string, key: string) => send(url, { from, method: "GET", path: "/", headers: { "x-api-key": key } })
     expect((await get(ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     expect((await get(ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
-    expect(await get(ATTACKER, KEY_ALICE)).toMatchObject({ status: 429, body: RATE_LIMITED_BODY })
+    expect(await get(ATTACKER, KEY_ALICE)).toMatchObject({ status: 429, body: Bodies.rateLimited })
     expect(await get(USER, KEY_ALICE)).toMatchObject({ status: 200, body: "ok" })
     // The limiter is shared: a server built with it sees the same budget.
-    const sse = await start({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: limiter })
-    defer(() => sse.close())
+    const sse = await use(listening({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: limiter }))
     expect((await post(sse.url, ATTACKER, KEY_ALICE)).status).toBe(429)
-  })
+  }))
 })

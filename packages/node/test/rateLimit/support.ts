@@ -49,7 +49,3 @@ export const closeAgents = (): void => {
   for (const agent of agents.values()) agent.destroy()
   agents.clear()
 }
-
-export const RATE_LIMITED_BODY =
-  "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}"
-export const API_KEY_BODY = "{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}"

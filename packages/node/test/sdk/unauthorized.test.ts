@@ -7,10 +7,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
-import { Bodies, start } from "../fixtures/http.js"
 import type { Sdk, Seen } from "./mcp.js"
 import { connectClient, mcpServer, rejectionOf, SDK_PAIRS as SDKS, stop } from "./mcp.js"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
+import { acquire, inScope } from "@mcpgate/testing/scoped"
+import { Bodies } from "@mcpgate/testing/contract"
+import { start } from "../fixtures/servers.js"
 
 
 const PROVIDERS = [
@@ -23,13 +24,10 @@ const PROVIDERS = [
   }
 ] as const
 
-const defer = cleanupAfterEach()
-
-const serve = async (sdk: Sdk, auth: Parameters<typeof start>[0]["auth"]) => {
+/** A server whose sessions run `sdk`'s McpServer, stopped with the test's scope. */
+const serve = (sdk: Sdk, auth: Parameters<typeof start>[0]["auth"]) => {
   const seen: Array<Seen> = []
-  const server = await start({ auth, onSession: mcpServer(sdk, seen) })
-  defer(() => stop(server))
-  return { server, seen }
+  return acquire(async () => ({ server: await start({ auth, onSession: mcpServer(sdk, seen) }), seen }), ({ server }) => stop(server))
 }
 
 /** Connects and, should that wrongly succeed, still closes the client. */
@@ -43,24 +41,24 @@ const connectionError = (sdk: Sdk, base: URL, headers: Record<string, string>): 
 
 describe.each(SDKS)("SDK $client client → SDK $server McpServer", ({ client: clientSdk, server: serverSdk }) => {
   describe.each(PROVIDERS)("$name provider", ({ body, provider, wrong }) => {
-    it("sse: true, no credentials: connect fails with the stream's 401", async () => {
-      const { server } = await serve(serverSdk, { provider: provider(), endpoints: { sse: true, messages: true } })
+    it.scopedLive("sse: true, no credentials: connect fails with the stream's 401", () => inScope(async (use) => {
+      const { server } = await use(serve(serverSdk, { provider: provider(), endpoints: { sse: true, messages: true } }))
 
       const error = await connectionError(clientSdk, server.url, {})
       expect(error).toMatchObject({ code: 401 })
       expect(server.sse.sessionCount()).toBe(0)
-    })
+    }))
 
-    it("sse: true, a wrong credential: connect fails with the stream's 401", async () => {
-      const { server } = await serve(serverSdk, { provider: provider(), endpoints: { sse: true, messages: true } })
+    it.scopedLive("sse: true, a wrong credential: connect fails with the stream's 401", () => inScope(async (use) => {
+      const { server } = await use(serve(serverSdk, { provider: provider(), endpoints: { sse: true, messages: true } }))
 
       const error = await connectionError(clientSdk, server.url, await wrong())
       expect(error).toMatchObject({ code: 401 })
       expect(server.sse.sessionCount()).toBe(0)
-    })
+    }))
 
-    it("default policy, no credentials: the initialize POST fails with the exact 401 body", async () => {
-      const { seen, server } = await serve(serverSdk, { provider: provider() })
+    it.scopedLive("default policy, no credentials: the initialize POST fails with the exact 401 body", () => inScope(async (use) => {
+      const { seen, server } = await use(serve(serverSdk, { provider: provider() }))
 
       const error = await connectionError(clientSdk, server.url, {})
       expect(error).toBeInstanceOf(Error)
@@ -70,32 +68,32 @@ describe.each(SDKS)("SDK $client client → SDK $server McpServer", ({ client: c
       // The body ends the message: nothing about why the credential failed follows it.
       expect(message.endsWith(body)).toBe(true)
       expect(seen).toEqual([])
-    })
+    }))
 
-    it("default policy, a wrong credential: a presented credential is always checked, so the stream gets the 401", async () => {
-      const { server } = await serve(serverSdk, { provider: provider() })
+    it.scopedLive("default policy, a wrong credential: a presented credential is always checked, so the stream gets the 401", () => inScope(async (use) => {
+      const { server } = await use(serve(serverSdk, { provider: provider() }))
 
       const error = await connectionError(clientSdk, server.url, await wrong())
       expect(error).toMatchObject({ code: 401 })
       expect(server.sse.sessionCount()).toBe(0)
-    })
+    }))
   })
 })
 
 describe("a credential for another provider, default policy", () => {
-  it("an API key sent to a JWT server: the stream opens (no Authorization), the POST gets the JWT body", async () => {
-    const { server } = await serve("v1", { provider: jwtProvider() })
+  it.scopedLive("an API key sent to a JWT server: the stream opens (no Authorization), the POST gets the JWT body", () => inScope(async (use) => {
+    const { server } = await use(serve("v1", { provider: jwtProvider() }))
 
     const error = await connectionError("v1", server.url, { "X-API-Key": KEY_ALICE })
     expect((error as Error).message).toContain("HTTP 401")
     expect((error as Error).message.endsWith(Bodies.jwt)).toBe(true)
-  })
+  }))
 
-  it("a JWT sent to an API-key server: the stream opens (no API-key header), the POST gets the API-key body", async () => {
-    const { server } = await serve("v2", { provider: apiKeyProvider() })
+  it.scopedLive("a JWT sent to an API-key server: the stream opens (no API-key header), the POST gets the API-key body", () => inScope(async (use) => {
+    const { server } = await use(serve("v2", { provider: apiKeyProvider() }))
 
     const error = await connectionError("v2", server.url, { Authorization: `Bearer ${await tokenFor("alice")}` })
     expect((error as Error).message).toContain("HTTP 401")
     expect((error as Error).message.endsWith(Bodies.apiKey)).toBe(true)
-  })
+  }))
 })

@@ -4,11 +4,12 @@
  * refreshed token (same `sub`, later `exp`) keeps the session.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { inScope } from "@mcpgate/testing/scoped"
 import { decodeJwt } from "jose"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
-import { Bodies } from "../fixtures/http.js"
 import type { Recorded } from "./support.js"
 import { apiKey, bearer, post, recordingServers } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const { serve, openAs } = recordingServers()
 
@@ -17,9 +18,9 @@ const methodsOf = (session: Recorded) => session.messages.map(({ message }) => m
 describe("a stream opened by Alice (endpoints.sse: true)", () => {
   const AUTH = { sse: true, messages: true } as const
 
-  it("Bob's valid API key gets the exact 403, and his message is not delivered", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider(), endpoints: AUTH })
-    const { session, sessionId } = await openAs(server, record, apiKey(KEY_ALICE))
+  it.scopedLive("Bob's valid API key gets the exact 403, and his message is not delivered", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider(), endpoints: AUTH }))
+    const { session, sessionId } = await use(openAs(server, record, apiKey(KEY_ALICE)))
 
     const refused = await post(server, sessionId, apiKey(KEY_BOB))
     expect(refused.status).toBe(403)
@@ -33,32 +34,32 @@ describe("a stream opened by Alice (endpoints.sse: true)", () => {
     const accepted = await post(server, sessionId, apiKey(KEY_ALICE))
     expect(accepted.status).toBe(202)
     expect(methodsOf(session)).toEqual(["ping"])
-  })
+  }))
 
-  it("Bob is refused before his body is read: a body that is not JSON still gets the 403", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider(), endpoints: AUTH })
-    const { session, sessionId } = await openAs(server, record, apiKey(KEY_ALICE))
+  it.scopedLive("Bob is refused before his body is read: a body that is not JSON still gets the 403", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider(), endpoints: AUTH }))
+    const { session, sessionId } = await use(openAs(server, record, apiKey(KEY_ALICE)))
 
     const refused = await post(server, sessionId, apiKey(KEY_BOB), "not json")
     expect(refused.status).toBe(403)
     expect(refused.body).toBe(Bodies.sessionForbidden)
     expect(session.messages).toEqual([])
-  })
+  }))
 
-  it("Bob's valid JWT gets the exact 403, and his message is not delivered", async () => {
-    const { record, server } = await serve({ provider: jwtProvider(), endpoints: AUTH })
-    const { session, sessionId } = await openAs(server, record, bearer(await tokenFor("alice")))
+  it.scopedLive("Bob's valid JWT gets the exact 403, and his message is not delivered", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: jwtProvider(), endpoints: AUTH }))
+    const { session, sessionId } = await use(openAs(server, record, bearer(await tokenFor("alice"))))
 
     const refused = await post(server, sessionId, bearer(await tokenFor("bob")))
     expect(refused.status).toBe(403)
     expect(refused.body).toBe(Bodies.sessionForbidden)
     expect(session.messages).toEqual([])
-  })
+  }))
 
-  it("Alice's refreshed token (same sub, later exp) is accepted and becomes the session's latest expiry", async () => {
-    const { record, server } = await serve({ provider: jwtProvider(), endpoints: AUTH })
+  it.scopedLive("Alice's refreshed token (same sub, later exp) is accepted and becomes the session's latest expiry", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: jwtProvider(), endpoints: AUTH }))
     const first = await tokenFor("alice", { expiresIn: 60 })
-    const { session, sessionId } = await openAs(server, record, bearer(first))
+    const { session, sessionId } = await use(openAs(server, record, bearer(first)))
     expect(session.transport.principal?.expiresAt).toBe(decodeJwt(first).exp)
 
     const refreshed = await tokenFor("alice", { expiresIn: 3600 })
@@ -73,20 +74,20 @@ describe("a stream opened by Alice (endpoints.sse: true)", () => {
     expect(older.status).toBe(202)
     expect(session.messages).toHaveLength(2)
     expect(session.transport.principal?.expiresAt).toBe(decodeJwt(refreshed).exp)
-  })
+  }))
 
-  it("a token with the same sub but another issuer is another identity", async () => {
-    const { record, server } = await serve({ provider: jwtProvider(), endpoints: AUTH })
-    const { session, sessionId } = await openAs(server, record, bearer(await tokenFor("alice", { claims: { iss: "https://a.example" } })))
+  it.scopedLive("a token with the same sub but another issuer is another identity", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: jwtProvider(), endpoints: AUTH }))
+    const { session, sessionId } = await use(openAs(server, record, bearer(await tokenFor("alice", { claims: { iss: "https://a.example" } }))))
 
     const refused = await post(server, sessionId, bearer(await tokenFor("alice", { claims: { iss: "https://b.example" } })))
     expect(refused.status).toBe(403)
     expect(refused.body).toBe(Bodies.sessionForbidden)
     expect(session.messages).toEqual([])
-  })
+  }))
 
-  it("credentials are checked before the session is looked up: an unknown session gets 401 without them, 404 with them", async () => {
-    const { server } = await serve({ provider: apiKeyProvider(), endpoints: AUTH })
+  it.scopedLive("credentials are checked before the session is looked up: an unknown session gets 401 without them, 404 with them", () => inScope(async (use) => {
+    const { server } = await use(serve({ provider: apiKeyProvider(), endpoints: AUTH }))
 
     const anonymous = await post(server, "00000000-0000-4000-8000-000000000000", [])
     expect(anonymous.status).toBe(401)
@@ -94,13 +95,13 @@ describe("a stream opened by Alice (endpoints.sse: true)", () => {
     const known = await post(server, "00000000-0000-4000-8000-000000000000", apiKey(KEY_BOB))
     expect(known.status).toBe(404)
     expect(known.body).toBe(Bodies.sessionNotFound)
-  })
+  }))
 })
 
 describe("a stream opened without credentials (default policy)", () => {
-  it("is bound to the first identity that posts to it; another identity then gets the 403", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider() })
-    const { session, sessionId } = await openAs(server, record, [])
+  it.scopedLive("is bound to the first identity that posts to it; another identity then gets the 403", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider() }))
+    const { session, sessionId } = await use(openAs(server, record, []))
     expect(session.transport.principal).toBeUndefined()
 
     expect((await post(server, sessionId, apiKey(KEY_ALICE))).status).toBe(202)
@@ -111,49 +112,49 @@ describe("a stream opened without credentials (default policy)", () => {
     expect(refused.body).toBe(Bodies.sessionForbidden)
     expect(session.messages).toHaveLength(1)
     expect(session.messages[0]?.extra?.authInfo?.clientId).toBe("alice")
-  })
+  }))
 
-  it("a POST without credentials gets the 401 and is not delivered", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider() })
-    const { session, sessionId } = await openAs(server, record, [])
+  it.scopedLive("a POST without credentials gets the 401 and is not delivered", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider() }))
+    const { session, sessionId } = await use(openAs(server, record, []))
 
     const refused = await post(server, sessionId, [])
     expect(refused.status).toBe(401)
     expect(refused.body).toBe(Bodies.apiKey)
     expect(session.messages).toEqual([])
     expect(session.transport.principal).toBeUndefined()
-  })
+  }))
 })
 
 describe("endpoints.messages: false", () => {
-  it("POSTs without credentials are delivered without authInfo, even once the session is bound", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider(), endpoints: { sse: false, messages: false } })
-    const { session, sessionId } = await openAs(server, record, [])
+  it.scopedLive("POSTs without credentials are delivered without authInfo, even once the session is bound", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider(), endpoints: { sse: false, messages: false } }))
+    const { session, sessionId } = await use(openAs(server, record, []))
 
     expect((await post(server, sessionId, [])).status).toBe(202)
     expect((await post(server, sessionId, apiKey(KEY_ALICE))).status).toBe(202)
     expect((await post(server, sessionId, [])).status).toBe(202)
     expect(session.messages.map(({ extra }) => extra?.authInfo?.clientId)).toEqual([undefined, "alice", undefined])
-  })
+  }))
 
-  it("another identity's credential still gets the 403", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider(), endpoints: { sse: false, messages: false } })
-    const { session, sessionId } = await openAs(server, record, [])
+  it.scopedLive("another identity's credential still gets the 403", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider(), endpoints: { sse: false, messages: false } }))
+    const { session, sessionId } = await use(openAs(server, record, []))
     expect((await post(server, sessionId, apiKey(KEY_ALICE))).status).toBe(202)
 
     const refused = await post(server, sessionId, apiKey(KEY_BOB))
     expect(refused.status).toBe(403)
     expect(refused.body).toBe(Bodies.sessionForbidden)
     expect(session.messages).toHaveLength(1)
-  })
+  }))
 
-  it("a wrong credential is never ignored: 401, not delivered", async () => {
-    const { record, server } = await serve({ provider: apiKeyProvider(), endpoints: { sse: false, messages: false } })
-    const { session, sessionId } = await openAs(server, record, [])
+  it.scopedLive("a wrong credential is never ignored: 401, not delivered", () => inScope(async (use) => {
+    const { record, server } = await use(serve({ provider: apiKeyProvider(), endpoints: { sse: false, messages: false } }))
+    const { session, sessionId } = await use(openAs(server, record, []))
 
     const refused = await post(server, sessionId, apiKey("mcp_test_nobody_0000000000"))
     expect(refused.status).toBe(401)
     expect(refused.body).toBe(Bodies.apiKey)
     expect(session.messages).toEqual([])
-  })
+  }))
 })

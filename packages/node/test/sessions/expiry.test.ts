@@ -8,8 +8,9 @@ import type { SseServer } from "@mcpgate/node"
 import { APIKeyAuthProvider, JWTAuthProvider } from "@mcpgate/auth-core"
 import { describe, expect, it } from "@effect/vitest"
 import { KEY_ALICE, KEY_BOB, SECRET, tokenFor } from "@mcpgate/testing/credentials"
-import { Bodies, start } from "../fixtures/http.js"
 import { apiKey, bearer, nowSeconds, open, post, recorder, sleep, tokenExpiringAt, within } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { start } from "../fixtures/servers.js"
 
 const TIMEOUT = 8000
 

@@ -7,10 +7,12 @@ import type { SseServer, SseTransport } from "@mcpgate/node"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import * as net from "node:net"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
-import { Bodies, head, openStream, start } from "../fixtures/http.js"
 import type { McpClient, Seen } from "../sdk/mcp.js"
 import { connectClient, mcpServer, rejectionOf, stop } from "../sdk/mcp.js"
-import { apiKey, open, post, readWholeStream, recorder, waitFor, within } from "./support.js"
+import { apiKey, open, post, recorder, waitFor, within } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
+import { head, openStream, readWholeStream } from "@mcpgate/testing/wire"
+import { start } from "../fixtures/servers.js"
 
 const AUTH = { provider: apiKeyProvider(), endpoints: { sse: true, messages: true } } as const
 
@@ -349,7 +351,7 @@ describe("onSession fails", () => {
     const errors: Array<unknown> = []
     const server = await serve({ onSession, onError: (error) => errors.push(error) })
 
-    const stream = await readWholeStream(server, apiKey(KEY_ALICE))
+    const stream = await readWholeStream(server.url, apiKey(KEY_ALICE))
 
     expect(stream.status).toBe(200)
     expect(stream.body).toBe("")
@@ -369,7 +371,7 @@ describe("onSession fails", () => {
       onError: (error) => errors.push(error)
     })
 
-    const stream = await readWholeStream(server, apiKey(KEY_ALICE))
+    const stream = await readWholeStream(server.url, apiKey(KEY_ALICE))
 
     expect(stream.body).toBe(`event: endpoint\ndata: /messages?sessionId=${sessionId}\n\n`)
     expect(errors).toEqual([boom])
@@ -390,7 +392,7 @@ describe("onSession fails", () => {
       }
     })
 
-    expect((await readWholeStream(server, apiKey(KEY_ALICE))).status).toBe(200)
+    expect((await readWholeStream(server.url, apiKey(KEY_ALICE))).status).toBe(200)
     const { sessionId } = await openAs(server, apiKey(KEY_ALICE))
     expect((await post(server, sessionId, apiKey(KEY_ALICE))).status).toBe(202)
     expect(server.sse.sessionCount()).toBe(1)

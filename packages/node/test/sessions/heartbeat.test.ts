@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { apiKeyProvider, KEY_ALICE } from "@mcpgate/testing/credentials"
-import { openStream, start } from "../fixtures/http.js"
 import { sleep } from "./support.js"
+import { openStream } from "@mcpgate/testing/wire"
+import { start } from "../fixtures/servers.js"
 
 describe("heartbeat", () => {
   it("a started stream gets `: keep-alive` comments at the configured interval, and no extra events", async () => {

@@ -6,9 +6,10 @@
 import type { SseServer } from "@mcpgate/node"
 import { describe, expect, it, vi } from "@effect/vitest"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, tokenFor } from "@mcpgate/testing/credentials"
-import { openStream, start } from "../fixtures/http.js"
 import { apiKey, bearer, post, sleep, waitFor } from "./support.js"
 import type { Header } from "./support.js"
+import { openStream } from "@mcpgate/testing/wire"
+import { start } from "../fixtures/servers.js"
 
 const CONCURRENCY = 25
 

@@ -4,11 +4,12 @@
  */
 import { JWTAuthProvider } from "@mcpgate/auth-core"
 import { describe, expect, it } from "@effect/vitest"
+import { inScope } from "@mcpgate/testing/scoped"
 import type { JWK } from "jose"
 import { exportJWK, generateKeyPair, SignJWT } from "jose"
 import { apiKeyProvider, jwtProvider, KEY_ALICE, KEY_BOB, tokenFor } from "@mcpgate/testing/credentials"
-import { Bodies } from "../fixtures/http.js"
 import { apiKey, bearer, post, recordingServers, sleep, within } from "./support.js"
+import { Bodies } from "@mcpgate/testing/contract"
 
 const NEW_SECRET = "a-rotated-secret-also-32-bytes-or-more!!"
 const KEY_CAROL = "mcp_test_carol_5e2b8d1f4a7c"
@@ -19,11 +20,11 @@ const { serve, openAs } = recordingServers()
 const PROMPTLY = 1000
 
 describe("API keys rotated with updateKeys", () => {
-  it("removing Alice's key closes her open stream; Bob's stays open and keeps working", async () => {
+  it.scopedLive("removing Alice's key closes her open stream; Bob's stays open and keeps working", () => inScope(async (use) => {
     const provider = apiKeyProvider()
-    const { record, server } = await serve({ provider, endpoints: { sse: true, messages: true } })
-    const alice = await openAs(server, record, apiKey(KEY_ALICE))
-    const bob = await openAs(server, record, apiKey(KEY_BOB))
+    const { record, server } = await use(serve({ provider, endpoints: { sse: true, messages: true } }))
+    const alice = await use(openAs(server, record, apiKey(KEY_ALICE)))
+    const bob = await use(openAs(server, record, apiKey(KEY_BOB)))
 
     provider.updateKeys([{ key: KEY_BOB, label: "bob" }])
 
@@ -42,13 +43,13 @@ describe("API keys rotated with updateKeys", () => {
     const refused = await post(server, alice.sessionId, apiKey(KEY_ALICE))
     expect(refused.status).toBe(401)
     expect(refused.body).toBe(Bodies.apiKey)
-  })
+  }))
 
-  it("a rotation that keeps a key keeps its streams", async () => {
+  it.scopedLive("a rotation that keeps a key keeps its streams", () => inScope(async (use) => {
     const provider = apiKeyProvider()
-    const { record, server } = await serve({ provider, endpoints: { sse: true, messages: true } })
-    const alice = await openAs(server, record, apiKey(KEY_ALICE))
-    const bob = await openAs(server, record, apiKey(KEY_BOB))
+    const { record, server } = await use(serve({ provider, endpoints: { sse: true, messages: true } }))
+    const alice = await use(openAs(server, record, apiKey(KEY_ALICE)))
+    const bob = await use(openAs(server, record, apiKey(KEY_BOB)))
 
     provider.updateKeys([
       { key: KEY_ALICE, label: "alice", scopes: ["tools:read"] },
@@ -61,13 +62,13 @@ describe("API keys rotated with updateKeys", () => {
     expect(bob.session.transport.endReason).toBeUndefined()
     expect(server.sse.sessionCount()).toBe(2)
     expect((await post(server, alice.sessionId, apiKey(KEY_ALICE))).status).toBe(202)
-  })
+  }))
 
-  it("a stream opened without credentials is closed once the key that bound it is revoked", async () => {
+  it.scopedLive("a stream opened without credentials is closed once the key that bound it is revoked", () => inScope(async (use) => {
     const provider = apiKeyProvider()
-    const { record, server } = await serve({ provider })
-    const bound = await openAs(server, record, [])
-    const unbound = await openAs(server, record, [])
+    const { record, server } = await use(serve({ provider }))
+    const bound = await use(openAs(server, record, []))
+    const unbound = await use(openAs(server, record, []))
     expect((await post(server, bound.sessionId, apiKey(KEY_ALICE))).status).toBe(202)
 
     provider.updateKeys([{ key: KEY_BOB, label: "bob" }])
@@ -78,15 +79,15 @@ describe("API keys rotated with updateKeys", () => {
     await sleep(100)
     expect(unbound.session.transport.endReason).toBeUndefined()
     expect((await post(server, unbound.sessionId, apiKey(KEY_BOB))).status).toBe(202)
-  })
+  }))
 })
 
 describe("JWT keys rotated with updateKeys", () => {
-  it("a new secret closes the streams of tokens signed with the old one; new tokens then work", async () => {
+  it.scopedLive("a new secret closes the streams of tokens signed with the old one; new tokens then work", () => inScope(async (use) => {
     const provider = jwtProvider()
-    const { record, server } = await serve({ provider, endpoints: { sse: true, messages: true } })
-    const alice = await openAs(server, record, bearer(await tokenFor("alice")))
-    const bob = await openAs(server, record, bearer(await tokenFor("bob")))
+    const { record, server } = await use(serve({ provider, endpoints: { sse: true, messages: true } }))
+    const alice = await use(openAs(server, record, bearer(await tokenFor("alice"))))
+    const bob = await use(openAs(server, record, bearer(await tokenFor("bob"))))
 
     provider.updateKeys({ secret: NEW_SECRET })
 
@@ -95,19 +96,19 @@ describe("JWT keys rotated with updateKeys", () => {
     expect(bob.session.transport.endReason).toBe("revoked")
     expect(server.sse.sessionCount()).toBe(0)
 
-    const carol = await openAs(server, record, bearer(await tokenFor("carol", { secret: NEW_SECRET })))
+    const carol = await use(openAs(server, record, bearer(await tokenFor("carol", { secret: NEW_SECRET }))))
     expect((await post(server, carol.sessionId, bearer(await tokenFor("carol", { secret: NEW_SECRET })))).status).toBe(202)
     const refused = await post(server, carol.sessionId, bearer(await tokenFor("carol")))
     expect(refused.status).toBe(401)
     expect(refused.body).toBe(Bodies.jwt)
-  })
+  }))
 
-  it("dropping one of two public keys closes only the streams of tokens it signed", async () => {
+  it.scopedLive("dropping one of two public keys closes only the streams of tokens it signed", () => inScope(async (use) => {
     const [first, second] = await Promise.all([esKey("key-a"), esKey("key-b")])
     const provider = new JWTAuthProvider({ jwks: { keys: [first.jwk, second.jwk] } })
-    const { record, server } = await serve({ provider, endpoints: { sse: true, messages: true } })
-    const alice = await openAs(server, record, bearer(await first.sign("alice")))
-    const bob = await openAs(server, record, bearer(await second.sign("bob")))
+    const { record, server } = await use(serve({ provider, endpoints: { sse: true, messages: true } }))
+    const alice = await use(openAs(server, record, bearer(await first.sign("alice"))))
+    const bob = await use(openAs(server, record, bearer(await second.sign("bob"))))
 
     provider.updateKeys({ jwks: { keys: [second.jwk] } })
 
@@ -117,14 +118,14 @@ describe("JWT keys rotated with updateKeys", () => {
     expect(bob.session.transport.endReason).toBeUndefined()
     expect(server.sse.sessionCount()).toBe(1)
     expect((await post(server, bob.sessionId, bearer(await second.sign("bob")))).status).toBe(202)
-  })
+  }))
 })
 
 describe("after the server is closed", () => {
-  it("a rotation no longer touches anything and does not throw", async () => {
+  it.scopedLive("a rotation no longer touches anything and does not throw", () => inScope(async (use) => {
     const provider = apiKeyProvider()
-    const { record, server } = await serve({ provider, endpoints: { sse: true, messages: true } })
-    const alice = await openAs(server, record, apiKey(KEY_ALICE))
+    const { record, server } = await use(serve({ provider, endpoints: { sse: true, messages: true } }))
+    const alice = await use(openAs(server, record, apiKey(KEY_ALICE)))
     await server.close()
     expect(alice.session.transport.endReason).toBe("server_closed")
 
@@ -132,7 +133,7 @@ describe("after the server is closed", () => {
     await sleep(50)
     expect(alice.session.transport.endReason).toBe("server_closed")
     expect(alice.session.closes()).toBe(1)
-  })
+  }))
 })
 
 /** An ES256 key pair: the public JWK (with `kid` and `alg`), and a signer for tokens. */

@@ -11,16 +11,14 @@
  * is killed by its pid after its test, every socket destroyed. Linux only: it reads the limit
  * back from /proc and uses addresses of 127.0.0.0/8 other than 127.0.0.1.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
-import { head, openStream, rawRequest } from "../fixtures/http.js"
-import type { OpenStream } from "../fixtures/http.js"
-
-const defer = cleanupAfterEach()
+import { acquire, inScope } from "@mcpgate/testing/scoped"
+import type { OpenStream } from "@mcpgate/testing/wire"
+import { head, openStream, rawRequest } from "@mcpgate/testing/wire"
 
 const packageRoot = fileURLToPath(new URL("../../", import.meta.url))
 
@@ -30,9 +28,22 @@ interface Child {
   /** The open-file limit the server runs under, soft and hard, as /proc says. */
   readonly nofile: string
   readonly alive: () => boolean
+  /** Sockets of streams it served, kept open until the test ends. */
+  readonly held: Array<net.Socket>
+  /** Kills the server, if it still runs. */
+  readonly kill: () => Promise<void>
 }
 
-/** Starts `test/fixtures/streamServer.mjs` under `ulimit -n fileLimit`, with `options` for SseServer. */
+/**
+ * `test/fixtures/streamServer.mjs` under `ulimit -n fileLimit`, with `options` for SseServer,
+ * as a scoped resource: when the test ends the streams it held are cut and it is killed.
+ */
+const streamServer = (fileLimit: number, options: Record<string, unknown>) =>
+  acquire(() => startServer(fileLimit, options), async (child) => {
+    for (const socket of child.held) socket.destroy()
+    await child.kill()
+  })
+
 const startServer = (fileLimit: number, options: Record<string, unknown>): Promise<Child> =>
   new Promise((resolve, reject) => {
     const key = randomBytes(24).toString("base64url")
@@ -43,12 +54,12 @@ const startServer = (fileLimit: number, options: Record<string, unknown>): Promi
       stdio: ["ignore", "pipe", "pipe"]
     })
     const exited = new Promise<void>((done) => child.once("exit", () => done()))
-    defer(async () => {
+    const kill = async () => {
       if (child.exitCode === null && child.signalCode === null) {
         process.kill(child.pid!, "SIGKILL")
         await exited
       }
-    })
+    }
     let stdout = ""
     let stderr = ""
     const timer = setTimeout(() => reject(new Error(`server not listening within 10 s: ${stdout} ${stderr}`)), 10_000)
@@ -62,7 +73,9 @@ const startServer = (fileLimit: number, options: Record<string, unknown>): Promi
         url: new URL(listening[1]!),
         key,
         nofile: /^nofile (.*)$/m.exec(stdout)?.[1] ?? "unknown",
-        alive: () => child.exitCode === null && child.signalCode === null
+        alive: () => child.exitCode === null && child.signalCode === null,
+        held: [],
+        kill
       })
     })
     void exited.then(() => {
@@ -71,23 +84,18 @@ const startServer = (fileLimit: number, options: Record<string, unknown>): Promi
     })
   })
 
-/** Sockets of streams the flood was served, kept open until the test ends. */
-const held: Array<net.Socket> = []
-afterEach(() => {
-  for (const socket of held.splice(0)) socket.destroy()
-})
-
 /**
  * One `GET /sse` without a credential from `from`: its status (a served stream is kept
  * open), or "failed" when no answer came (connection reset or closed, or 3 s passed).
  */
-const attempt = (url: URL, from: string): Promise<number | "failed"> =>
+const attempt = (child: Child, from: string): Promise<number | "failed"> =>
   new Promise((resolve) => {
+    const url = child.url
     const socket = net.connect({ port: Number(url.port), host: url.hostname, localAddress: from })
     let received = ""
     const settle = (outcome: number | "failed") => {
       clearTimeout(timer)
-      if (outcome === 200) held.push(socket)
+      if (outcome === 200) child.held.push(socket)
       else socket.destroy()
       resolve(outcome)
     }
@@ -106,13 +114,13 @@ const attempt = (url: URL, from: string): Promise<number | "failed"> =>
  * `attempts` anonymous streams, `concurrency` at a time, from each of `addresses` in a row
  * (an equal share each): how many got each answer.
  */
-const flood = async (url: URL, attempts: number, addresses: ReadonlyArray<string>, concurrency = 50) => {
+const flood = async (child: Child, attempts: number, addresses: ReadonlyArray<string>, concurrency = 50) => {
   const counts: Record<string, number> = {}
   let next = 0
   const worker = async () => {
     while (next < attempts) {
       const index = next++
-      const outcome = await attempt(url, addresses[Math.floor((index * addresses.length) / attempts)]!)
+      const outcome = await attempt(child, addresses[Math.floor((index * addresses.length) / attempts)]!)
       counts[outcome] = (counts[outcome] ?? 0) + 1
     }
   }
@@ -134,7 +142,7 @@ const validClient = async (child: Child): Promise<string> => {
   const opened = await within(2000, openStream(child.url, [["X-API-Key", child.key]]).catch((error: Error) => error))
   if (opened === "timeout" || opened instanceof Error) return `stream not opened: ${String(opened)}`
   const stream: OpenStream = opened
-  defer(() => stream.close())
+  child.held.push(stream.socket)
   if (stream.response.status !== 200) return `stream refused: ${stream.response.status}`
   const endpoint = await stream.next(2000)
   const body = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping" })
@@ -155,11 +163,11 @@ const validClient = async (child: Child): Promise<string> => {
 }
 
 describe.runIf(process.platform === "linux")("an anonymous stream flood under a lowered file limit", () => {
-  it("1,024 files, default caps: of 2,000 streams from 40 addresses, 250 are held, the rest refused; a valid client is served", async () => {
-    const child = await startServer(1024, {})
+  it.scopedLive("1,024 files, default caps: of 2,000 streams from 40 addresses, 250 are held, the rest refused; a valid client is served", () => inScope(async (use) => {
+    const child = await use(streamServer(1024, {}))
     expect(child.nofile).toBe("1024 1024")
 
-    const counts = await flood(child.url, 2000, loopbacks(10, 40))
+    const counts = await flood(child, 2000, loopbacks(10, 40))
 
     // Each address holds at most 16 streams, the server 250 without an owner; every other
     // request was answered 429 (its address at its cap) or 503 (the server at its cap).
@@ -171,24 +179,24 @@ describe.runIf(process.platform === "linux")("an anonymous stream flood under a 
 
     expect(await validClient(child)).toBe("served")
     // The price, as documented: an anonymous stream from a new address waits for room.
-    expect(await attempt(child.url, "127.0.0.99")).toBe(503)
+    expect(await attempt(child, "127.0.0.99")).toBe(503)
     expect(child.alive()).toBe(true)
-  }, 30_000)
+  }), 30_000)
 
-  it("control: with the caps raised past a 256-file limit, 400 such streams leave a valid client unserved", async () => {
-    const child = await startServer(256, {
+  it.scopedLive("control: with the caps raised past a 256-file limit, 400 such streams leave a valid client unserved", () => inScope(async (use) => {
+    const child = await use(streamServer(256, {
       maxStreams: 100_000,
       maxAnonymousStreams: 99_999,
       maxAnonymousStreamsPerClient: 99_999
-    })
+    }))
     expect(child.nofile).toBe("256 256")
 
-    const counts = await flood(child.url, 400, loopbacks(10, 4))
+    const counts = await flood(child, 400, loopbacks(10, 4))
 
     // The process ran out of descriptors before the flood did.
     expect(counts[200]).toBeLessThan(256)
     // Not a crash: the process is up, with every descriptor held by the flood.
     expect(await validClient(child)).not.toBe("served")
     expect(child.alive()).toBe(true)
-  }, 30_000)
+  }), 30_000)
 })

@@ -7,20 +7,20 @@
  * above them: it is served whatever an anonymous flood holds.
  * Also the timeouts of the server `listen` makes: slow heads are cut, open streams are not.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { ConfigurationError } from "@mcpgate/auth-core"
 import { NodeHttp, SseServer } from "@mcpgate/node"
 import * as net from "node:net"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
-import { openStream } from "../fixtures/http.js"
-import type { OpenStream } from "../fixtures/http.js"
-import type { Expected, Harness } from "../http/wire.js"
-import { Answer, closeAll, eventually, expectAnswer, serve } from "../http/wire.js"
+import { Answer, Bodies } from "@mcpgate/testing/contract"
+import type { OpenStream } from "@mcpgate/testing/wire"
+import { expectAnswer } from "@mcpgate/testing/wire"
+import type { Expected } from "@mcpgate/testing/contract"
+import type { Harness } from "../http/harness.js"
+import { eventually, serve } from "../http/harness.js"
+import { inScope } from "@mcpgate/testing/scoped"
 
-afterEach(closeAll)
 
-const TOO_MANY_SESSIONS = "{\"error\":\"Too many open sessions\",\"status\":429,\"type\":\"rate_limit_error\"}"
-const SERVER_FULL = "{\"error\":\"Too many open sessions\",\"status\":503,\"type\":\"api_error\"}"
 
 /** The 429 and 503 written out here, independently of the library, but for `Retry-After`. */
 const tooMany = (retryAfter: string): Expected => ({
@@ -29,9 +29,9 @@ const tooMany = (retryAfter: string): Expected => ({
     "content-type": "application/json",
     "cache-control": "no-store",
     "retry-after": retryAfter,
-    "content-length": String(Buffer.byteLength(TOO_MANY_SESSIONS))
+    "content-length": String(Buffer.byteLength(Bodies.tooManySessions))
   },
-  body: TOO_MANY_SESSIONS
+  body: Bodies.tooManySessions
 })
 const unavailable = (retryAfter: string): Expected => ({
   statusLine: "HTTP/1.1 503 Service Unavailable",
@@ -39,22 +39,14 @@ const unavailable = (retryAfter: string): Expected => ({
     "content-type": "application/json",
     "cache-control": "no-store",
     "retry-after": retryAfter,
-    "content-length": String(Buffer.byteLength(SERVER_FULL))
+    "content-length": String(Buffer.byteLength(Bodies.serverFull))
   },
-  body: SERVER_FULL
+  body: Bodies.serverFull
 })
 
-const streams: Array<OpenStream> = []
-afterEach(() => {
-  for (const stream of streams.splice(0)) stream.close()
-})
-
-/** A `GET /sse` from `from` (a loopback address), kept open if it was served. */
-const get = async (server: Harness, from: string, headers: ReadonlyArray<readonly [string, string]> = []) => {
-  const stream = await openStream(server.url, headers, "/sse", from)
-  streams.push(stream)
-  return stream
-}
+/** A `GET /sse` from `from` (a loopback address), kept open (until the server closes) if it was served. */
+const get = (server: Harness, from: string, headers: ReadonlyArray<readonly [string, string]> = []) =>
+  server.openRaw(headers, { localAddress: from })
 
 /** `Retry-After` of a refusal: whole seconds, at least 1, at most `max`. */
 const retryAfterOf = (stream: OpenStream, max: number): string => {
@@ -67,8 +59,8 @@ const retryAfterOf = (stream: OpenStream, max: number): string => {
 const ALICE: ReadonlyArray<readonly [string, string]> = [["X-API-Key", KEY_ALICE]]
 
 describe("per client: streams without an owner", () => {
-  it("past maxAnonymousStreamsPerClient: 429 with Retry-After until the oldest may end; the connection closes", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, maxAnonymousStreamsPerClient: 3 })
+  it.scopedLive("past maxAnonymousStreamsPerClient: 429 with Retry-After until the oldest may end; the connection closes", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, maxAnonymousStreamsPerClient: 3 }))
     for (let i = 0; i < 3; i++) expect((await get(server, "127.0.0.1")).response.status).toBe(200)
     const refused = await get(server, "127.0.0.1")
     expectAnswer(refused.response, tooMany(retryAfterOf(refused, 60)))
@@ -77,10 +69,10 @@ describe("per client: streams without an owner", () => {
     expect((await get(server, "127.0.0.2")).response.status).toBe(200)
     expect((await get(server, "127.0.0.1", ALICE)).response.status).toBe(200)
     expect(server.running.sse.sessionCount()).toBe(5)
-  })
+  }))
 
-  it("a stream that ends, or that a POST binds to an owner, frees its place", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, maxAnonymousStreamsPerClient: 2 })
+  it.scopedLive("a stream that ends, or that a POST binds to an owner, frees its place", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, maxAnonymousStreamsPerClient: 2 }))
     const first = await server.open([])
     const second = await server.open([])
     expect((await get(server, "127.0.0.1")).response.status).toBe(429)
@@ -94,17 +86,17 @@ describe("per client: streams without an owner", () => {
     await eventually(() => server.transports[1]!.endReason !== undefined)
     expect(server.transports[1]!.endReason).toBe("client_gone")
     expect((await get(server, "127.0.0.1")).response.status).toBe(200)
-  })
+  }))
 })
 
 describe("for the server: every client's anonymous streams, and all streams", () => {
-  it("past maxAnonymousStreams: 503 with Retry-After for anonymous streams; a credential is still served", async () => {
-    const server = await serve({
+  it.scopedLive("past maxAnonymousStreams: 503 with Retry-After for anonymous streams; a credential is still served", () => inScope(async (use) => {
+    const server = await use(serve({
       auth: { provider: apiKeyProvider() },
       maxAnonymousStreamsPerClient: 2,
       maxAnonymousStreams: 4,
       maxStreams: 6
-    })
+    }))
     for (const from of ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"]) {
       expect((await get(server, from)).response.status).toBe(200)
     }
@@ -115,19 +107,19 @@ describe("for the server: every client's anonymous streams, and all streams", ()
     expect((await get(server, "127.0.0.4", [["X-API-Key", KEY_BOB]])).response.status).toBe(200)
     const full = await get(server, "127.0.0.5", ALICE)
     expectAnswer(full.response, unavailable(retryAfterOf(full, 60)))
-  })
+  }))
 
-  it("maxAnonymousStreams defaults to a quarter of maxStreams", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, maxStreams: 8 })
+  it.scopedLive("maxAnonymousStreams defaults to a quarter of maxStreams", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, maxStreams: 8 }))
     expect((await get(server, "127.0.0.2")).response.status).toBe(200)
     expect((await get(server, "127.0.0.3")).response.status).toBe(200)
     expect((await get(server, "127.0.0.4")).response.status).toBe(503)
-  })
+  }))
 })
 
 describe("anonymousStreamTimeout", () => {
-  it("a stream nobody claims ends after it; one bound by a POST, or opened with a credential, stays", async () => {
-    const server = await serve({ auth: { provider: apiKeyProvider() }, anonymousStreamTimeout: 0.5 })
+  it.scopedLive("a stream nobody claims ends after it; one bound by a POST, or opened with a credential, stays", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, anonymousStreamTimeout: 0.5 }))
     const started = Date.now()
     const unclaimed = await server.open([])
     const claimed = await server.open([])
@@ -144,7 +136,7 @@ describe("anonymousStreamTimeout", () => {
     expect(second!.endReason).toBeUndefined()
     expect(third!.endReason).toBeUndefined()
     expect(server.running.sse.sessionCount()).toBe(2)
-  })
+  }))
 })
 
 describe("options", () => {
@@ -176,8 +168,8 @@ describe("options", () => {
 })
 
 describe("the timeouts of listen's server", () => {
-  it("are set: 10 s for a head, 60 s for a request, 5 s kept alive", async () => {
-    const { running } = await serve({ auth: { provider: apiKeyProvider() } })
+  it.scopedLive("are set: 10 s for a head, 60 s for a request, 5 s kept alive", () => inScope(async (use) => {
+    const { running } = await use(serve({ auth: { provider: apiKeyProvider() } }))
     expect(running.server.headersTimeout).toBe(NodeHttp.SERVER_TIMEOUTS.headersTimeout)
     expect(running.server.requestTimeout).toBe(NodeHttp.SERVER_TIMEOUTS.requestTimeout)
     expect(running.server.keepAliveTimeout).toBe(NodeHttp.SERVER_TIMEOUTS.keepAliveTimeout)
@@ -187,15 +179,15 @@ describe("the timeouts of listen's server", () => {
       keepAliveTimeout: 5_000,
       connectionsCheckingInterval: 1_000
     })
-  })
+  }))
 
-  it("cut a connection that sends its head slowly, or nothing; an open stream outlives the request timeout", async () => {
-    const { running, url } = await serve({ auth: { provider: apiKeyProvider() }, heartbeat: 0.2 })
+  it.scopedLive("cut a connection that sends its head slowly, or nothing; an open stream outlives the request timeout", () => inScope(async (use) => {
+    const server = await use(serve({ auth: { provider: apiKeyProvider() }, heartbeat: 0.2 }))
+    const { running, url } = server
     // Shortened here so the test is quick; checked every second, as `listen` sets it.
     running.server.headersTimeout = 400
     running.server.requestTimeout = 800
-    const stream = await openStream(url, ALICE)
-    streams.push(stream)
+    const stream = await server.openRaw(ALICE)
     expect(stream.response.status).toBe(200)
 
     const closedAfter = (write: (socket: net.Socket) => void) =>
@@ -226,5 +218,5 @@ describe("the timeouts of listen's server", () => {
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(stream.comments()).toBeGreaterThan(beats)
     expect(running.sse.sessionCount()).toBe(1)
-  })
+  }))
 })

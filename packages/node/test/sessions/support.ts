@@ -1,14 +1,15 @@
 /**
  * What the session tests share: an `onSession` that records every transport, what reached
- * it and how it ended; a raw `POST` to a session; polling for a condition.
+ * it and how it ended; a raw `POST` to a session; recording servers as scoped resources;
+ * polling for a condition.
  */
 import type { JsonRpcMessage, MessageExtra, SseServer, SseTransport } from "@mcpgate/node"
 import { SignJWT } from "jose"
-import * as net from "node:net"
 import { SECRET } from "@mcpgate/testing/credentials"
-import type { OpenStream, RawResponse } from "../fixtures/http.js"
-import { head, openStream, rawRequest, sessionIdOf, start } from "../fixtures/http.js"
-import { cleanupAfterEach } from "../fixtures/cleanup.js"
+import { acquire } from "@mcpgate/testing/scoped"
+import type { OpenStream, RawResponse } from "@mcpgate/testing/wire"
+import { head, openStream, rawRequest, sessionIdOf } from "@mcpgate/testing/wire"
+import { start } from "../fixtures/servers.js"
 
 /** One session as the server side saw it. */
 export interface Recorded {
@@ -84,27 +85,12 @@ export const open = async (
 ): Promise<{ readonly stream: OpenStream; readonly sessionId: string; readonly ended: Promise<void> }> => {
   const stream = await openStream(server.url, [["Connection", "close"], ...headers])
   if (stream.response.status !== 200) throw new Error(`stream refused: ${stream.response.status} ${stream.response.body}`)
-  const ended = responseEnded(stream)
+  // The server keeps the connection alive after a stream ends: `ended` resolves at the last chunk.
+  const ended = stream.ended
   const endpoint = await stream.next()
   if (endpoint.event !== "endpoint") throw new Error(`expected the endpoint event, got ${endpoint.event}`)
   return { stream, sessionId: sessionIdOf(endpoint), ended }
 }
-
-/**
- * Resolves when the server has ended the stream's response: the last chunk of the chunked
- * body arrived, or the socket closed. (The server keeps the connection alive after a
- * stream ends, so the socket closing alone would not tell it.)
- */
-export const responseEnded = (stream: OpenStream): Promise<void> =>
-  new Promise((resolve) => {
-    // Attached between chunks, so what came before ended with a CRLF.
-    let tail = "\r\n"
-    stream.socket.on("data", (chunk: Buffer) => {
-      tail = (tail + chunk.toString("latin1")).slice(-16)
-      if (tail.endsWith("\r\n0\r\n\r\n")) resolve()
-    })
-    void stream.ended.then(() => resolve())
-  })
 
 /** Polls `condition` every 10 ms; rejects after `timeoutMs`. */
 export const waitFor = async (condition: () => boolean, timeoutMs = 2000, what = "condition"): Promise<void> => {
@@ -134,80 +120,28 @@ export const tokenExpiringAt = (sub: string, exp: number): Promise<string> =>
     .sign(new TextEncoder().encode(SECRET))
 
 /**
- * A raw `GET` of the stream that reads everything until the server ends the response (its
- * last chunk) or the connection; for streams that end right after they open.
- */
-export const readWholeStream = (
-  server: SseServer.RunningServer,
-  headers: ReadonlyArray<Header>,
-  timeoutMs = 2000
-): Promise<{ readonly status: number; readonly body: string }> =>
-  new Promise((resolve, reject) => {
-    const socket = net.connect(Number(server.url.port), server.url.hostname)
-    let data = ""
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`stream not ended within ${timeoutMs} ms: ${JSON.stringify(data)}`))
-    }, timeoutMs)
-    const settle = () => {
-      const split = data.indexOf("\r\n\r\n")
-      if (split < 0) return false
-      const body = data.slice(split + 4)
-      if (body !== "0\r\n\r\n" && !body.endsWith("\r\n0\r\n\r\n")) return false
-      clearTimeout(timer)
-      socket.destroy()
-      resolve({ status: Number(data.split(" ")[1]), body: dechunked(body) })
-      return true
-    }
-    socket.on("data", (chunk: Buffer) => {
-      data += chunk.toString("latin1")
-      settle()
-    })
-    socket.on("close", () => {
-      if (!settle()) {
-        clearTimeout(timer)
-        reject(new Error(`connection closed before the stream ended: ${JSON.stringify(data)}`))
-      }
-    })
-    socket.on("error", () => {})
-    socket.write(head("GET /sse HTTP/1.1", [["Host", server.url.host], ...headers]) + "\r\n")
-  })
-
-const dechunked = (body: string): string => {
-  let result = ""
-  let rest = body
-  for (;;) {
-    const lineEnd = rest.indexOf("\r\n")
-    const size = parseInt(rest.slice(0, lineEnd), 16)
-    if (!(size > 0)) return result
-    result += rest.slice(lineEnd + 2, lineEnd + 2 + size)
-    rest = rest.slice(lineEnd + 2 + size + 2)
-  }
-}
-
-/**
- * Servers whose sessions are recorded, and streams opened on them, all closed after each
- * test: `serve(auth)` and `openAs(server, record, headers)`. Call once per test file.
+ * Servers whose sessions are recorded, and streams opened on them, as scoped resources:
+ * `serve(auth)` and `openAs(server, record, headers)`; the test's scope closes the streams,
+ * then the servers.
  */
 export const recordingServers = () => {
-  const defer = cleanupAfterEach()
-
-  const serve = async (auth: SseServer.SseServerOptions["auth"]) => {
+  const serve = (auth: SseServer.SseServerOptions["auth"]) => {
     const record = recorder()
-    const server = await start({ auth, onSession: record.onSession })
-    defer(() => server.close())
-    return { server, record }
+    return acquire(async () => ({ server: await start({ auth, onSession: record.onSession }), record }), ({ server }) => server.close())
   }
 
-  const openAs = async (
+  const openAs = (
     server: SseServer.RunningServer,
     record: ReturnType<typeof recorder>,
     headers: Parameters<typeof open>[1]
-  ) => {
-    const opened = await open(server, headers)
-    defer(() => opened.stream.close())
-    return { ...opened, session: record.byId(opened.sessionId) }
-  }
+  ) =>
+    acquire(
+      async () => {
+        const opened = await open(server, headers)
+        return { ...opened, session: record.byId(opened.sessionId) }
+      },
+      ({ stream }) => stream.close()
+    )
 
   return { serve, openAs }
 }
