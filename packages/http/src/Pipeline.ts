@@ -9,7 +9,7 @@
  * 2. the route (404), the preflight (`OPTIONS`), the method (405 with `Allow`);
  * 3. public routes: health and the protected-resource metadata (RFC 9728) are answered here,
  *    other public routes proceed without authentication;
- * 4. and 5. the request gate (`RequestGate.verdict`): a credential in the URL, the client's
+ * 4. and 5. the request gate (`Gate.checkNow`): a credential in the URL, the client's
  *    failed-attempt budget (429), then the provider's check, as the route's policy requires.
  *
  * What follows (sessions, bodies, tool scopes) is the transport's, after `Proceed`.
@@ -35,10 +35,11 @@ import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
 import { headerLines } from "@mcpgate/auth-core/Credentials"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import type { Principal } from "@mcpgate/auth-core/Principal"
+import * as Exit from "effect/Exit"
 import * as CrossOrigin from "./CrossOrigin.js"
 import type * as Gate from "./Gate.js"
 import type * as ProtectedResource from "./ProtectedResource.js"
-import * as RequestGate from "./RequestGate.js"
+import type * as RequestGate from "./RequestGate.js"
 
 /**
  * What a route asks of its callers: a credential (`required`), a credential if one is
@@ -194,7 +195,7 @@ export const unsafeMake = <R extends string>(options: Options<R>): Pipeline<R> =
 
     // 4 and 5. The request gate, before any body is read.
     const required = route.credentials === "required"
-    const verdict = RequestGate.verdict(gate, { headers: request.headers, remoteAddress: request.remoteAddress, query: url!.search }, required, client)
+    const checked = gate.gate.checkNow({ headers: request.headers, client, query: url!.search }, required)
     const settle = (verdict: Gate.Verdict): Decision<R> => {
       switch (verdict._tag) {
         case "Authenticated":
@@ -209,7 +210,8 @@ export const unsafeMake = <R extends string>(options: Options<R>): Pipeline<R> =
             : proceed(route.name, url!, undefined, client, corsHeaders)
       }
     }
-    return verdict instanceof Promise ? verdict.then(settle) : settle(verdict)
+    // A request let in without waiting is decided now, without a fiber or a promise.
+    return Exit.isExit(checked) && Exit.isSuccess(checked) ? settle(checked.value as Gate.Verdict) : gate.run(checked).then(settle)
   }
 
   return { gate, cors, challenge: gate.gate.challenge, decide }
