@@ -525,6 +525,7 @@ expectOnly("SSE mcp-framework", auth.framework, 202)
 expectOnly("SSE ours, auth off", auth.open, 202)
 const oursOverFramework = auth.ours.requestsPerSecond / auth.framework.requestsPerSecond
 const oursOverOpen = auth.ours.requestsPerSecond / auth.open.requestsPerSecond
+const sseCpuAbove = auth.ours.serverCpuPerRequest - auth.open.serverCpuPerRequest
 
 const flood = Object.fromEntries(Object.entries(sse.floodRounds).map(([name, { timed, warmup }]) => {
   const goodLatencies = timed.flatMap((s) => s.good.latencies)
@@ -585,9 +586,14 @@ printSection(
       `${ratio(oursOverFramework)}: ${perSecond(auth.ours.requestsPerSecond)} vs ${perSecond(auth.framework.requestsPerSecond)} req/s`
     ),
     target(
-      "HTTP: authenticated throughput at least 0.9x our own server with auth off",
-      oursOverOpen >= 0.9,
+      "HTTP SSE: authenticated throughput at least 0.97x our own server with auth off",
+      oursOverOpen >= 0.97,
       `${ratio(oursOverOpen)}: ${perSecond(auth.ours.requestsPerSecond)} vs ${perSecond(auth.open.requestsPerSecond)} req/s`
+    ),
+    target(
+      "HTTP SSE: at most 10 µs of server CPU per request above our own server with auth off",
+      sseCpuAbove <= 10,
+      `${Math.round(sseCpuAbove)} µs: ${Math.round(auth.ours.serverCpuPerRequest)} vs ${Math.round(auth.open.serverCpuPerRequest)} µs`
     )
   ].join("\n"),
   `Answers that arrived on the streams, against requests accepted (202) over the whole run: ${
@@ -623,6 +629,22 @@ printSection(
     row("SDK bearer check + jose verifier", stream.sdk, stream.ours),
     row("SDK transport, no authentication", stream.open, stream.ours)
   ]),
+  [
+    target(
+      "HTTP Streamable: authenticated throughput at least 0.97x the SDK transport with no authentication",
+      stream.ours.requestsPerSecond / stream.open.requestsPerSecond >= 0.97,
+      `${ratio(stream.ours.requestsPerSecond / stream.open.requestsPerSecond)}: ${perSecond(stream.ours.requestsPerSecond)} vs ${
+        perSecond(stream.open.requestsPerSecond)
+      } req/s`
+    ),
+    target(
+      "HTTP Streamable: at most 10 µs of server CPU per request above the SDK transport with no authentication",
+      stream.ours.serverCpuPerRequest - stream.open.serverCpuPerRequest <= 10,
+      `${Math.round(stream.ours.serverCpuPerRequest - stream.open.serverCpuPerRequest)} µs: ${
+        Math.round(stream.ours.serverCpuPerRequest)
+      } vs ${Math.round(stream.open.serverCpuPerRequest)} µs`
+    )
+  ].join("\n"),
   `mcp-framework's server wrote ${count(frameworkLog.lines)} lines to stderr during the SSE runs (${
     Object.entries(frameworkLog.levels).map(([level, n]) => `${level} ${count(n)}`).join(", ")
   }): three lines for each of its ${count(frameworkLog.successes)} successful authentications and each of its ` +
