@@ -65,3 +65,14 @@ const scopeList = (value: unknown): ReadonlyArray<string> => {
   if (Array.isArray(value)) return value.filter((s): s is string => typeof s === "string" && s.length > 0)
   return []
 }
+
+// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
+
+/**
+ * Whether a string is one scope as RFC 6749 3.3 spells it: visible ASCII without spaces,
+ * `"` or `\\`. Configured scopes (tool scopes, announced scopes) must be.
+ *
+ * @since 0.1.0
+ */
+export const isScopeToken = (value: string): boolean => SCOPE_TOKEN.test(value)

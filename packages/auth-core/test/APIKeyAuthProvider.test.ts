@@ -7,15 +7,11 @@ import { fingerprint, KEY_ONE, KEY_THREE, KEY_TWO, sha256Hex } from "@mcpgate/te
 import { apiKey401 } from "@mcpgate/testing/contract"
 import { sendRaw } from "@mcpgate/testing/nodeRequest"
 import { thrownBy } from "@mcpgate/testing/thrownBy"
+import { acquire, inScope } from "@mcpgate/testing/scoped"
 
-const providers: Array<APIKeyAuthProvider> = []
-/** A provider disposed after the suite. */
-const provider = (options: ConstructorParameters<typeof APIKeyAuthProvider>[0]) => {
-  const made = new APIKeyAuthProvider(options)
-  providers.push(made)
-  return made
-}
-afterAll(() => Promise.all(providers.map((made) => made.dispose())))
+/** A provider of a test, disposed when the test's scope closes. */
+const provider = (options: ConstructorParameters<typeof APIKeyAuthProvider>[0]) =>
+  acquire(() => new APIKeyAuthProvider(options), (made) => made.dispose())
 
 /** The exact refusal: the API-key 401 plus its reason code. */
 const refused = (reason: AuthFailure.ReasonCode, headerName = "X-API-Key"): CheckResult => ({
@@ -41,7 +37,8 @@ const contractView = (result: CheckResult) => {
 }
 
 describe("APIKeyAuthProvider", () => {
-  const teamKeys = provider({ keys: [KEY_ONE, { key: KEY_TWO, label: "ci", scopes: ["tools:read"] }], headerName: "X-Team-Key" })
+  const teamKeys = new APIKeyAuthProvider({ keys: [KEY_ONE, { key: KEY_TWO, label: "ci", scopes: ["tools:read"] }], headerName: "X-Team-Key" })
+  afterAll(() => teamKeys.dispose())
 
   it("resolves { ok: true, principal } for a configured key", async () => {
     expect(contractView(await teamKeys.check({ "x-team-key": KEY_ONE }))).toEqual({
@@ -105,7 +102,8 @@ describe("APIKeyAuthProvider", () => {
   })
 
   describe("never rejects", () => {
-    const defaults = provider({ keys: [KEY_ONE] })
+    const defaults = new APIKeyAuthProvider({ keys: [KEY_ONE] })
+    afterAll(() => defaults.dispose())
 
     it("for odd header shapes", async () => {
       const throwing = new Proxy({}, {
@@ -145,8 +143,8 @@ describe("APIKeyAuthProvider", () => {
       }
     })
 
-    it("and answers odd shapes with the configured challenge, not a default one", async () => {
-      const custom = provider({ keys: [KEY_ONE], headerName: "X-Team-Key", realm: "tools" })
+    it.scopedLive("and answers odd shapes with the configured challenge, not a default one", () => inScope(async (use) => {
+      const custom = await use(provider({ keys: [KEY_ONE], headerName: "X-Team-Key", realm: "tools" }))
       const odd: ReadonlyArray<unknown> = [null, { headersDistinct: { "x-team-key": 42 } }, new Map([["x-team-key", KEY_ONE]])]
       for (const input of odd) {
         const result = await custom.check(input as Credentials.RequestHeaders)
@@ -156,7 +154,7 @@ describe("APIKeyAuthProvider", () => {
           headers: { "www-authenticate": "ApiKey realm=\"tools\", header=\"X-Team-Key\"" }
         })
       }
-    })
+    }))
 
     it("for any value at all (property)", async () => {
       await FastCheck.assert(
@@ -183,8 +181,8 @@ describe("APIKeyAuthProvider", () => {
   })
 
   describe("updateKeys", () => {
-    it("replaces the key set: the old key fails on its next request, the new one passes", async () => {
-      const rotating = provider({ keys: [KEY_ONE] })
+    it.scopedLive("replaces the key set: the old key fails on its next request, the new one passes", () => inScope(async (use) => {
+      const rotating = await use(provider({ keys: [KEY_ONE] }))
       expect((await rotating.check({ "x-api-key": KEY_ONE })).ok).toBe(true)
       rotating.updateKeys([KEY_TWO, { sha256: sha256Hex(KEY_THREE), label: "three" }])
       expect(await rotating.check({ "x-api-key": KEY_ONE })).toStrictEqual(refused("unknown_key"))
@@ -196,19 +194,19 @@ describe("APIKeyAuthProvider", () => {
         ok: true,
         principal: principalOf(KEY_THREE, "three")
       })
-    })
+    }))
 
-    it("throws a ConfigurationError on bad keys, synchronously, and keeps the old set", async () => {
-      const rotating = provider({ keys: [KEY_ONE] })
+    it.scopedLive("throws a ConfigurationError on bad keys, synchronously, and keeps the old set", () => inScope(async (use) => {
+      const rotating = await use(provider({ keys: [KEY_ONE] }))
       expect(() => rotating.updateKeys([KEY_TWO, "short"])).toThrow(/keys\[1\] is shorter than 16 characters/)
       expect(() => rotating.updateKeys([KEY_TWO, KEY_TWO])).toThrow(ConfigurationError.ConfigurationError)
       expect((await rotating.check({ "x-api-key": KEY_ONE })).ok).toBe(true)
       expect(await rotating.check({ "x-api-key": KEY_TWO })).toStrictEqual(refused("unknown_key"))
-    })
+    }))
 
-    it("an empty set revokes every key: the run-time rotation fails closed, where an empty start is refused", async () => {
-      expect(() => provider({ keys: [] })).toThrow(/keys is empty/)
-      const rotating = provider({ keys: [KEY_ONE, KEY_TWO] })
+    it.scopedLive("an empty set revokes every key: the run-time rotation fails closed, where an empty start is refused", () => inScope(async (use) => {
+      expect(() => new APIKeyAuthProvider({ keys: [] })).toThrow(/keys is empty/)
+      const rotating = await use(provider({ keys: [KEY_ONE, KEY_TWO] }))
       rotating.updateKeys([])
       expect(rotating.getKeyCount()).toBe(0)
       for (const key of [KEY_ONE, KEY_TWO]) {
@@ -217,10 +215,10 @@ describe("APIKeyAuthProvider", () => {
       }
       rotating.updateKeys([KEY_TWO])
       expect((await rotating.check({ "x-api-key": KEY_TWO })).ok).toBe(true)
-    })
+    }))
 
-    it("is seen by Effect code that uses the provider's service or layer", async () => {
-      const rotating = provider({ keys: [KEY_ONE] })
+    it.scopedLive("is seen by Effect code that uses the provider's service or layer", () => inScope(async (use) => {
+      const rotating = await use(provider({ keys: [KEY_ONE] }))
       const viaLayer = (key: string) =>
         Effect.runPromise(
           Effect.either(
@@ -234,7 +232,7 @@ describe("APIKeyAuthProvider", () => {
       expect((await viaLayer(KEY_ONE))._tag).toBe("Left")
       expect((await viaLayer(KEY_TWO))._tag).toBe("Right")
       expect(rotating.service.kinds).toEqual(["api-key"])
-    })
+    }))
   })
 
   describe("construction", () => {

@@ -208,12 +208,12 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
       if (Exit.isSuccess(exit)) return admit(request, exit.value)
       const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
       // Interrupted, or a defect authenticateSafely did not catch: nothing was verified.
-      if (failure === undefined) return refuse(request, AuthProvider.unverified(provider))
+      if (failure === undefined) return refuse(request.client, AuthProvider.unverified(provider))
       const failures = failuresOf(failure)
       if (!required && isMissingOnly(failure)) return Effect.succeed(ANONYMOUS)
       // No credential at all cannot be a guess: it spends no budget, so cross-site requests
       // without one cannot lock a client out.
-      return refuse(request, failure, !failures.every((single) => single.reason === "missing"))
+      return refuse(request.client, failure, !failures.every((single) => single.reason === "missing"))
     })
 
   /**
@@ -241,7 +241,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
     // Step 1 of every request: a credential in the URL is refused before any provider runs,
     // and spends no budget (it is not a guess, and a link could make anyone send it).
     if (credentialInQuery(request.query)) {
-      return Effect.flatMap(noCredential, (failure) => refuse(request, asMalformed(failure, "credential_in_query"), false))
+      return Effect.flatMap(noCredential, (failure) => refuse(request.client, asMalformed(failure, "credential_in_query"), false))
     }
     if (limiter === undefined) return verify(request, required)
     return Effect.flatMap(limiter.check(request.client), (decision): Effect.Effect<Verdict> => {

@@ -33,6 +33,7 @@ import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import type * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import { decode as decodeOptions, HttpUrl } from "@mcpgate/auth-core/Options"
+import { isScopeToken } from "@mcpgate/auth-core/Principal"
 
 /**
  * The options, as written by users.
@@ -93,8 +94,6 @@ export interface ProtectedResource {
 /** RFC 9728 section 3: the well-known URI suffix. */
 const WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
-// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 /** RFC 9728 1.2: a resource identifier has no fragment. */
 const Resource = HttpUrl.pipe(
@@ -114,7 +113,7 @@ const Issuer = HttpUrl.pipe(
 
 const ScopeToken = Schema.String.pipe(
   Schema.filter((scope) =>
-    SCOPE_TOKEN.test(scope) ||
+    isScopeToken(scope) ||
     `${JSON.stringify(scope)} is not a scope token: visible ASCII without spaces, '"' or '\\' (RFC 6749 section 3.3)`
   )
 )

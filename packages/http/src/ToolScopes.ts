@@ -25,6 +25,7 @@ import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import { decode as decodeOptions } from "@mcpgate/auth-core/Options"
+import { isScopeToken } from "@mcpgate/auth-core/Principal"
 
 /**
  * The option as written by users: tool name → the scopes a caller must all hold.
@@ -41,8 +42,6 @@ export type Options = Readonly<Record<string, ReadonlyArray<string>>>
  */
 export type ToolScopes = ReadonlyMap<string, ReadonlyArray<string>>
 
-// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false
@@ -61,7 +60,7 @@ const Decoded = Schema.declare((value: unknown): value is ToolScopes => value in
 const problemOf = (scopes: unknown): string | undefined => {
   if (!Array.isArray(scopes)) return "must be a list of scopes, e.g. [\"tools:write\"]"
   if (scopes.length === 0) return "must list at least one scope (leave the tool out to require none)"
-  const bad: unknown = scopes.find((scope) => typeof scope !== "string" || !SCOPE_TOKEN.test(scope))
+  const bad: unknown = scopes.find((scope) => typeof scope !== "string" || !isScopeToken(scope))
   return bad === undefined
     ? undefined
     : `${JSON.stringify(bad)} is not a scope: visible ASCII without spaces, quotes or backslashes (RFC 6749 3.3)`

@@ -28,221 +28,85 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy } from "@mcpgate/http"
-import type { SseServer } from "@mcpgate/node"
-import { AuthProvider, Options } from "@mcpgate/auth-core"
-import { ProtectedResource, ToolScopes } from "@mcpgate/http"
-import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import { AuthProvider } from "@mcpgate/auth-core"
+import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
+import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
-import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
-import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
-import type { Host, HostSettings } from "./internal/host.js"
+import type { Host } from "./internal/host.js"
 import { listen } from "./internal/host.js"
-import { allowedOriginsOf, MCPServerOptions as OptionsSchema } from "./internal/options.js"
-import type { McpServerLike, SdkLine } from "./internal/sdk.js"
-import type { ServingOptions, StreamOptions } from "./StreamableHttp.js"
+import type { MCPServerSettings } from "./internal/mcpServerOptions.js"
+import { decodeMCPServerOptions } from "./internal/mcpServerOptions.js"
+import type { MCPServerOptions } from "./internal/mcpServerTypes.js"
+import type { McpServerLike } from "./internal/sdk.js"
 import { loadSdk } from "./internal/sdk.js"
 
-/**
- * mcp-framework's `cors`: `allowOrigin` is an origin, a list of origins, or `"*"`. The
- * allowed methods and headers follow from the transport and the provider.
- *
- * @since 0.1.0
- */
-export interface CorsOptions {
-  readonly allowOrigin?: string | ReadonlyArray<string>
-}
-
-/**
- * A provider: an `APIKeyAuthProvider`, a `JWTAuthProvider`, an `AuthProvider` service, an
- * object of mcp-framework's custom shape, or a Layer of the `AuthProvider` service
- * (`ApiKey.layerConfig()`, say), built when the server starts and released when it stops.
- *
- * @since 0.1.0
- */
-export type ProviderOption = ProviderInput | Layer.Layer<AuthProvider.AuthProvider, unknown>
-
-/**
- * What both transports accept besides mcp-framework's options.
- *
- * @since 0.1.0
- */
-export interface CommonTransportOptions
-  extends Pick<
-    ServingOptions,
-    | "healthEndpoint"
-    | "allowedHosts"
-    | "exposeToken"
-    | "requestContext"
-    | "resource"
-    | "protectedResource"
-    | "toolScopes"
-    | "rateLimit"
-    | "trustProxy"
-    | "logger"
-    | "maxHeadersCount"
-  >
-{
-  /** Default 8080; 0 picks a free port. */
-  readonly port?: number
-  /** Default `"127.0.0.1"`. */
-  readonly host?: string
-  /** The origins allowed (mcp-framework's name for `allowedOrigins`). */
-  readonly cors?: CorsOptions
+export type {
   /**
-   * Where Effect's metrics (mcpgate's `mcpgate_auth_*` counters and the app's own) are
-   * served in the Prometheus text format, e.g. `"/metrics"`; default `false`: not served.
-   * The route is public like health (no authentication, no rate limiting); only the
-   * `Origin` and `Host` checks apply. Counts of failures by reason tell an attacker how the
-   * server is probed: serve it on a loopback or internal port (`host: "127.0.0.1"`), or
-   * keep it from the outside at the proxy.
+   * What both transports accept besides mcp-framework's options.
+   *
+   * @since 0.1.0
    */
-  readonly metricsEndpoint?: string | false
-}
-
-/**
- * The legacy HTTP+SSE transport's `auth`: `endpoints.sse` defaults to false and
- * `endpoints.messages` to true, as mcp-framework documents; `endpoints.oauth` is accepted
- * and changes nothing (the protected-resource metadata is public either way).
- *
- * @since 0.1.0
- */
-export interface SseAuthOptions {
-  readonly provider: ProviderOption
-  readonly endpoints?: EndpointPolicy.Options & { readonly oauth?: boolean }
-}
-
-/**
- * Streamable HTTP's `auth`. `endpoints` is accepted for migrating code, but Streamable HTTP
- * authenticates every request, `initialize` included, so none of them may be false.
- *
- * @since 0.1.0
- */
-export interface HttpStreamAuthOptions {
-  readonly provider: ProviderOption
-  readonly endpoints?: {
-    readonly sse?: true
-    readonly messages?: true
-    readonly initialize?: true
-    readonly oauth?: boolean
-  }
-}
-
-/**
- * The caps on open streams of the legacy HTTP+SSE transport, as `SseServer` takes them:
- * `maxStreams` (1,000, then 503), `maxAnonymousStreams` (a quarter of it, then 503),
- * `maxAnonymousStreamsPerClient` (16, then 429) and `anonymousStreamTimeout` (60 s).
- *
- * @since 0.2.0
- */
-export type StreamLimitOptions = Pick<
-  SseServer.SseServerOptions,
-  "maxStreams" | "maxAnonymousStreams" | "maxAnonymousStreamsPerClient" | "anonymousStreamTimeout"
->
-
-/**
- * The legacy HTTP+SSE transport: `GET endpoint` opens the stream (default `"/sse"`),
- * `POST messageEndpoint` carries messages (default `"/messages"`).
- *
- * @since 0.1.0
- */
-export interface SseTransportOptions extends CommonTransportOptions, StreamLimitOptions {
-  readonly endpoint?: string
-  readonly messageEndpoint?: string
-  readonly auth: SseAuthOptions
-}
-
-/**
- * Streamable HTTP at `endpoint` (default `"/mcp"`); every request is authenticated.
- *
- * @since 0.1.0
- */
-export interface HttpStreamTransportOptions extends CommonTransportOptions, StreamOptions {
-  readonly endpoint?: string
-  readonly auth: HttpStreamAuthOptions
-}
-
-/**
- * One transport, with `auth` in its `options` or beside them, as mcp-framework accepts. It is
- * required in one of the two places; the constructor refuses a transport without it.
- *
- * @since 0.1.0
- */
-export type TransportOptions =
-  | {
-    readonly type: "sse"
-    readonly options?: Omit<SseTransportOptions, "auth"> & { readonly auth?: SseAuthOptions }
-    readonly auth?: SseAuthOptions
-  }
-  | {
-    readonly type: "http-stream"
-    readonly options?: Omit<HttpStreamTransportOptions, "auth"> & { readonly auth?: HttpStreamAuthOptions }
-    readonly auth?: HttpStreamAuthOptions
-  }
-
-/**
- * The options.
- *
- * @since 0.1.0
- */
-export interface MCPServerOptions {
-  /** Default `"mcp-server"`. */
-  readonly name?: string
-  /** Default `"1.0.0"`. */
-  readonly version?: string
-  readonly transport: TransportOptions
-  /** The SDK line; default v2 when installed, else v1. */
-  readonly sdk?: SdkLine
-  /** Hears of errors raised while serving; never given a secret. */
-  readonly onError?: (error: unknown) => void
-}
-
-/**
- * `auth: undefined` (say, from an unset variable) in plain words rather than as the schema
- * of every provider: mcp-framework would run such a server open.
- */
-const authLeftOut = (options: unknown): ConfigurationError | undefined => {
-  const transportOptions = (options as { transport?: { options?: unknown } } | null)?.transport?.options
-  if (typeof transportOptions !== "object" || transportOptions === null || !("auth" in transportOptions)) return undefined
-  if ((transportOptions as { auth?: unknown }).auth != null) return undefined
-  return new ConfigurationError({
-    message: "Invalid MCPServer options:\n  - transport.options.auth is required: mcpgate serves only authenticated MCP, " +
-      "e.g. auth: { provider: new APIKeyAuthProvider({ keys }) }"
-  })
-}
-
-/**
- * mcp-framework's `transport: { type, auth, options }`, as `options.auth` (it copies `auth`
- * there too). `auth` in both places is refused rather than one silently winning.
- */
-const withTransportAuth = (options: MCPServerOptions): MCPServerOptions => {
-  const transport = (options as { transport?: unknown } | null)?.transport
-  if (typeof transport !== "object" || transport === null || !("auth" in transport)) return options
-  const { auth, options: transportOptions, ...rest } = transport as { auth: unknown; options?: unknown }
-  if (typeof transportOptions === "object" && transportOptions !== null && "auth" in transportOptions) {
-    throw new ConfigurationError({
-      message: "Invalid MCPServer options:\n  - transport.auth: auth is given twice, beside and inside transport.options; " +
-        "keep one of them"
-    })
-  }
-  const merged = transportOptions === undefined ? { auth } : { ...(transportOptions as object), auth }
-  return { ...options, transport: { ...rest, options: merged } as unknown as TransportOptions }
-}
-
-/** The SSE server's endpoint policy, without mcp-framework's `oauth`, which guards nothing here. */
-const withoutOauth = (
-  endpoints: (EndpointPolicy.Options & { readonly oauth?: boolean | undefined }) | undefined
-): EndpointPolicy.Options | undefined => {
-  if (endpoints === undefined) return undefined
-  const { oauth: _oauth, ...policy } = endpoints
-  return policy
-}
+  CommonTransportOptions,
+  /**
+   * mcp-framework's `cors`: `allowOrigin` is an origin, a list of origins, or `"*"`.
+   *
+   * @since 0.1.0
+   */
+  CorsOptions,
+  /**
+   * Streamable HTTP's `auth`; none of its `endpoints` may be false.
+   *
+   * @since 0.1.0
+   */
+  HttpStreamAuthOptions,
+  /**
+   * Streamable HTTP at `endpoint` (default `"/mcp"`); every request is authenticated.
+   *
+   * @since 0.1.0
+   */
+  HttpStreamTransportOptions,
+  /**
+   * The options.
+   *
+   * @since 0.1.0
+   */
+  MCPServerOptions,
+  /**
+   * A provider, or a Layer of the `AuthProvider` service built when the server starts.
+   *
+   * @since 0.1.0
+   */
+  ProviderOption,
+  /**
+   * The legacy HTTP+SSE transport's `auth`.
+   *
+   * @since 0.1.0
+   */
+  SseAuthOptions,
+  /**
+   * The legacy HTTP+SSE transport (default `"/sse"` and `"/messages"`).
+   *
+   * @since 0.1.0
+   */
+  SseTransportOptions,
+  /**
+   * The caps on open streams of the legacy HTTP+SSE transport, as `SseServer` takes them.
+   *
+   * @since 0.1.0
+   */
+  StreamLimitOptions,
+  /**
+   * One transport, with `auth` in its `options` or beside them, as mcp-framework accepts.
+   *
+   * @since 0.1.0
+   */
+  TransportOptions
+} from "./internal/mcpServerTypes.js"
 
 /** One call to the SDK server's registration API, replayed on every SDK server made. */
 type Registration = (server: any) => void
@@ -253,76 +117,15 @@ type Registration = (server: any) => void
  * @since 0.1.0
  */
 export class MCPServer {
-  readonly #settings: Omit<HostSettings, "createServer" | "provider">
-  readonly #provider: ProviderOption
+  readonly #settings: MCPServerSettings
   #providerScope: Scope.CloseableScope | undefined
-  readonly #name: string
-  readonly #version: string
-  readonly #sdk: SdkLine | undefined
   readonly #registrations: Array<Registration> = []
   #host: Host | undefined
   #starting: Promise<void> | undefined
 
-  /** Checks every option; throws a `ConfigurationError` naming each problem. */
+  /** Checks every option, once; throws a `ConfigurationError` naming each problem. */
   constructor(input: MCPServerOptions) {
-    const options = withTransportAuth(input)
-    const decoded = Either.getOrThrowWith(
-      Options.decode(OptionsSchema, options, "MCPServer"),
-      (error) => authLeftOut(options) ?? error
-    )
-    const { transport } = decoded
-    const common = transport.options
-    this.#name = decoded.name ?? "mcp-server"
-    this.#version = decoded.version ?? "1.0.0"
-    this.#sdk = decoded.sdk
-    this.#provider = common.auth.provider
-    const protectedResource = common.protectedResource === undefined
-      ? undefined
-      : ProtectedResource.fromDecoded(common.protectedResource)
-    this.#settings = {
-      port: common.port ?? 8080,
-      host: common.host ?? "127.0.0.1",
-      sse: transport.type === "sse"
-        ? {
-          endpoint: transport.options.endpoint ?? "/sse",
-          messageEndpoint: transport.options.messageEndpoint ?? "/messages",
-          endpoints: withoutOauth(transport.options.auth.endpoints),
-          maxStreams: transport.options.maxStreams,
-          maxAnonymousStreams: transport.options.maxAnonymousStreams,
-          maxAnonymousStreamsPerClient: transport.options.maxAnonymousStreamsPerClient,
-          anonymousStreamTimeout: transport.options.anonymousStreamTimeout
-        }
-        : undefined,
-      stream: transport.type === "http-stream"
-        ? {
-          endpoint: transport.options.endpoint ?? "/mcp",
-          responseMode: transport.options.responseMode ?? "stream",
-          stateless: transport.options.stateless ?? false,
-          sessionIdleTimeout: transport.options.sessionIdleTimeout,
-          maxSessionsPerIdentity: transport.options.maxSessionsPerIdentity
-        }
-        : undefined,
-      healthEndpoint: common.healthEndpoint ?? "/health",
-      metricsEndpoint: common.metricsEndpoint ?? false,
-      allowedOrigins: allowedOriginsOf(common.cors),
-      allowedHosts: common.allowedHosts,
-      exposeToken: common.exposeToken ?? false,
-      // mcp-framework's tools read `getRequestContext()`: on by default for its users.
-      requestContext: common.requestContext ?? true,
-      resource: common.resource ?? protectedResource?.resource,
-      protectedResource: common.protectedResource,
-      toolScopes: common.toolScopes ?? ToolScopes.empty,
-      gate: {
-        rateLimit: common.rateLimit,
-        trustProxy: common.trustProxy,
-        logger: common.logger,
-        protectedResource,
-        runtime: undefined
-      },
-      onError: input.onError,
-      maxHeadersCount: common.maxHeadersCount,
-      drainMs: 5000
-    }
+    this.#settings = decodeMCPServerOptions(input)
   }
 
   /**
@@ -358,15 +161,16 @@ export class MCPServer {
    */
   start(): Promise<void> {
     this.#starting ??= (async () => {
-      const sdk = await loadSdk(this.#sdk)
+      const { host, name, sdk: line, version } = this.#settings
+      const sdk = await loadSdk(line)
       const createServer = (): McpServerLike => {
-        const server = new sdk.McpServer({ name: this.#name, version: this.#version })
+        const server = new sdk.McpServer({ name, version })
         for (const register of this.#registrations) register(server)
         return server
       }
       const provider = await this.#buildProvider()
       try {
-        this.#host = await listen({ ...this.#settings, provider, createServer }, sdk)
+        this.#host = await listen({ ...host, provider, createServer }, sdk)
       } catch (error) {
         await this.#releaseProvider()
         throw error
@@ -388,8 +192,9 @@ export class MCPServer {
 
   /** The provider's service; a Layer is built here, in a scope that `stop()` closes. */
   async #buildProvider(): Promise<AuthProvider.Service> {
-    if (!Layer.isLayer(this.#provider)) return serviceOf(this.#provider as ProviderInput)
-    const layer = this.#provider as Layer.Layer<AuthProvider.AuthProvider, unknown>
+    const { provider } = this.#settings
+    if (!Layer.isLayer(provider)) return serviceOf(provider as ProviderInput)
+    const layer = provider as Layer.Layer<AuthProvider.AuthProvider, unknown>
     const scope = Effect.runSync(Scope.make())
     this.#providerScope = scope
     const exit = await Effect.runPromiseExit(Layer.buildWithScope(layer, scope))

@@ -19,21 +19,21 @@
  *
  * @since 0.1.0
  */
-import type { EndpointPolicy } from "@mcpgate/http"
-import type { RateLimiter } from "@mcpgate/http"
 import { AuthProvider, Options } from "@mcpgate/auth-core"
-import { ProtectedResource, RateLimitStore, ToolScopes } from "@mcpgate/http"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import type { EndpointPolicy, RateLimiter } from "@mcpgate/http"
+import { RateLimitStore, ServerOptions } from "@mcpgate/http"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { listen } from "./internal/host.js"
-import { McpHttpOptions as OptionsSchema } from "./internal/options.js"
+import { McpHttpOptions as OptionsSchema } from "./internal/mcpHttpOptions.js"
+import type { StreamLimitOptions } from "./internal/mcpServerTypes.js"
+import { DEFAULT_SERVER_INFO, servingHostSettings, sseHostSettings, streamHostSettings } from "./internal/options.js"
 import { loadSdk } from "./internal/sdk.js"
-import type { StreamLimitOptions } from "./MCPServer.js"
-import type { ServingOptions, StreamOptions } from "./StreamableHttp.js"
+import type { ServingOptions, StreamOptions } from "./internal/serving.js"
 
 /**
  * The options.
@@ -124,58 +124,28 @@ export const layer = (
         onNone: () => decoded.rateLimit,
         onSome: (store) => withStore(decoded.rateLimit, store)
       })
-      const protectedResource = decoded.protectedResource === undefined
-        ? undefined
-        : ProtectedResource.fromDecoded(decoded.protectedResource)
-      const sse = decoded.sse === false ? undefined : decoded.sse ?? {}
-      const stream = decoded.stream === false ? undefined : decoded.stream ?? {}
       const host = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: () =>
             listen({
-              port: decoded.port ?? 8080,
-              host: decoded.host ?? "127.0.0.1",
+              ...servingHostSettings(decoded, {
+                allowedOrigins: decoded.allowedOrigins,
+                requestContext: false,
+                rateLimit,
+                runtime,
+                onError: options.onError
+              }),
               provider,
               createServer: () => {
-                const server = new sdk.McpServer({ name: decoded.name ?? "mcp-server", version: decoded.version ?? "1.0.0" })
+                const server = new sdk.McpServer({
+                  name: decoded.name ?? DEFAULT_SERVER_INFO.name,
+                  version: decoded.version ?? DEFAULT_SERVER_INFO.version
+                })
                 options.register(server)
                 return server
               },
-              sse: sse === undefined ? undefined : {
-                endpoint: sse.endpoint ?? "/sse",
-                messageEndpoint: sse.messageEndpoint ?? "/messages",
-                endpoints: sse.endpoints,
-                maxStreams: sse.maxStreams,
-                maxAnonymousStreams: sse.maxAnonymousStreams,
-                maxAnonymousStreamsPerClient: sse.maxAnonymousStreamsPerClient,
-                anonymousStreamTimeout: sse.anonymousStreamTimeout
-              },
-              stream: stream === undefined ? undefined : {
-                endpoint: stream.endpoint ?? "/mcp",
-                responseMode: stream.responseMode ?? "stream",
-                stateless: stream.stateless ?? false,
-                sessionIdleTimeout: stream.sessionIdleTimeout,
-                maxSessionsPerIdentity: stream.maxSessionsPerIdentity
-              },
-              healthEndpoint: decoded.healthEndpoint ?? "/health",
-              metricsEndpoint: decoded.metricsEndpoint ?? false,
-              allowedOrigins: decoded.allowedOrigins,
-              allowedHosts: decoded.allowedHosts,
-              exposeToken: decoded.exposeToken ?? false,
-              requestContext: decoded.requestContext ?? false,
-              resource: decoded.resource ?? protectedResource?.resource,
-              protectedResource: decoded.protectedResource,
-              toolScopes: decoded.toolScopes ?? ToolScopes.empty,
-              gate: {
-                rateLimit,
-                trustProxy: decoded.trustProxy,
-                logger: decoded.logger,
-                protectedResource,
-                runtime
-              },
-              onError: options.onError,
-              maxHeadersCount: decoded.maxHeadersCount,
-              drainMs: 5000
+              sse: decoded.sse === false ? undefined : sseHostSettings(decoded.sse ?? {}),
+              stream: decoded.stream === false ? undefined : streamHostSettings(decoded.stream ?? {})
             }, sdk),
           catch: (error) =>
             (error as { _tag?: unknown })._tag === "ConfigurationError"
@@ -195,6 +165,6 @@ const withStore = (
 ): RateLimiter.Options | RateLimiter.RateLimiter | false => {
   if (rateLimit === false) return false
   if (rateLimit === undefined) return { store }
-  if ("check" in rateLimit) return rateLimit
+  if (ServerOptions.isRateLimiter(rateLimit)) return rateLimit
   return rateLimit.store === undefined ? { ...rateLimit, store } : rateLimit
 }

@@ -9,24 +9,19 @@ import { CustomProvider, MCPServer } from "@mcpgate/mcp-sdk"
 import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import * as Effect from "effect/Effect"
 import * as http from "node:http"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import type { Transport } from "./fixtures/mcp.js"
-import { startWhoami } from "./fixtures/whoamiServer.js"
+import { started, startWhoami } from "./fixtures/whoamiServer.js"
 import { Bodies } from "@mcpgate/testing/contract"
-
-const defer = cleanupAfterEach()
+import { acquire, inScope } from "@mcpgate/testing/scoped"
 
 const UNAUTHORIZED = "{\"error\":\"Unauthorized\",\"status\":401,\"type\":\"authentication_error\"}"
 
-/** An `MCPServer` with `provider` and `whoami`, started; stopped after the test. */
-const serve = async (provider: CustomProvider.CustomProvider, type: Transport = "http-stream", extra: Record<string, unknown> = {}) => {
-  const server = new MCPServer({
-    transport: { type, options: { port: 0, auth: { provider, ...extra } } }
-  } as MCPServerOptions)
-  const { client, seen, url } = await startWhoami(server, defer)
-  return { url, seen, client: (headers: Record<string, string>) => client(type, headers) }
-}
+/** An `MCPServer` with `provider` and `whoami`, started; stopped with the test's scope. */
+const serve = (provider: CustomProvider.CustomProvider, type: Transport = "http-stream", extra: Record<string, unknown> = {}) =>
+  Effect.suspend(() =>
+    startWhoami(new MCPServer({ transport: { type, options: { port: 0, auth: { provider, ...extra } } } } as MCPServerOptions))
+  ).pipe(Effect.map(({ client, seen, url }) => ({ url, seen, client: (headers: Record<string, string>) => client(type, headers) })))
 
 const initialize = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }
 
@@ -219,15 +214,15 @@ describe("fromCustom: the caller a custom provider describes", () => {
 })
 
 describe("custom providers in MCPServer", () => {
-  it("the provider receives the Node request, and the caller reaches the tool", async () => {
+  it.scopedLive("the provider receives the Node request, and the caller reaches the tool", () => inScope(async (use) => {
     const requests: Array<http.IncomingMessage> = []
-    const { client, seen } = await serve({
+    const { client, seen } = await use(serve({
       async authenticate(req) {
         requests.push(req)
         const user = req.headers["x-user"]
         return typeof user === "string" ? { data: { sub: user, scope: "tools:read" } } : false
       }
-    })
+    }))
     const alice = await client({ "X-User": "alice" })
     expect(await alice.whoami()).toMatchObject({ provider: "custom", subject: "alice", clientId: "alice", scopes: ["tools:read"] })
     expect(seen[0]!.authInfo).toMatchObject({ token: "", clientId: "alice", scopes: ["tools:read"] })
@@ -238,14 +233,14 @@ describe("custom providers in MCPServer", () => {
       expect(request.headers["x-user"]).toBe("alice")
       expect(request.socket.remoteAddress).toBe("127.0.0.1")
     }
-  })
+  }))
 
-  it("false: 401 with mcp-framework's default refusal, or getAuthError()'s status and message", async () => {
+  it.scopedLive("false: 401 with mcp-framework's default refusal, or getAuthError()'s status and message", () => inScope(async (use) => {
     let chosen: (() => { status: number; message: string }) | undefined
     const provider: CustomProvider.CustomProvider = {
       authenticate: async (req) => req.headers["x-user"] === "alice" ? { data: { sub: "alice" } } : false
     }
-    const { url } = await serve(provider)
+    const { url } = await use(serve(provider))
     const refused = async () => {
       const response = await post(url, { "X-User": "mallory" })
       expect(response.headers.get("content-type")).toBe("application/json")
@@ -293,9 +288,9 @@ describe("custom providers in MCPServer", () => {
 
     // The caller it accepts is still let in.
     expect((await post(url, { "X-User": "alice" })).status).toBe(200)
-  })
+  }))
 
-  it("a provider that throws or rejects refuses with a 401, never a 500", async () => {
+  it.scopedLive("a provider that throws or rejects refuses with a 401, never a 500", () => inScope(async (use) => {
     const failures: Record<string, () => never | Promise<never>> = {
       throws: () => {
         throw new TypeError("Cannot read properties of undefined")
@@ -312,8 +307,7 @@ describe("custom providers in MCPServer", () => {
       transport: { type: "http-stream", options: { port: 0, auth: { provider: { authenticate: (req: http.IncomingMessage) => req.headers["x-user"] === "ok" ? true : failure() } } } },
       onError: (error) => errors.push(error)
     })
-    defer(() => server.stop())
-    await server.start()
+    await use(started(server))
     for (const [name, fails] of Object.entries(failures)) {
       failure = fails
       const response = await post(server.url!, { "X-User": "someone" })
@@ -323,12 +317,12 @@ describe("custom providers in MCPServer", () => {
     // The server goes on serving.
     expect((await post(server.url!, { "X-User": "ok" })).status).toBe(200)
     expect(errors).toEqual([])
-  })
+  }))
 
-  it("two subjects cannot share a Streamable HTTP session: the other one gets the 403", async () => {
-    const { url } = await serve({
+  it.scopedLive("two subjects cannot share a Streamable HTTP session: the other one gets the 403", () => inScope(async (use) => {
+    const { url } = await use(serve({
       authenticate: async (req) => typeof req.headers["x-user"] === "string" ? { data: { sub: req.headers["x-user"] } } : false
-    })
+    }))
     const opened = await post(url, { "X-User": "alice" })
     expect(opened.status).toBe(200)
     const session = opened.headers.get("mcp-session-id")!
@@ -350,10 +344,10 @@ describe("custom providers in MCPServer", () => {
     const owner = await post(url, headers("alice"), ping)
     expect(owner.status).toBe(200)
     expect(await owner.text()).toContain("\"result\":{}")
-  })
+  }))
 
-  it("a provider that resolves true tells callers apart by their credential: one cannot drive another's session", async () => {
-    const { url } = await serve({ authenticate: async (req) => req.headers["x-user"] !== undefined, headerNames: ["X-User"] })
+  it.scopedLive("a provider that resolves true tells callers apart by their credential: one cannot drive another's session", () => inScope(async (use) => {
+    const { url } = await use(serve({ authenticate: async (req) => req.headers["x-user"] !== undefined, headerNames: ["X-User"] }))
     const opened = await post(url, { "X-User": "alice" })
     const session = opened.headers.get("mcp-session-id")!
     await opened.text()
@@ -363,47 +357,46 @@ describe("custom providers in MCPServer", () => {
     expect(intruder.status).toBe(403)
     expect(await intruder.text()).toBe(Bodies.sessionForbidden)
     expect((await post(url, headers("alice"), { jsonrpc: "2.0", id: 3, method: "ping" })).status).toBe(200)
-  })
+  }))
 
-  it("over SSE with both endpoints authenticated, the custom caller reaches the tool", async () => {
-    const { client } = await serve(
+  it.scopedLive("over SSE with both endpoints authenticated, the custom caller reaches the tool", () => inScope(async (use) => {
+    const { client } = await use(serve(
       { authenticate: async (req) => req.headers["x-user"] === "carol" ? { data: { sub: "carol" } } : false },
       "sse",
       { endpoints: { sse: true, messages: true } }
-    )
+    ))
     expect(await (await client({ "X-User": "carol" })).whoami()).toMatchObject({ provider: "custom", subject: "carol" })
-  })
+  }))
 
   // README, "What tools see": the raw credential is not in the request headers the SDK hands
   // on unless the server sets exposeToken. A custom provider names the headers it reads with
   // `headerNames` (mcpgate's addition to mcp-framework's shape); those are removed.
-  it("the header a custom provider names is not handed on to tools", async () => {
+  it.scopedLive("the header a custom provider names is not handed on to tools", () => inScope(async (use) => {
     const secret = "session-f3b1c2d4e5a6978812345678"
-    const { client, seen } = await serve({
+    const { client, seen } = await use(serve({
       authenticate: async (req) => req.headers["x-session"] === secret ? { data: { sub: "dana" } } : false,
       headerNames: ["X-Session"]
-    })
+    }))
     expect(await (await client({ "X-Session": secret })).whoami()).toMatchObject({ subject: "dana" })
     expect(seen[0]!.headers).not.toHaveProperty("x-session")
-  })
+  }))
 
-  it("without headerNames, mcpgate cannot know the header, and tools see it", async () => {
+  it.scopedLive("without headerNames, mcpgate cannot know the header, and tools see it", () => inScope(async (use) => {
     const secret = "session-0a9b8c7d6e5f4a3b2c1d0e9f"
-    const { client, seen } = await serve({
+    const { client, seen } = await use(serve({
       authenticate: async (req) => req.headers["x-session"] === secret ? { data: { sub: "dana" } } : false
-    })
+    }))
     await (await client({ "X-Session": secret })).whoami()
     expect(seen[0]!.headers["x-session"]).toBe(secret)
-  })
+  }))
 
   // The SSE stream is open by default (`endpoints.sse: false`, as the reference documents).
   // A custom provider cannot tell "no credentials" from "wrong ones", so its `false` counts
   // as none there, and the stream opens, as mcp-framework (which never asks it) does.
-  it("over SSE with the default endpoints, the stream opens without credentials", async () => {
-    const { url } = await serve({ authenticate: async (req) => req.headers["x-user"] === "carol" }, "sse")
-    const controller = new AbortController()
-    defer(() => controller.abort())
+  it.scopedLive("over SSE with the default endpoints, the stream opens without credentials", () => inScope(async (use) => {
+    const { url } = await use(serve({ authenticate: async (req) => req.headers["x-user"] === "carol" }, "sse"))
+    const controller = await use(acquire(() => new AbortController(), (controller) => controller.abort()))
     const response = await fetch(new URL("/sse", url), { signal: controller.signal })
     expect(response.status).toBe(200)
-  })
+  }))
 })

@@ -15,13 +15,13 @@ import { McpServer as McpServerV1 } from "@modelcontextprotocol/sdk/server/mcp.j
 import { McpServer as McpServerV2 } from "@modelcontextprotocol/server"
 import * as net from "node:net"
 import { z } from "zod"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "./fixtures/credentials.js"
 import type { Sdk, Seen, Transport } from "./fixtures/mcp.js"
 import { registerWhoami, rejectionOf } from "./fixtures/mcp.js"
+import { started as startedServer } from "./fixtures/whoamiServer.js"
 import { Bodies } from "@mcpgate/testing/contract"
-
-const defer = cleanupAfterEach()
+import { acquire, inScope, nestedScope, onClose } from "@mcpgate/testing/scoped"
+import * as Effect from "effect/Effect"
 
 /** The part of either SDK line's `Client` these tests use. */
 interface SdkClient {
@@ -35,11 +35,11 @@ interface SdkClient {
 type Options = NonNullable<MCPServerOptions["transport"]["options"]>
 
 /**
- * A started server, stopped after the test. Its clients are closed after it stops: the
- * other order leaves it waiting for the connections the clients' pools keep (see the
+ * A started server, stopped with the test's scope. Its clients are closed after it stops:
+ * the other order leaves it waiting for the connections the clients' pools keep (see the
  * `stop()` test below).
  */
-const serve = async (
+const serve = (
   type: Transport,
   options: Omit<MCPServerOptions, "transport"> & {
     readonly auth?: NonNullable<Options["auth"]>
@@ -48,20 +48,17 @@ const serve = async (
     readonly requestContext?: boolean
   },
   register: (server: MCPServer) => void = () => undefined
-) => {
+) => Effect.gen(function*() {
   const { auth = { provider: apiKeys() }, authBesideOptions = false, requestContext, ...rest } = options
   const transportOptions = { port: 0, ...(requestContext === undefined ? {} : { requestContext }) }
   const transport = authBesideOptions ? { type, auth, options: transportOptions } : { type, options: { ...transportOptions, auth } }
   const server = new MCPServer({ ...rest, transport: transport as MCPServerOptions["transport"] })
   register(server)
-  const clients: Array<SdkClient> = []
-  defer(async () => {
-    await server.stop()
-    await Promise.all(clients.map((client) => client.close()))
-  })
-  await server.start()
+  // Made before the server is started, so closed after it has stopped.
+  const clients = yield* nestedScope
+  yield* startedServer(server)
   /** Connects a client of `sdk` to the server's endpoint for `type`. */
-  const open = async (sdk: Sdk, headers: Record<string, string>): Promise<SdkClient> => {
+  const connect = async (sdk: Sdk, headers: Record<string, string>): Promise<SdkClient> => {
     const url = new URL(type === "sse" ? "/sse" : "/mcp", server.url)
     const init = { requestInit: { headers } }
     const client = sdk === "v1" ? new ClientV1({ name: "facade-test", version: "1.0.0" }) : new ClientV2({ name: "facade-test", version: "1.0.0" })
@@ -69,11 +66,12 @@ const serve = async (
       ? (sdk === "v1" ? new SseV1(url, init) : new SseV2(url, init))
       : (sdk === "v1" ? new StreamV1(url, init) : new StreamV2(url, init))
     await (client as unknown as { connect(transport: unknown): Promise<void> }).connect(transport)
-    clients.push(client as unknown as SdkClient)
     return client as unknown as SdkClient
   }
+  const open = (sdk: Sdk, headers: Record<string, string>): Promise<SdkClient> =>
+    clients(acquire(() => connect(sdk, headers), (client) => client.close()))
   return { server, open }
-}
+})
 
 const textOf = (result: Record<string, unknown>): string => {
   const content = result["content"] as Array<{ type: string; text: string }>
@@ -112,8 +110,8 @@ const COMBINATIONS = (["v1", "v2"] as const).flatMap((sdk) =>
 )
 
 describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }) => {
-  it("a tool registered with the SDK's signature and a zod schema is served to every session, two at once", async () => {
-    const { open, server } = await serve(type, { sdk }, registerAdd(sdk))
+  it.scopedLive("a tool registered with the SDK's signature and a zod schema is served to every session, two at once", () => inScope(async (use) => {
+    const { open, server } = await use(serve(type, { sdk }, registerAdd(sdk)))
     const alice = await open(sdk, { "x-api-key": KEY_ALICE })
     const bob = await open(sdk, { "x-api-key": KEY_BOB })
     expect(server.sessionCount).toBe(2)
@@ -139,25 +137,25 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     const invalid = await bob.callTool({ name: "add", arguments: { a: "two", b: 3 } })
     expect(invalid["isError"]).toBe(true)
     expect(textOf(invalid)).toContain("Input validation error")
-  })
+  }))
 
-  it("a prompt registered with the SDK's signature is served, and knows its caller", async () => {
-    const { open } = await serve(type, { sdk }, registerGreeting(sdk))
+  it.scopedLive("a prompt registered with the SDK's signature is served, and knows its caller", () => inScope(async (use) => {
+    const { open } = await use(serve(type, { sdk }, registerGreeting(sdk)))
     const bob = await open(sdk, { "x-api-key": KEY_BOB })
     expect(await bob.getPrompt({ name: "greeting", arguments: { name: "Ada" } })).toMatchObject({
       messages: [{ role: "user", content: { type: "text", text: "Hello Ada, from bob" } }]
     })
-  })
+  }))
 
-  it("configure runs on each SDK server made, one at start and one per session, of the chosen SDK line", async () => {
+  it.scopedLive("configure runs on each SDK server made, one at start and one per session, of the chosen SDK line", () => inScope(async (use) => {
     const configured: Array<unknown> = []
-    const { open } = await serve(type, { sdk }, (server) =>
+    const { open } = await use(serve(type, { sdk }, (server) =>
       server.configure((sdkServer) => {
         configured.push(sdkServer)
         sdkServer.registerTool("configured", { description: "Registered through configure" }, async () => ({
           content: [{ type: "text", text: "configured" }]
         }))
-      }))
+      })))
     // One made by start(), to check the registrations before anything listens.
     expect(configured).toHaveLength(1)
     const alice = await open(sdk, { "x-api-key": KEY_ALICE })
@@ -168,12 +166,12 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     for (const client of [alice, bob]) {
       expect(textOf(await client.callTool({ name: "configured", arguments: {} }))).toBe("configured")
     }
-  })
+  }))
 
-  it("name and version reach the client, and getPrincipal in a tool gives the caller", async () => {
+  it.scopedLive("name and version reach the client, and getPrincipal in a tool gives the caller", () => inScope(async (use) => {
     const seen: Array<Seen> = []
-    const { open } = await serve(type, { sdk, name: "facade-under-test", version: "2.3.4", auth: { provider: jwts() } }, (server) =>
-      server.configure(registerWhoami(seen)))
+    const { open } = await use(serve(type, { sdk, name: "facade-under-test", version: "2.3.4", auth: { provider: jwts() } }, (server) =>
+      server.configure(registerWhoami(seen))))
     const client = await open(sdk, { authorization: `Bearer ${await tokenFor("user-7", { claims: { client_id: "app-7" } })}` })
     expect(client.getServerVersion()).toMatchObject({ name: "facade-under-test", version: "2.3.4" })
     const answer = JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))
@@ -182,19 +180,19 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     expect(seen[0]!.caller).toEqual(answer)
     // The credential is not handed to the tool.
     expect(seen[0]!.authInfo?.["token"]).toBe("")
-  })
+  }))
 
-  it("getRequestContext() in a tool gives what mcp-framework's does: a JWT's claims, a key's label and scopes", async () => {
+  it.scopedLive("getRequestContext() in a tool gives what mcp-framework's does: a JWT's claims, a key's label and scopes", () => inScope(async (use) => {
     const contexts: Array<unknown> = []
     const register = (server: MCPServer) =>
       server.registerTool("context", { description: "The request context" }, async () => {
         contexts.push(getRequestContext())
         return { content: [{ type: "text", text: "seen" }] }
       })
-    const byToken = await serve(type, { sdk, auth: { provider: jwts() } }, register)
+    const byToken = await use(serve(type, { sdk, auth: { provider: jwts() } }, register))
     const token = await tokenFor("user-7", { claims: { tenant: "t-1" } })
     await (await byToken.open(sdk, { authorization: `Bearer ${token}` })).callTool({ name: "context", arguments: {} })
-    const byKey = await serve(type, { sdk }, register)
+    const byKey = await use(serve(type, { sdk }, register))
     await (await byKey.open(sdk, { "x-api-key": KEY_ALICE })).callTool({ name: "context", arguments: {} })
     expect(contexts).toEqual([
       { sub: "user-7", tenant: "t-1", scope: "tools:read", iat: expect.any(Number), exp: expect.any(Number) },
@@ -202,21 +200,21 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     ])
     // Outside a request there is none.
     expect(getRequestContext()).toBeUndefined()
-  })
+  }))
 
-  it("requestContext: false leaves tools without it (getPrincipal still gives the caller)", async () => {
+  it.scopedLive("requestContext: false leaves tools without it (getPrincipal still gives the caller)", () => inScope(async (use) => {
     const seen: Array<unknown> = []
-    const { open } = await serve(type, { sdk, requestContext: false }, (server) =>
+    const { open } = await use(serve(type, { sdk, requestContext: false }, (server) =>
       server.registerTool("context", { description: "The request context" }, async (extraOrCtx: unknown) => {
         seen.push([getRequestContext(), getPrincipal(extraOrCtx)?.clientId])
         return { content: [{ type: "text", text: "seen" }] }
-      }))
+      })))
     await (await open(sdk, { "x-api-key": KEY_ALICE })).callTool({ name: "context", arguments: {} })
     expect(seen).toEqual([[undefined, "alice"]])
-  })
+  }))
 
-  it("auth beside the options (mcp-framework's transport.auth) guards the server the same way", async () => {
-    const { open, server } = await serve(type, { sdk, authBesideOptions: true }, registerAdd(sdk))
+  it.scopedLive("auth beside the options (mcp-framework's transport.auth) guards the server the same way", () => inScope(async (use) => {
+    const { open, server } = await use(serve(type, { sdk, authBesideOptions: true }, registerAdd(sdk)))
     const refused = await fetch(new URL(type === "sse" ? "/messages?sessionId=x" : "/mcp", server.url), {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": "not-a-configured-key-at-all" },
@@ -226,13 +224,13 @@ describe.each(COMBINATIONS)("MCPServer with SDK $sdk over $type", ({ sdk, type }
     expect(await refused.text()).toBe(Bodies.apiKey)
     const client = await open(sdk, { "x-api-key": KEY_BOB })
     expect(textOf(await client.callTool({ name: "add", arguments: { a: 1, b: 2 } }))).toBe("3 for bob")
-  })
+  }))
 
-  it("name and version default to mcp-server 1.0.0", async () => {
-    const { open } = await serve(type, { sdk })
+  it.scopedLive("name and version default to mcp-server 1.0.0", () => inScope(async (use) => {
+    const { open } = await use(serve(type, { sdk }))
     const client = await open(sdk, { "x-api-key": KEY_ALICE })
     expect(client.getServerVersion()).toMatchObject({ name: "mcp-server", version: "1.0.0" })
-  })
+  }))
 })
 
 describe("MCPServer's life cycle", () => {
@@ -240,14 +238,12 @@ describe("MCPServer's life cycle", () => {
     transport: { type: "http-stream", options: { port, auth: { provider: apiKeys() } } }
   })
 
-  it("registering after start() throws, already while start() is pending, and registers nothing", async () => {
+  it.scopedLive("registering after start() throws, already while start() is pending, and registers nothing", () => inScope(async (use) => {
     const tool = () => ({ content: [] })
     const server = new MCPServer(options()).registerTool("early", {}, tool)
-    const clients: Array<ClientV2> = []
-    defer(async () => {
-      await server.stop()
-      await Promise.all(clients.map((client) => client.close()))
-    })
+    // Made before the server is stopped, so its client is closed after the server stops.
+    const clients = await use(nestedScope)
+    await use(onClose(() => server.stop()))
     const starting = server.start()
     const attempts = [
       () => server.registerTool("late", {}, tool),
@@ -259,19 +255,18 @@ describe("MCPServer's life cycle", () => {
     await starting
     for (const attempt of attempts) expect(attempt).toThrow("register tools before start()")
 
-    const client = new ClientV2({ name: "late", version: "1.0.0" })
-    clients.push(client)
+    const client = await clients(acquire(() => new ClientV2({ name: "late", version: "1.0.0" }), (client) => client.close()))
     await client.connect(new StreamV2(new URL("/mcp", server.url), { requestInit: { headers: { "x-api-key": KEY_ALICE } } }))
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["early"])
     expect(client.getServerCapabilities()?.prompts).toBeUndefined()
     expect(client.getServerCapabilities()?.resources).toBeUndefined()
-  })
+  }))
 
-  it("a registration the SDK refuses (two tools of one name) fails start(), and nothing listens", async () => {
+  it.scopedLive("a registration the SDK refuses (two tools of one name) fails start(), and nothing listens", () => inScope(async (use) => {
     for (const sdk of ["v1", "v2"] as const) {
       const tool = () => ({ content: [] })
       const server = new MCPServer({ ...options(), sdk }).registerTool("twice", {}, tool).registerTool("twice", {}, tool)
-      defer(() => server.stop())
+      await use(onClose(() => server.stop()))
       const error = await server.start().then(() => undefined, (error: unknown) => error)
       expect(error).toMatchObject({
         _tag: "ConfigurationError",
@@ -279,11 +274,11 @@ describe("MCPServer's life cycle", () => {
       })
       expect(server.url).toBeUndefined()
     }
-  })
+  }))
 
-  it("start() twice is one start: the same promise, the same port", async () => {
+  it.scopedLive("start() twice is one start: the same promise, the same port", () => inScope(async (use) => {
     const server = new MCPServer(options())
-    defer(() => server.stop())
+    await use(onClose(() => server.stop()))
     const first = server.start()
     const second = server.start()
     expect(second).toBe(first)
@@ -292,7 +287,7 @@ describe("MCPServer's life cycle", () => {
     expect(server.start()).toBe(first)
     await server.start()
     expect(server.url).toBe(url)
-  })
+  }))
 
   it("stop() before start() is harmless, and so is stopping twice", async () => {
     const never = new MCPServer(options())
@@ -308,12 +303,11 @@ describe("MCPServer's life cycle", () => {
     await expect(fetch(new URL("/health", server.url))).rejects.toThrow()
   })
 
-  it("url is http://127.0.0.1:<port> once started; sessionCount counts open sessions; stop() ends them", async () => {
+  it.scopedLive("url is http://127.0.0.1:<port> once started; sessionCount counts open sessions; stop() ends them", () => inScope(async (use) => {
     const server = new MCPServer(options()).registerTool("noop", {}, () => ({ content: [] }))
     expect(server.url).toBeUndefined()
     expect(server.sessionCount).toBe(0)
-    defer(() => server.stop())
-    await server.start()
+    await use(startedServer(server))
     const url = server.url!
     expect(url.protocol).toBe("http:")
     expect(url.hostname).toBe("127.0.0.1")
@@ -330,7 +324,7 @@ describe("MCPServer's life cycle", () => {
     // The session is gone with the server.
     await expect(client.listTools()).rejects.toThrow()
     await client.close()
-  })
+  }))
 
   it("a port already taken: start() rejects with EADDRINUSE and leaves nothing running", async () => {
     const blocker = net.createServer()
@@ -366,30 +360,27 @@ describe("MCPServer's life cycle", () => {
     expect(refused).toMatchObject({ code: "ECONNREFUSED" })
   })
 
-  it("a failed start() may be tried again: once the port is free, the same server starts there", async () => {
+  it.scopedLive("a failed start() may be tried again: once the port is free, the same server starts there", () => inScope(async (use) => {
     const blocker = net.createServer()
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
     const port = (blocker.address() as net.AddressInfo).port
     const server = new MCPServer({ transport: { type: "http-stream", options: { port, auth: { provider: apiKeys() } } } })
-    defer(() => server.stop())
+    await use(onClose(() => server.stop()))
     expect(await rejectionOf(server.start())).toMatchObject({ code: "EADDRINUSE", port })
     await new Promise<void>((resolve) => blocker.close(() => resolve()))
     await server.start()
     expect(server.url?.port).toBe(String(port))
-  })
+  }))
 
   // Node's `closeIdleConnections` skips a connection on which no request has started, and
   // every SDK client leaves one such spare behind when it closes: `stop()` must not wait
   // the whole drain for it.
-  it("stop() does not wait for a connection on which no request was ever sent", async () => {
-    const server = new MCPServer(options())
-    defer(() => server.stop())
-    await server.start()
-    const socket = net.connect(Number(server.url!.port), "127.0.0.1")
-    defer(() => void socket.destroy())
+  it.scopedLive("stop() does not wait for a connection on which no request was ever sent", () => inScope(async (use) => {
+    const server = await use(startedServer(new MCPServer(options())))
+    const socket = await use(acquire(() => net.connect(Number(server.url!.port), "127.0.0.1"), (socket) => void socket.destroy()))
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
     const started = Date.now()
     await server.stop()
     expect(Date.now() - started).toBeLessThan(1000)
-  }, 10_000)
+  }), 10_000)
 })

@@ -8,11 +8,10 @@ import { MCPServer } from "@mcpgate/mcp-sdk"
 import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import { FastCheck } from "effect"
 import * as net from "node:net"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import { rejectionOf } from "./fixtures/mcp.js"
-
-const defer = cleanupAfterEach()
+import { started } from "./fixtures/whoamiServer.js"
+import { acquire, inScope, onClose } from "@mcpgate/testing/scoped"
 const provider = apiKeys()
 
 /** The error `new MCPServer(options)` throws; fails the test if it does not. */
@@ -330,29 +329,30 @@ describe("MCPServer options checked across fields", () => {
 })
 
 describe("MCPServer defaults", () => {
-  it("port 8080 on 127.0.0.1: start() binds exactly there", async () => {
+  it.scopedLive("port 8080 on 127.0.0.1: start() binds exactly there", () => inScope(async (use) => {
     // Hold 127.0.0.1:8080 (or find it held), so that the server cannot take it: its
     // EADDRINUSE then tells where it tried to listen, and nothing is served on 8080.
     const holder = net.createServer()
-    const held = await new Promise<boolean>((resolve) => {
-      holder.once("error", () => resolve(false))
-      holder.listen(8080, "127.0.0.1", () => resolve(true))
-    })
-    defer(() => new Promise<void>((resolve) => (held ? holder.close(() => resolve()) : resolve())))
+    await use(acquire(
+      () =>
+        new Promise<boolean>((resolve) => {
+          holder.once("error", () => resolve(false))
+          holder.listen(8080, "127.0.0.1", () => resolve(true))
+        }),
+      (held) => new Promise<void>((resolve) => (held ? holder.close(() => resolve()) : resolve()))
+    ))
     for (const options of both({})) {
       const server = new MCPServer(options)
-      defer(() => server.stop())
+      await use(onClose(() => server.stop()))
       expect(await rejectionOf(server.start())).toMatchObject({ code: "EADDRINUSE", address: "127.0.0.1", port: 8080 })
     }
-  })
+  }))
 
-  it("host 127.0.0.1: a server on port 0 is at http://127.0.0.1:<port>, its endpoints where documented", async () => {
+  it.scopedLive("host 127.0.0.1: a server on port 0 is at http://127.0.0.1:<port>, its endpoints where documented", () => inScope(async (use) => {
     const post = (url: URL, path: string) =>
       fetch(new URL(path, url), { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
     for (const type of ["http-stream", "sse"] as const) {
-      const server = new MCPServer((type === "sse" ? sse : stream)({ port: 0 }))
-      defer(() => server.stop())
-      await server.start()
+      const server = await use(started(new MCPServer((type === "sse" ? sse : stream)({ port: 0 }))))
       const url = server.url!
       expect(url.href).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/$/)
       expect(await (await fetch(new URL("/health", url))).text()).toBe("{\"ok\":true}")
@@ -365,5 +365,5 @@ describe("MCPServer defaults", () => {
       expect(opened.status).toBe(type === "sse" ? 200 : 404)
       controller.abort()
     }
-  })
+  }))
 })

@@ -13,28 +13,21 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Scope from "effect/Scope"
 import * as http from "node:http"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
 import { registerWhoami } from "./fixtures/mcp.js"
 import { RATE_LIMITED, sample, SUCCESSES, UNKNOWN_KEY } from "./fixtures/metrics.js"
+import { started } from "./fixtures/whoamiServer.js"
 import { Bodies } from "@mcpgate/testing/contract"
-
-const defer = cleanupAfterEach()
-
+import { inScope } from "@mcpgate/testing/scoped"
 
 const ApiKeys = ApiKey.layer({ keys: [{ key: KEY_ALICE, label: "alice" }] })
 
-/** An `McpHttp` server for the rest of the test; `options` are added to a default one. */
-const serve = async (options: Partial<McpHttp.McpHttpOptions> = {}): Promise<URL> => {
-  const layer = McpHttp.layer({ port: 0, register: registerWhoami([]), ...options }).pipe(Layer.provide(ApiKeys))
-  const scope = Effect.runSync(Scope.make())
-  const exit = await Effect.runPromiseExit(Layer.buildWithScope(layer, scope))
-  if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
-  defer(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-  return Context.get(exit.value, McpHttp.McpHttp).url
-}
+/** An `McpHttp` server, built into the test's scope; `options` are added to a default one. */
+const serve = (options: Partial<McpHttp.McpHttpOptions> = {}) =>
+  Layer.build(McpHttp.layer({ port: 0, register: registerWhoami([]), ...options }).pipe(Layer.provide(ApiKeys))).pipe(
+    Effect.map((context) => Context.get(context, McpHttp.McpHttp).url)
+  )
 
 interface Answer {
   readonly status: number
@@ -71,15 +64,15 @@ const initialize = (url: URL, key: string) =>
   })
 
 describe("metricsEndpoint", () => {
-  it("is off by default: GET /metrics is the 404", async () => {
-    const url = await serve()
+  it.scopedLive("is off by default: GET /metrics is the 404", () => inScope(async (use) => {
+    const url = await use(serve())
     const answer = await request(new URL("/metrics", url))
     expect(answer.status).toBe(404)
     expect(answer.body).toBe(Bodies.notFound)
-  })
+  }))
 
-  it("GET answers the counters in the Prometheus text format, counting failures and successes", async () => {
-    const url = await serve({ metricsEndpoint: "/metrics" })
+  it.scopedLive("GET answers the counters in the Prometheus text format, counting failures and successes", () => inScope(async (use) => {
+    const url = await use(serve({ metricsEndpoint: "/metrics" }))
     const metrics = new URL("/metrics", url)
     // Effect's registry is process-wide: other tests in this process count too, so compare.
     const before = (await request(metrics)).body
@@ -101,19 +94,19 @@ describe("metricsEndpoint", () => {
     for (const line of answer.body.trimEnd().split("\n")) {
       expect(line).toMatch(/^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.e+-]+)$/)
     }
-  })
+  }))
 
-  it("HEAD answers 200 with the headers and no body", async () => {
-    const url = await serve({ metricsEndpoint: "/metrics" })
+  it.scopedLive("HEAD answers 200 with the headers and no body", () => inScope(async (use) => {
+    const url = await use(serve({ metricsEndpoint: "/metrics" }))
     const answer = await request(new URL("/metrics", url), { method: "HEAD" })
     expect(answer.status).toBe(200)
     expect(answer.headers["content-type"]).toBe(AuthMetrics.PROMETHEUS_CONTENT_TYPE)
     expect(answer.headers["cache-control"]).toBe("no-store")
     expect(answer.body).toBe("")
-  })
+  }))
 
-  it("any other method is the contract's 405 with Allow: GET, HEAD", async () => {
-    const url = await serve({ metricsEndpoint: "/metrics" })
+  it.scopedLive("any other method is the contract's 405 with Allow: GET, HEAD", () => inScope(async (use) => {
+    const url = await use(serve({ metricsEndpoint: "/metrics" }))
     for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
       const answer = await request(new URL("/metrics", url), { method })
       expect(answer.status, method).toBe(405)
@@ -121,10 +114,10 @@ describe("metricsEndpoint", () => {
       expect(answer.headers["content-type"], method).toBe("application/json")
       expect(answer.body, method).toBe(Bodies.methodNotAllowed)
     }
-  })
+  }))
 
-  it("the Host and Origin checks still apply (step 1); authentication does not", async () => {
-    const url = await serve({ metricsEndpoint: "/stats", allowedOrigins: ["https://app.example"] })
+  it.scopedLive("the Host and Origin checks still apply (step 1); authentication does not", () => inScope(async (use) => {
+    const url = await use(serve({ metricsEndpoint: "/stats", allowedOrigins: ["https://app.example"] }))
     const metrics = new URL("/stats", url)
     // A DNS-rebinding page reaches the loopback server under its own name.
     const rebound = await request(metrics, { headers: { host: "attacker.example" } })
@@ -138,17 +131,17 @@ describe("metricsEndpoint", () => {
     expect(allowed.status).toBe(200)
     expect(allowed.headers["access-control-allow-origin"]).toBeUndefined()
     expect((await request(metrics, { headers: { host: `localhost:${url.port}` } })).status).toBe(200)
-  })
+  }))
 
-  it("allowedHosts replaces the loopback rule for it as for the transports", async () => {
-    const url = await serve({ metricsEndpoint: "/metrics", allowedHosts: ["mcp.internal"] })
+  it.scopedLive("allowedHosts replaces the loopback rule for it as for the transports", () => inScope(async (use) => {
+    const url = await use(serve({ metricsEndpoint: "/metrics", allowedHosts: ["mcp.internal"] }))
     const metrics = new URL("/metrics", url)
     expect((await request(metrics, { headers: { host: "mcp.internal:8080" } })).status).toBe(200)
     expect((await request(metrics, { headers: { host: `127.0.0.1:${url.port}` } })).status).toBe(403)
-  })
+  }))
 
-  it("is not rate limited: a client over its budget still reads it, and sees its 429 counted", async () => {
-    const url = await serve({ metricsEndpoint: "/metrics", rateLimit: { maxFailures: 2, window: 60 } })
+  it.scopedLive("is not rate limited: a client over its budget still reads it, and sees its 429 counted", () => inScope(async (use) => {
+    const url = await use(serve({ metricsEndpoint: "/metrics", rateLimit: { maxFailures: 2, window: 60 } }))
     const metrics = new URL("/metrics", url)
     const before = (await request(metrics)).body
     for (let index = 0; index < 2; index++) expect((await initialize(url, `wrong-key-${index}-0123456789abcdef`)).status).toBe(401)
@@ -158,28 +151,26 @@ describe("metricsEndpoint", () => {
     const answer = await request(metrics)
     expect(answer.status).toBe(200)
     expect(sample(answer.body, RATE_LIMITED) - sample(before, RATE_LIMITED)).toBe(1)
-  })
+  }))
 
-  it("is served by MCPServer too, on either transport", async () => {
+  it.scopedLive("is served by MCPServer too, on either transport", () => inScope(async (use) => {
     for (const type of ["sse", "http-stream"] as const) {
       const server = new MCPServer({
         transport: { type, options: { port: 0, auth: { provider: apiKeys() }, metricsEndpoint: "/metrics" } }
       } as MCPServerOptions)
-      await server.start()
-      defer(() => server.stop())
+      await use(started(server))
       const answer = await request(new URL("/metrics", server.url))
       expect(answer.status, type).toBe(200)
       expect(answer.headers["content-type"], type).toBe(AuthMetrics.PROMETHEUS_CONTENT_TYPE)
     }
-  })
+  }))
 })
 
 describe("metricsEndpoint: refused at startup", () => {
   const refusalOf = async (options: Partial<McpHttp.McpHttpOptions>): Promise<string> => {
-    const error = await serve(options).then(
-      () => expect.fail(`expected ${JSON.stringify(options)} to be refused`),
-      (error: unknown) => error as { readonly _tag: string; readonly message: string }
-    )
+    const exit = await Effect.runPromise(Effect.scoped(Effect.exit(serve(options))))
+    if (Exit.isSuccess(exit)) expect.fail(`expected ${JSON.stringify(options)} to be refused`)
+    const error = Cause.squash(exit.cause) as { readonly _tag: string; readonly message: string }
     expect(error._tag).toBe("ConfigurationError")
     return error.message
   }

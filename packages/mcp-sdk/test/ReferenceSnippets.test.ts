@@ -9,16 +9,14 @@ import { APIKeyAuthProvider, JWTAuthProvider, MCPServer } from "@mcpgate/mcp-sdk
 import { SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
 import type { IncomingMessage } from "node:http"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { startWhoami } from "./fixtures/whoamiServer.js"
 import { Bodies } from "@mcpgate/testing/contract"
-
-const defer = cleanupAfterEach()
+import { acquire, inScope } from "@mcpgate/testing/scoped"
 
 const strongKey = () => randomBytes(32).toString("base64url")
 
-/** Starts a server built from a snippet, with `whoami`; stopped after the test (before its clients close). */
-const start = (server: MCPServer) => startWhoami(server, defer)
+/** Starts a server built from a snippet, with `whoami`; stopped with the test's scope (before its clients close). */
+const start = (server: MCPServer) => startWhoami(server)
 
 /** The three mcpgate checks of a refusal: status, exact body, JSON, not cached. */
 const expectRefusal = async (response: Response, status: number, body: string) => {
@@ -31,11 +29,16 @@ const expectRefusal = async (response: Response, status: number, body: string) =
 const postMessage = (url: URL, path: string, headers: Record<string, string>, message: unknown = { jsonrpc: "2.0", id: 1, method: "ping" }) =>
   fetch(new URL(path, url), { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(message) })
 
-/** An open SSE stream: its events, one at a time. */
-const openStream = async (url: URL, headers: Record<string, string> = {}) => {
-  const controller = new AbortController()
-  const response = await fetch(new URL("/sse", url), { headers, signal: controller.signal })
-  defer(() => controller.abort())
+/** An open SSE stream: its events, one at a time; aborted when the test's scope closes. */
+const openStream = (url: URL, headers: Record<string, string> = {}) =>
+  acquire(async () => {
+    const controller = new AbortController()
+    const response = await fetch(new URL("/sse", url), { headers, signal: controller.signal })
+    return { controller, ...reading(response) }
+  }, ({ controller }) => controller.abort())
+
+/** The events of a stream's `response`, one at a time. */
+const reading = (response: Response) => {
   const reader = response.body!.getReader()
   const decoder = new TextDecoder()
   let buffer = ""
@@ -61,7 +64,7 @@ const openStream = async (url: URL, headers: Record<string, string> = {}) => {
 }
 
 /** The message endpoint a stream announced in its first event. */
-const messagesPathOf = async (stream: Awaited<ReturnType<typeof openStream>>): Promise<string> => {
+const messagesPathOf = async (stream: ReturnType<typeof reading>): Promise<string> => {
   const endpoint = await stream.next()
   expect(endpoint.event).toBe("endpoint")
   expect(endpoint.data).toMatch(/^\/messages\?sessionId=[0-9a-f-]{36}$/)
@@ -69,7 +72,7 @@ const messagesPathOf = async (stream: Awaited<ReturnType<typeof openStream>>): P
 }
 
 describe("API Key Authentication", () => {
-  it("new APIKeyAuthProvider({ keys: [k1, k2], headerName: \"X-API-Key\" }): clients sending X-API-Key: <k1> get in", async () => {
+  it.scopedLive("new APIKeyAuthProvider({ keys: [k1, k2], headerName: \"X-API-Key\" }): clients sending X-API-Key: <k1> get in", () => inScope(async (use) => {
     const [key1, key2] = [strongKey(), strongKey()]
     // The snippet:
     const authProvider = new APIKeyAuthProvider({
@@ -77,7 +80,7 @@ describe("API Key Authentication", () => {
       headerName: "X-API-Key" // Optional, defaults to "X-API-Key"
     })
     for (const type of ["sse", "http-stream"] as const) {
-      const { client, url } = await start(new MCPServer({ transport: { type, options: { port: 0, auth: { provider: authProvider } } } }))
+      const { client, url } = await use(start(new MCPServer({ transport: { type, options: { port: 0, auth: { provider: authProvider } } } })))
       // "Clients must include the API key in the specified header: X-API-Key: your-api-key-1"
       const first = await client(type, { "X-API-Key": key1 })
       const second = await client(type, { "X-API-Key": key2 })
@@ -96,20 +99,20 @@ describe("API Key Authentication", () => {
       // The header name matches in any case.
       expect(await (await client(type, { "x-api-key": key2 })).whoami()).toEqual(two)
     }
-  })
+  }))
 
-  it("headerName defaults to X-API-Key", async () => {
+  it.scopedLive("headerName defaults to X-API-Key", () => inScope(async (use) => {
     const key = strongKey()
-    const { client, url } = await start(new MCPServer({
+    const { client, url } = await use(start(new MCPServer({
       transport: { type: "http-stream", options: { port: 0, auth: { provider: new APIKeyAuthProvider({ keys: [key] }) } } }
-    }))
+    })))
     expect(await (await client("http-stream", { "X-API-Key": key })).whoami()).toMatchObject({ provider: "api-key" })
     await expectRefusal(await postMessage(url, "/mcp", { authorization: `Bearer ${key}` }), 401, Bodies.apiKey)
-  })
+  }))
 })
 
 describe("JWT Authentication", () => {
-  it("new JWTAuthProvider({ secret, algorithms: [\"HS256\"], headerName: \"Authorization\", requireBearer: true }) with Authorization: Bearer <jwt>", async () => {
+  it.scopedLive("new JWTAuthProvider({ secret, algorithms: [\"HS256\"], headerName: \"Authorization\", requireBearer: true }) with Authorization: Bearer <jwt>", () => inScope(async (use) => {
     const secret = strongKey()
     // The snippet:
     const authProvider = new JWTAuthProvider({
@@ -128,7 +131,7 @@ describe("JWT Authentication", () => {
     const token = await sign(secret)
 
     for (const type of ["sse", "http-stream"] as const) {
-      const { client, seen, url } = await start(new MCPServer({ transport: { type, options: { port: 0, auth: { provider: authProvider } } } }))
+      const { client, seen, url } = await use(start(new MCPServer({ transport: { type, options: { port: 0, auth: { provider: authProvider } } } })))
       // "Clients must include the JWT token in the Authorization header: Authorization: Bearer eyJhbGciOiJIUzI1NiIs..."
       const caller = await (await client(type, { Authorization: `Bearer ${token}` })).whoami()
       expect(caller).toMatchObject({ provider: "jwt", subject: "user-42", claims: { sub: "user-42", role: "reader" } })
@@ -155,11 +158,11 @@ describe("JWT Authentication", () => {
         await expectRefusal(response, 401, Bodies.jwt)
       }
     }
-  })
+  }))
 })
 
 describe("Configuring Authentication on the SSE transport", () => {
-  it("endpoints { sse: true, messages: true }: both the stream and the messages need the key", async () => {
+  it.scopedLive("endpoints { sse: true, messages: true }: both the stream and the messages need the key", () => inScope(async (use) => {
     const key = strongKey()
     // The snippet, with port 0:
     const server = new MCPServer({
@@ -179,13 +182,13 @@ describe("Configuring Authentication on the SSE transport", () => {
         }
       }
     })
-    const { client, url } = await start(server)
+    const { client, url } = await use(start(server))
 
     const anonymous = await fetch(new URL("/sse", url))
     expect(anonymous.headers.get("www-authenticate")).toBe("ApiKey realm=\"mcp\", header=\"X-API-Key\"")
     await expectRefusal(anonymous, 401, Bodies.apiKey)
 
-    const stream = await openStream(url, { "X-API-Key": key })
+    const stream = await use(openStream(url, { "X-API-Key": key }))
     expect(stream.response.status).toBe(200)
     expect(stream.response.headers.get("content-type")).toBe("text/event-stream")
     const messages = await messagesPathOf(stream)
@@ -195,38 +198,38 @@ describe("Configuring Authentication on the SSE transport", () => {
     expect(JSON.parse((await stream.next()).data)).toEqual({ jsonrpc: "2.0", id: 1, result: {} })
 
     expect(await (await client("sse", { "X-API-Key": key })).whoami()).toMatchObject({ provider: "api-key" })
-  })
+  }))
 
-  it("endpoints omitted: sse defaults to false (the stream opens without a key), messages to true (POSTs need one)", async () => {
+  it.scopedLive("endpoints omitted: sse defaults to false (the stream opens without a key), messages to true (POSTs need one)", () => inScope(async (use) => {
     const key = strongKey()
-    const { url } = await start(new MCPServer({
+    const { url } = await use(start(new MCPServer({
       transport: { type: "sse", options: { port: 0, auth: { provider: new APIKeyAuthProvider({ keys: [key] }) } } }
-    }))
-    const stream = await openStream(url)
+    })))
+    const stream = await use(openStream(url))
     expect(stream.response.status).toBe(200)
     const messages = await messagesPathOf(stream)
     await expectRefusal(await postMessage(url, messages, {}), 401, Bodies.apiKey)
     await expectRefusal(await postMessage(url, messages, { "X-API-Key": strongKey() }), 401, Bodies.apiKey)
     expect((await postMessage(url, messages, { "X-API-Key": key })).status).toBe(202)
     expect(JSON.parse((await stream.next()).data)).toEqual({ jsonrpc: "2.0", id: 1, result: {} })
-  })
+  }))
 
-  it("endpoints { sse: false, messages: false }: nothing needs a key, as the reference documents", async () => {
-    const { url } = await start(new MCPServer({
+  it.scopedLive("endpoints { sse: false, messages: false }: nothing needs a key, as the reference documents", () => inScope(async (use) => {
+    const { url } = await use(start(new MCPServer({
       transport: {
         type: "sse",
         options: { port: 0, auth: { provider: new APIKeyAuthProvider({ keys: [strongKey()] }), endpoints: { sse: false, messages: false } } }
       }
-    }))
-    const stream = await openStream(url)
+    })))
+    const stream = await use(openStream(url))
     const messages = await messagesPathOf(stream)
     expect((await postMessage(url, messages, {})).status).toBe(202)
     expect(JSON.parse((await stream.next()).data)).toEqual({ jsonrpc: "2.0", id: 1, result: {} })
-  })
+  }))
 })
 
 describe("Custom Authentication", () => {
-  it("a class with async authenticate(req) and getAuthError() plugs into MCPServer", async () => {
+  it.scopedLive("a class with async authenticate(req) and getAuthError() plugs into MCPServer", () => inScope(async (use) => {
     const sessionToken = strongKey()
     // The reference's shape: `implements AuthProvider` there, structural here.
     class CustomAuthProvider {
@@ -241,9 +244,9 @@ describe("Custom Authentication", () => {
       }
     }
     for (const type of ["http-stream", "sse"] as const) {
-      const { client, url } = await start(new MCPServer({
+      const { client, url } = await use(start(new MCPServer({
         transport: { type, options: { port: 0, auth: { provider: new CustomAuthProvider(), endpoints: { sse: true, messages: true } } } }
-      }))
+      })))
       expect(await (await client(type, { "X-Session-Token": sessionToken })).whoami()).toMatchObject({
         provider: "custom",
         subject: "custom-user",
@@ -257,7 +260,7 @@ describe("Custom Authentication", () => {
       await expectRefusal(await postMessage(url, path, {}), 401, refusedBody)
       if (type === "sse") await expectRefusal(await fetch(new URL("/sse", url)), 401, refusedBody)
     }
-  })
+  }))
 })
 
 describe("the placeholders, left verbatim, are refused at construction", () => {

@@ -15,10 +15,9 @@ import { generateKeyPair, SignJWT } from "jose"
 import { createServer } from "node:http"
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { apiKeys, jwts, KEY_ALICE, KEY_BOB, tokenFor } from "./fixtures/credentials.js"
-
-const defer = cleanupAfterEach()
+import { httpServer, inScope } from "@mcpgate/testing/scoped"
+import * as Effect from "effect/Effect"
 
 const RESOURCE = "https://mcp.example.com/mcp"
 
@@ -185,8 +184,8 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
 })
 
 describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", () => {
-  /** An express 5 app with the SDK's middleware in front of a route that answers req.auth. */
-  const app = async (verifier: TokenVerifier.OAuthTokenVerifier, options: { readonly expectedResource?: URL } = {}) => {
+  /** An express 5 app with the SDK's middleware in front of a route that answers req.auth, served until the test's scope closes. */
+  const app = (verifier: TokenVerifier.OAuthTokenVerifier, options: { readonly expectedResource?: URL } = {}) => {
     const application = express()
     application.get(
       "/mcp",
@@ -195,15 +194,15 @@ describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", (
         res.json({ auth: req.auth ?? null })
       }
     )
-    const server = createServer(application)
-    const port = await listen(server)
-    defer(() => new Promise<void>((resolve) => server.close(() => resolve())))
-    return (token: string) => fetch(`http://127.0.0.1:${port}/mcp`, { headers: { authorization: `Bearer ${token}` } })
+    return Effect.map(
+      httpServer(application),
+      ({ url }) => (token: string) => fetch(new URL("/mcp", url), { headers: { authorization: `Bearer ${token}` } })
+    )
   }
 
-  it("a valid token: next() runs with req.auth set to the principal's AuthInfo", async () => {
+  it.scopedLive("a valid token: next() runs with req.auth set to the principal's AuthInfo", () => inScope(async (use) => {
     const token = await tokenFor("alice")
-    const call = await app(TokenVerifier.make(jwts(), { sdk: "v1", resource: RESOURCE }), { expectedResource: new URL(RESOURCE) })
+    const call = await use(app(TokenVerifier.make(jwts(), { sdk: "v1", resource: RESOURCE }), { expectedResource: new URL(RESOURCE) }))
     const response = await call(token)
     expect(response.status).toBe(200)
     const { auth } = await response.json() as { auth: Record<string, unknown> }
@@ -215,31 +214,31 @@ describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", (
       extra: { provider: "jwt", subject: "alice" }
     })
     expect(typeof auth["expiresAt"]).toBe("number")
-  })
+  }))
 
-  it("a bad or expired token: 401 with invalid_token, not 500", async () => {
-    const call = await app(TokenVerifier.make(jwts(), { sdk: "v1" }))
+  it.scopedLive("a bad or expired token: 401 with invalid_token, not 500", () => inScope(async (use) => {
+    const call = await use(app(TokenVerifier.make(jwts(), { sdk: "v1" })))
     for (const token of [await tokenFor("alice", { expiresIn: -3600 }), await forgedToken(), "garbage"]) {
       const response = await call(token)
       expect(response.status).toBe(401)
       expect(response.headers.get("www-authenticate")).toContain("error=\"invalid_token\"")
       expect(await response.json()).toEqual({ error: "invalid_token", error_description: "Invalid token" })
     }
-  })
+  }))
 
-  it("a token for another resource: 401 invalid_token", async () => {
-    const call = await app(TokenVerifier.make(jwts(), { sdk: "v1", resource: RESOURCE }), {
+  it.scopedLive("a token for another resource: 401 invalid_token", () => inScope(async (use) => {
+    const call = await use(app(TokenVerifier.make(jwts(), { sdk: "v1", resource: RESOURCE }), {
       expectedResource: new URL("https://other.example.com/mcp")
-    })
+    }))
     const response = await call(await tokenFor("alice"))
     expect(response.status).toBe(401)
     expect(response.headers.get("www-authenticate")).toContain("error=\"invalid_token\"")
-  })
+  }))
 
-  it("an unreachable JWKS: 500 server_error", async () => {
-    const call = await app(TokenVerifier.make(unreachableJwks(), { sdk: "v1" }))
+  it.scopedLive("an unreachable JWKS: 500 server_error", () => inScope(async (use) => {
+    const call = await use(app(TokenVerifier.make(unreachableJwks(), { sdk: "v1" })))
     const response = await call(rsaToken)
     expect(response.status).toBe(500)
     expect(await response.json()).toEqual({ error: "server_error", error_description: "Authentication unavailable" })
-  })
+  }))
 })

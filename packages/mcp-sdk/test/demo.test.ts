@@ -14,28 +14,30 @@ import type { CryptoKey, JWTPayload } from "jose"
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { cleanupAfterEach } from "./fixtures/cleanup.js"
 import { connect } from "./fixtures/mcp.js"
 import { RATE_LIMITED, sample, SUCCESSES, UNKNOWN_KEY } from "./fixtures/metrics.js"
 import { CLIENT, DEMO, freePort, HAS_REDIS_SERVER, run, runToEnd, startRedis } from "./support/processes.js"
 import { Bodies } from "@mcpgate/testing/contract"
-
-const defer = cleanupAfterEach()
+import type { Use } from "@mcpgate/testing/scoped"
+import { acquire, httpServer, inScope } from "@mcpgate/testing/scoped"
+import * as Effect from "effect/Effect"
 
 const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
-/** Starts the demo on `port` (default: a free one) and waits for its banner. */
-const startDemo = async (env: Record<string, string> = {}, port?: number) => {
-  port ??= await freePort()
-  const demo = run(DEMO, { PORT: String(port), ...env })
-  await demo.waitFor(/^Stop with Ctrl-C\.$/m)
-  const origin = new URL(`http://127.0.0.1:${port}`)
-  return { demo, port, origin, mcp: new URL("/mcp", origin), sse: new URL("/sse", origin) }
-}
+/** Starts the demo on `port` (default: a free one) and waits for its banner; killed when the test's scope closes. */
+const startDemo = (env: Record<string, string> = {}, port?: number) =>
+  Effect.gen(function*() {
+    const chosen = port ?? (yield* Effect.promise(freePort))
+    const demo = yield* run(DEMO, { PORT: String(chosen), ...env })
+    yield* Effect.promise(() => demo.waitFor(/^Stop with Ctrl-C\.$/m))
+    const origin = new URL(`http://127.0.0.1:${chosen}`)
+    return { demo, port: chosen, origin, mcp: new URL("/mcp", origin), sse: new URL("/sse", origin) }
+  })
+
+/** A connected SDK client, closed when the test's scope closes (before the demo it talks to). */
+const connectTo = (...args: Parameters<typeof connect>) => acquire(() => connect(...args), (client) => client.close())
 
 const occurrences = (text: string, part: string): number => text.split(part).length - 1
 
@@ -65,9 +67,9 @@ interface Refusal {
 }
 
 /** Runs the demo once per case and expects each to exit 1 with one line on stderr. */
-const expectRefusals = async (cases: ReadonlyArray<Refusal>) => {
+const expectRefusals = async (use: Use, cases: ReadonlyArray<Refusal>) => {
   const port = String(await freePort())
-  const results = await Promise.all(cases.map(({ env }) => runToEnd(DEMO, { PORT: port, ...env })))
+  const results = await Promise.all(cases.map(({ env }) => use(runToEnd(DEMO, { PORT: port, ...env }))))
   for (const [index, { env, quiet, says }] of cases.entries()) {
     const { code, stderr, stdout } = results[index]!
     const context = JSON.stringify(env)
@@ -92,12 +94,12 @@ const eventually = async (what: string, check: () => Promise<boolean>, timeoutMs
   throw new Error(`not within ${timeoutMs} ms: ${what}`)
 }
 
-/** A key file in a fresh directory, removed after the test. */
-const keyDirectory = (): string => {
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "mcpgate-demo-keys-"))
-  defer(() => fs.rmSync(directory, { recursive: true, force: true }))
-  return directory
-}
+/** A fresh directory for key files, removed when the test's scope closes. */
+const keyDirectory = () =>
+  acquire(
+    () => fs.mkdtempSync(path.join(os.tmpdir(), "mcpgate-demo-keys-")),
+    (directory) => fs.rmSync(directory, { recursive: true, force: true })
+  )
 
 /** Replaces a file as editors do: a new file written beside it, then renamed over it. */
 const replaceFile = (file: string, text: string): void => {
@@ -110,23 +112,19 @@ const newKey = () => randomBytes(24).toString("base64url")
 
 /**
  * An authorization server's key set, as an identity provider serves it: a JWK Set on a
- * loopback port, closed after the test. `requests` counts the fetches.
+ * loopback port, closed when the test's scope closes. `requests` counts the fetches.
  */
-const serveJwks = async (keys: ReadonlyArray<object>): Promise<{ readonly url: string; readonly requests: () => number }> => {
-  let requests = 0
-  const server = http.createServer((_, res) => {
-    requests++
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }))
+const serveJwks = (keys: ReadonlyArray<object>) =>
+  Effect.suspend(() => {
+    let requests = 0
+    return Effect.map(
+      httpServer((_, res) => {
+        requests++
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }))
+      }),
+      ({ url }): { readonly url: string; readonly requests: () => number } => ({ url: new URL("/jwks.json", url).href, requests: () => requests })
+    )
   })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  defer(() =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
-  )
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`, requests: () => requests }
-}
 
 /** A signed JWT with `exp`, `iat` and `sub` set, and `claims`. */
 const signJwt = (key: CryptoKey, alg: string, claims: JWTPayload, kid?: string) =>
@@ -138,8 +136,8 @@ const signJwt = (key: CryptoKey, alg: string, claims: JWTPayload, kid?: string) 
     .sign(key)
 
 describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
-  it("prints a generated key once; SDK clients over /mcp and /sse and client.mjs are told who they are; a wrong key gets the 401", async () => {
-    const { demo, mcp, origin, port, sse } = await startDemo()
+  it.scopedLive("prints a generated key once; SDK clients over /mcp and /sse and client.mjs are told who they are; a wrong key gets the 401", () => inScope(async (use) => {
+    const { demo, mcp, origin, port, sse } = await use(startDemo())
     const banner = demo.stdout()
     expect(banner).toContain(`mcpgate demo: an MCP server on http://127.0.0.1:${port}\n`)
     expect(banner).toContain(`  Streamable HTTP  ${mcp.href}\n`)
@@ -150,10 +148,8 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/)
 
     // Stock SDK clients of both lines, one per transport.
-    const overStream = await connect("v2", "http-stream", mcp, { "X-API-Key": key! })
-    defer(() => overStream.close())
-    const overSse = await connect("v1", "sse", sse, { "X-API-Key": key! })
-    defer(() => overSse.close())
+    const overStream = await use(connectTo("v2", "http-stream", mcp, { "X-API-Key": key! }))
+    const overSse = await use(connectTo("v1", "sse", sse, { "X-API-Key": key! }))
     expect(await overStream.toolNames()).toEqual(["whoami"])
     const caller = await overStream.whoami()
     expect(caller).toEqual({
@@ -167,9 +163,9 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
 
     // The example client, as the banner says to run it, on both endpoints; and with a wrong key.
     const [viaStream, viaSse, wrong] = await Promise.all([
-      runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: key! }),
-      runToEnd(CLIENT, { MCP_URL: sse.href, MCP_API_KEY: key! }),
-      runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: `${key!.slice(1)}x` })
+      use(runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: key! })),
+      use(runToEnd(CLIENT, { MCP_URL: sse.href, MCP_API_KEY: key! })),
+      use(runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: `${key!.slice(1)}x` }))
     ])
     for (const result of [viaStream, viaSse]) {
       expect(result.stderr).toBe("")
@@ -192,18 +188,18 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     // The key was shown once, in the banner, and never again (nor on stderr).
     expect(occurrences(demo.stdout(), key!)).toBe(1)
     expect(demo.stderr()).toBe("")
-  }, 30_000)
+  }), 30_000)
 
-  it("keys from MCP_API_KEYS are never printed, and either of them lets a client in", async () => {
+  it.scopedLive("keys from MCP_API_KEYS are never printed, and either of them lets a client in", () => inScope(async (use) => {
     const keys = [randomBytes(24).toString("base64url"), randomBytes(24).toString("base64url")]
-    const { demo, mcp, sse } = await startDemo({ MCP_API_KEYS: keys.join(",") })
+    const { demo, mcp, sse } = await use(startDemo({ MCP_API_KEYS: keys.join(",") }))
     expect(demo.stdout()).toContain("  send header      X-API-Key: <one of MCP_API_KEYS>\n")
     expect(demo.stdout()).not.toContain("a key generated for this run")
 
     const [first, second, wrong] = await Promise.all([
-      runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: keys[0]! }),
-      runToEnd(CLIENT, { MCP_URL: sse.href, MCP_API_KEY: keys[1]! }),
-      runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: `${keys[0]!}x` })
+      use(runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: keys[0]! })),
+      use(runToEnd(CLIENT, { MCP_URL: sse.href, MCP_API_KEY: keys[1]! })),
+      use(runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_API_KEY: `${keys[0]!}x` }))
     ])
     for (const result of [first!, second!]) {
       expect(result.code).toBe(0)
@@ -225,11 +221,11 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       // Not even the first half of one.
       expect(everything).not.toContain(key.slice(0, 16))
     }
-  }, 30_000)
+  }), 30_000)
 
-  it("MCP_AUTH=jwt with MCP_JWT_SECRET serves JWTs signed with it, and never prints the secret", async () => {
+  it.scopedLive("MCP_AUTH=jwt with MCP_JWT_SECRET serves JWTs signed with it, and never prints the secret", () => inScope(async (use) => {
     const secret = randomBytes(32).toString("base64url")
-    const { demo, mcp, sse } = await startDemo({ MCP_AUTH: "jwt", MCP_JWT_SECRET: secret })
+    const { demo, mcp, sse } = await use(startDemo({ MCP_AUTH: "jwt", MCP_JWT_SECRET: secret }))
     expect(demo.stdout()).toContain("  auth             jwt; SSE stream open, messages authenticated\n")
     expect(demo.stdout()).toContain("  send header      Authorization: Bearer <a JWT signed with MCP_JWT_SECRET, with exp>\n")
 
@@ -242,8 +238,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
         .sign(new TextEncoder().encode(key))
     const token = await sign(secret)
 
-    const client = await connect("v2", "sse", sse, { authorization: `Bearer ${token}` })
-    defer(() => client.close())
+    const client = await use(connectTo("v2", "sse", sse, { authorization: `Bearer ${token}` }))
     expect(await client.whoami()).toMatchObject({
       provider: "jwt",
       subject: "demo-user",
@@ -251,7 +246,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       scopes: ["tools:read"],
       claims: { sub: "demo-user", scope: "tools:read" }
     })
-    const viaExample = await runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_TOKEN: token })
+    const viaExample = await use(runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_TOKEN: token }))
     expect(viaExample.code).toBe(0)
     expect(clientOutput(viaExample.stdout).caller).toMatchObject({ provider: "jwt", subject: "demo-user" })
 
@@ -266,10 +261,10 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect(await keyed.text()).toBe(Bodies.jwt)
 
     expect(demo.stdout() + demo.stderr()).not.toContain(secret)
-  }, 30_000)
+  }), 30_000)
 
-  it("bad configuration exits with code 1 and one line on stderr naming the variable", async () => {
-    const results = await expectRefusals([
+  it.scopedLive("bad configuration exits with code 1 and one line on stderr naming the variable", () => inScope(async (use) => {
+    const results = await expectRefusals(use, [
       { env: { PORT: "abc" }, says: ["PORT"] },
       { env: { MCP_AUTH: "nope" }, says: ["MCP_AUTH"] },
       { env: { MCP_API_KEYS: "short" }, says: ["MCP_API_KEYS"] },
@@ -282,23 +277,23 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     ])
     // The ones about a weak or missing key or secret say how to make a strong one.
     for (const index of [2, 3, 4, 5]) expect(results[index]!.stderr).toContain("randomBytes(32)")
-  }, 30_000)
+  }), 30_000)
 
-  it("MCP_RESOURCE_URL + MCP_AUTHORIZATION_SERVERS + MCP_JWT_JWKS_URL: the metadata is served, every challenge names it, and only a token for the resource from its authorization server is served", async () => {
+  it.scopedLive("MCP_RESOURCE_URL + MCP_AUTHORIZATION_SERVERS + MCP_JWT_JWKS_URL: the metadata is served, every challenge names it, and only a token for the resource from its authorization server is served", () => inScope(async (use) => {
     const { privateKey, publicKey } = await generateKeyPair("RS256")
     const { privateKey: strangerKey } = await generateKeyPair("RS256")
-    const jwks = await serveJwks([{ ...(await exportJWK(publicKey)), kid: "as-1", alg: "RS256", use: "sig" }])
+    const jwks = await use(serveJwks([{ ...(await exportJWK(publicKey)), kid: "as-1", alg: "RS256", use: "sig" }]))
     const port = await freePort()
     const resource = `http://127.0.0.1:${port}/mcp`
     const issuer = "https://auth.example.com"
     const metadataUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`
-    const { demo, mcp, origin } = await startDemo({
+    const { demo, mcp, origin } = await use(startDemo({
       MCP_AUTH: "jwt",
       MCP_JWT_JWKS_URL: jwks.url,
       MCP_RESOURCE_URL: resource,
       MCP_AUTHORIZATION_SERVERS: issuer,
       MCP_SCOPES_SUPPORTED: "tools:read"
-    }, port)
+    }, port))
 
     const banner = demo.stdout()
     expect(banner).toContain("  send header      Authorization: Bearer <a JWT signed with a key of MCP_JWT_JWKS_URL, with exp>\n")
@@ -338,7 +333,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     // A token for this resource, from its authorization server, signed with the served key.
     const good = await signJwt(privateKey, "RS256", { iss: issuer, aud: resource, scope: "tools:read" }, "as-1")
     expect((await postInitialize(mcp, { authorization: `Bearer ${good}` })).status).toBe(200)
-    const viaExample = await runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_TOKEN: good })
+    const viaExample = await use(runToEnd(CLIENT, { MCP_URL: mcp.href, MCP_TOKEN: good }))
     expect(viaExample.code).toBe(0)
     expect(clientOutput(viaExample.stdout).caller).toMatchObject({
       provider: "jwt",
@@ -365,14 +360,14 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       expect(await refused.text(), String(index)).toBe(Bodies.jwt)
     }
     expect(demo.stderr()).toBe("")
-  }, 30_000)
+  }), 30_000)
 
-  it("MCP_JWT_PUBLIC_KEY: an SPKI PEM (with line breaks, or with \"\\n\" for them) or one JWK as JSON verifies tokens signed with its private key", async () => {
+  it.scopedLive("MCP_JWT_PUBLIC_KEY: an SPKI PEM (with line breaks, or with \"\\n\" for them) or one JWK as JSON verifies tokens signed with its private key", () => inScope(async (use) => {
     const { privateKey, publicKey } = await generateKeyPair("ES256")
     const { privateKey: strangerKey } = await generateKeyPair("ES256")
     const pem = await exportSPKI(publicKey)
     const forms = [pem, pem.trim().replace(/\n/g, "\\n"), JSON.stringify(await exportJWK(publicKey))]
-    const demos = await Promise.all(forms.map((form) => startDemo({ MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: form })))
+    const demos = await Promise.all(forms.map((form) => use(startDemo({ MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: form }))))
     const good = await signJwt(privateKey, "ES256", {})
     const forged = await signJwt(strangerKey, "ES256", {})
     for (const [index, { demo, mcp }] of demos.entries()) {
@@ -385,11 +380,11 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       // Without protected-resource metadata, the challenge names none.
       expect(refused.headers.get("www-authenticate"), String(index)).toBe("Bearer realm=\"mcp\", error=\"invalid_token\"")
     }
-  }, 30_000)
+  }), 30_000)
 
-  it("MCP_API_KEY_ALLOW_BEARER=true: the key is also read from Authorization: Bearer", async () => {
+  it.scopedLive("MCP_API_KEY_ALLOW_BEARER=true: the key is also read from Authorization: Bearer", () => inScope(async (use) => {
     const key = newKey()
-    const { demo, mcp } = await startDemo({ MCP_API_KEYS: key, MCP_API_KEY_ALLOW_BEARER: "true" })
+    const { demo, mcp } = await use(startDemo({ MCP_API_KEYS: key, MCP_API_KEY_ALLOW_BEARER: "true" }))
     expect(demo.stdout()).toContain("  send header      X-API-Key: <one of MCP_API_KEYS>\n")
     expect(demo.stdout()).toContain("                   (or Authorization: Bearer <the key>, MCP_API_KEY_ALLOW_BEARER)\n")
     expect((await postInitialize(mcp, { authorization: `Bearer ${key}` })).status).toBe(200)
@@ -398,9 +393,9 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect(wrong.status).toBe(401)
     expect(await wrong.text()).toBe(Bodies.apiKey)
     expect(demo.stdout() + demo.stderr()).not.toContain(key)
-  }, 30_000)
+  }), 30_000)
 
-  it("OAuth and JWT-key configuration: refused in one line naming the variables", async () => {
+  it.scopedLive("OAuth and JWT-key configuration: refused in one line naming the variables", () => inScope(async (use) => {
     const resource = "http://127.0.0.1:8080/mcp"
     const issuer = "https://auth.example.com"
     const jwks = { MCP_AUTH: "jwt", MCP_JWT_JWKS_URL: "http://127.0.0.1:1/jwks.json" }
@@ -427,11 +422,11 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       { env: { MCP_AUTH: "jwt", MCP_JWT_PUBLIC_KEY: "{\"kty\":" }, says: ["MCP_JWT_PUBLIC_KEY is not valid JSON"] },
       { env: { MCP_API_KEY_ALLOW_BEARER: "maybe" }, says: ["MCP_API_KEY_ALLOW_BEARER"] }
     ]
-    await expectRefusals(cases)
-  }, 30_000)
+    await expectRefusals(use, cases)
+  }), 30_000)
 
-  it("SIGTERM and SIGINT stop it with exit code 0 and \"stopped\"", async () => {
-    const demos = await Promise.all([startDemo(), startDemo()])
+  it.scopedLive("SIGTERM and SIGINT stop it with exit code 0 and \"stopped\"", () => inScope(async (use) => {
+    const demos = await Promise.all([use(startDemo()), use(startDemo())])
     for (const [index, signal] of (["SIGTERM", "SIGINT"] as const).entries()) {
       const { demo, origin } = demos[index]!
       // A connection the server has served stays open (keep-alive) until the server closes it.
@@ -445,12 +440,12 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       // The port is free again.
       await expect(fetch(new URL("/health", origin))).rejects.toThrow()
     }
-  }, 30_000)
+  }), 30_000)
 
-  it("/metrics counts failures by reason and successes, in Prometheus text; the 21st try of a failing client is the 429, counted too", async () => {
+  it.scopedLive("/metrics counts failures by reason and successes, in Prometheus text; the 21st try of a failing client is the 429, counted too", () => inScope(async (use) => {
     const key = newKey()
     const unused = newKey()
-    const { demo, mcp, origin } = await startDemo({ MCP_API_KEYS: `${key},${unused}` })
+    const { demo, mcp, origin } = await use(startDemo({ MCP_API_KEYS: `${key},${unused}` }))
     const metricsUrl = new URL("/metrics", origin)
     expect(demo.stdout()).toContain(`  metrics          ${metricsUrl.href}  (Prometheus text, no auth)\n`)
     const metrics = async () => {
@@ -504,14 +499,14 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     expect(occurrences(demo.stdout(), "message=\"authentication failed\" reason=unknown_key")).toBe(20)
     expect(demo.stdout() + demo.stderr()).not.toContain(key)
     expect(demo.stdout() + demo.stderr()).not.toContain(unused)
-  }, 30_000)
+  }), 30_000)
 
-  it("MCP_API_KEYS_FILE: a rewritten file replaces the keys without a restart, closing the revoked key's stream", async () => {
+  it.scopedLive("MCP_API_KEYS_FILE: a rewritten file replaces the keys without a restart, closing the revoked key's stream", () => inScope(async (use) => {
     const [alice, bob] = [newKey(), newKey()]
-    const directory = keyDirectory()
+    const directory = await use(keyDirectory())
     const file = path.join(directory, "keys")
     fs.writeFileSync(file, `# demo keys\n\n  ${alice}   # alice\n`)
-    const { demo, mcp, sse } = await startDemo({ MCP_API_KEYS_FILE: file, MCP_AUTH_SSE: "true" })
+    const { demo, mcp, sse } = await use(startDemo({ MCP_API_KEYS_FILE: file, MCP_AUTH_SSE: "true" }))
     expect(demo.stdout()).toContain("  send header      X-API-Key: <one of the keys in MCP_API_KEYS_FILE>\n")
     expect(demo.stdout()).toContain(`  keys file        ${file} (reloaded when it changes)\n`)
     expect(demo.stdout()).not.toContain("a key generated for this run")
@@ -555,22 +550,22 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     const everything = demo.stdout() + demo.stderr()
     for (const secret of [alice, bob]) expect(everything).not.toContain(secret)
     expect(demo.stderr()).toBe("")
-  }, 30_000)
+  }), 30_000)
 
   describe("MCP_API_KEYS_FILE that cannot be read whole never keeps a removed key", () => {
     /** A demo on a key file holding `keys`, and how it answers each key. */
-    const onKeyFile = async (keys: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-      const file = path.join(keyDirectory(), "keys")
+    const onKeyFile = async (use: Use, keys: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+      const file = path.join(await use(keyDirectory()), "keys")
       fs.writeFileSync(file, keys.map((key) => `${key}\n`).join(""))
-      const started = await startDemo({ MCP_API_KEYS_FILE: file, ...env })
+      const started = await use(startDemo({ MCP_API_KEYS_FILE: file, ...env }))
       const status = async (key: string) => (await postInitialize(started.mcp, { "X-API-Key": key })).status
       const errors = async () => sample(await (await fetch(new URL("/metrics", started.origin))).text(), "mcpgate_api_key_file_errors_total")
       return { ...started, file, status, errors }
     }
 
-    it("an edit with a bad line keeps only the keys both in force and still on a good line; new ones wait", async () => {
+    it.scopedLive("an edit with a bad line keeps only the keys both in force and still on a good line; new ones wait", () => inScope(async (use) => {
       const [alice, bob, carol] = [newKey(), newKey(), newKey()]
-      const { demo, errors, file, status } = await onKeyFile([alice, bob])
+      const { demo, errors, file, status } = await onKeyFile(use, [alice, bob])
       // Alice removed, Carol added, one bad line: Alice goes at once, Carol waits for a clean file.
       replaceFile(file, `# rotated\n${bob}\nZq7-tiny-key\n${carol}\n`)
       await demo.waitFor(/API keys file MCP_API_KEYS_FILE line 3 is shorter than 16 characters;.*keeping only the keys both in force before and still in the file" keys=1$/m)
@@ -585,11 +580,11 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       await eventually("Carol's key served", async () => (await status(carol)) === 200)
       expect(await errors()).toBe(2)
       expect(demo.stdout() + demo.stderr()).not.toContain("Zq7-tiny")
-    }, 30_000)
+    }), 30_000)
 
-    it("an emptied file revokes every key; a deleted one too, counted; a file made again is read again", async () => {
+    it.scopedLive("an emptied file revokes every key; a deleted one too, counted; a file made again is read again", () => inScope(async (use) => {
       const [alice, bob] = [newKey(), newKey()]
-      const { demo, errors, file, status } = await onKeyFile([alice, bob])
+      const { demo, errors, file, status } = await onKeyFile(use, [alice, bob])
       fs.writeFileSync(file, "# nobody\n")
       await demo.waitFor(/API keys file MCP_API_KEYS_FILE holds no keys: every key is revoked/)
       expect([await status(alice), await status(bob)]).toEqual([401, 401])
@@ -602,20 +597,20 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       fs.writeFileSync(file, `${bob}\n`)
       await eventually("Bob's key served again", async () => (await status(bob)) === 200)
       expect(await status(alice)).toBe(401)
-    }, 30_000)
+    }), 30_000)
 
-    it("a Kubernetes-style symlink swap takes effect within the poll interval, closing the removed key's stream", async () => {
+    it.scopedLive("a Kubernetes-style symlink swap takes effect within the poll interval, closing the removed key's stream", () => inScope(async (use) => {
       const [alice, bob] = [newKey(), newKey()]
       // A mounted secret: keys -> ..data/keys, ..data -> ..v1; an update points ..data at ..v2
       // by renaming a new symlink over it, an event on ..data, never on keys.
-      const directory = keyDirectory()
+      const directory = await use(keyDirectory())
       for (const [version, key] of [["..v1", alice], ["..v2", bob]] as const) {
         fs.mkdirSync(path.join(directory, version))
         fs.writeFileSync(path.join(directory, version, "keys"), `${key}\n`)
       }
       fs.symlinkSync("..v1", path.join(directory, "..data"))
       fs.symlinkSync(path.join("..data", "keys"), path.join(directory, "keys"))
-      const { demo, mcp, sse } = await startDemo({ MCP_API_KEYS_FILE: path.join(directory, "keys"), MCP_API_KEYS_FILE_POLL: "1", MCP_AUTH_SSE: "true" })
+      const { demo, mcp, sse } = await use(startDemo({ MCP_API_KEYS_FILE: path.join(directory, "keys"), MCP_API_KEYS_FILE_POLL: "1", MCP_AUTH_SSE: "true" }))
       const status = async (key: string) => (await postInitialize(mcp, { "X-API-Key": key })).status
       expect([await status(alice), await status(bob)]).toEqual([200, 401])
       const stream = await fetch(sse, { headers: { accept: "text/event-stream", "X-API-Key": alice } })
@@ -630,11 +625,11 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       expect(await status(bob)).toBe(200)
       expect(await Promise.race([ended, sleep(3000).then(() => false)])).toBe(true)
       await demo.waitFor(/message="API keys reloaded from MCP_API_KEYS_FILE" keys=1$/m)
-    }, 30_000)
+    }), 30_000)
   })
 
-  it("MCP_API_KEYS_FILE at start: refused in one line naming the variable (and the line of a bad key, never the key)", async () => {
-    const directory = keyDirectory()
+  it.scopedLive("MCP_API_KEYS_FILE at start: refused in one line naming the variable (and the line of a bad key, never the key)", () => inScope(async (use) => {
+    const directory = await use(keyDirectory())
     const write = (name: string, text: string) => {
       const file = path.join(directory, name)
       fs.writeFileSync(file, text)
@@ -657,19 +652,18 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       { env: { MCP_API_KEYS_FILE: write("empty", "# nothing yet\n\n") }, says: ["MCP_API_KEYS_FILE", "holds no keys"] },
       { env: { MCP_API_KEYS_FILE: path.join(directory, "missing") }, says: ["MCP_API_KEYS_FILE", "cannot be read (no such file)"] }
     ]
-    const results = await expectRefusals(cases)
+    const results = await expectRefusals(use, cases)
     expect(results[3]!.stderr).not.toContain("same-key")
-  }, 30_000)
+  }), 30_000)
   // Runs where .ci/run provides Redis (REDIS_URL, redis-server); reported as skipped elsewhere.
   // A Redis of its own: the budget it fills must not limit 127.0.0.1 in other tests.
-  it.skipIf(process.env["REDIS_URL"] === undefined || !HAS_REDIS_SERVER)(
+  it.scopedLive.skipIf(process.env["REDIS_URL"] === undefined || !HAS_REDIS_SERVER)(
     "two demos on one Redis (REDIS_URL) agree: failures on either count against the client on both",
-    async () => {
-      const redis = startRedis(await freePort())
-      defer(() => redis.stop())
+    () => inScope(async (use) => {
+      const redis = await use(startRedis(await freePort()))
       const key = newKey()
       const env = { MCP_API_KEYS: key, REDIS_URL: await redis.url }
-      const [first, second] = await Promise.all([startDemo(env), startDemo(env)])
+      const [first, second] = await Promise.all([use(startDemo(env)), use(startDemo(env))])
       expect(first.demo.stdout()).toContain("counted on Redis (REDIS_URL), shared")
       // 20 failures, split between the two instances.
       for (let index = 0; index < 10; index++) {
@@ -681,7 +675,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
         expect(limited.status).toBe(429)
         expect(await limited.text()).toBe(Bodies.rateLimited)
       }
-    },
+    }),
     30_000
   )
 })

@@ -163,24 +163,27 @@ export {
 export {
   /**
    * The Schema fields of the gate options (`rateLimit`, `trustProxy`, `logger`, `gate`), for
-   * adapters that decode their options with `effect/Schema`.
+   * adapters that decode their options with `effect/Schema` (`ServerOptions.gateFields`).
    *
    * @since 0.1.0
    */
   gateFields,
   /**
    * The check that a gate given whole along with `protectedResource` was made with it, so
-   * that its challenges name the metadata served.
+   * that its challenges name the metadata served (`ServerOptions.gateKnowsResource`).
    *
    * @since 0.1.0
    */
   gateKnowsResource,
   /**
-   * The check that a gate and the options it is made from are not both given.
+   * The check that a gate and the options it is made from are not both given
+   * (`ServerOptions.oneGateSource`).
    *
    * @since 0.1.0
    */
-  oneGateSource,
+  oneGateSource
+} from "@mcpgate/http/ServerOptions"
+export {
   /**
    * The Schema fields of the caps on open SSE streams (`maxStreams`, `maxAnonymousStreams`,
    * `maxAnonymousStreamsPerClient`, `anonymousStreamTimeout`), for adapters that pass them
@@ -202,4 +205,3 @@ export {
    */
   headerLimitFields
 } from "./internal/options.js"
-

@@ -3,14 +3,14 @@
  * endpoint as mcp-framework documents it: `GET /sse` opens the event stream (`endpoints.sse`,
  * default `false`), `POST /messages?sessionId=...` carries the JSON-RPC messages
  * (`endpoints.messages`, default `true`). Each session is bound to the first identity that
- * authenticates on it; another identity gets the contract's 403, and the stream closes
- * when its owner's credential expires or is revoked. Open streams are capped: those without
- * an owner per client (429) and for the server (503), all of them for the server (503), so
- * that an anonymous flood cannot keep a client that sends its credential out; a stream
- * nobody binds ends after `anonymousStreamTimeout`.
+ * authenticates on it; another identity gets the 403 of docs/behaviour.md#answers, and the
+ * stream closes when its owner's credential expires or is revoked. Open streams are capped:
+ * those without an owner per client (429) and for the server (503), all of them for the
+ * server (503), so that an anonymous flood cannot keep a client that sends its credential
+ * out; a stream nobody binds ends after `anonymousStreamTimeout`.
  *
- * Every request is checked in the order of contract section 6; every answer comes from
- * `HttpAnswer` in the core.
+ * Every request is checked in the order of docs/behaviour.md#order-of-checks; every answer
+ * comes from `HttpAnswer` in the core.
  *
  * @example
  * ```ts
@@ -37,31 +37,32 @@
  * @since 0.1.0
  */
 import type { CustomProvider } from "@mcpgate/auth-core"
-import { AuthProvider, HttpAnswer, Options, Principal } from "@mcpgate/auth-core"
+import { AuthProvider } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
-import type { EndpointPolicy, RateLimiter } from "@mcpgate/http"
-import { CrossOrigin, Pipeline, ProtectedResource, RequestGate, ToolScopes } from "@mcpgate/http"
+import type { EndpointPolicy, ProtectedResource, RateLimiter, RequestGate } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
 import type * as Logger from "effect/Logger"
 import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { readBody } from "./internal/body.js"
-import { parseMessages } from "./internal/jsonRpc.js"
-import type { ExtraOptions } from "./internal/messageExtra.js"
-import { messageExtra } from "./internal/messageExtra.js"
-import { createServer, DEFAULT_MAX_HEADERS_COUNT, describe, fullUrlOf, mediaTypeOf, tooManyHeaderLines, writeAnswer } from "./internal/nodeHttp.js"
-import { SseServerOptions as OptionsSchema, streamLimitsOf } from "./internal/options.js"
-import { Session } from "./internal/session.js"
-import type { StreamLimitSettings } from "./internal/streamLimits.js"
-import { StreamLimits } from "./internal/streamLimits.js"
-import * as RequestContext from "./RequestContext.js"
-import { SseTransport } from "./SseTransport.js"
+import { createServer } from "./internal/nodeHttp.js"
+import { build } from "./internal/sseServer.js"
+import * as internal from "./internal/sseSettings.js"
+import type { SseTransport } from "./SseTransport.js"
+
+export type {
+  /**
+   * What `fromSettings` builds a server from: options already checked (`decodeSettings`, or
+   * an adapter's own decode), the gate and cross-origin policy made; sizes and stream caps
+   * left out take the server's defaults (4 MiB bodies, 8 MiB buffered, 15 s heartbeat...).
+   *
+   * @since 0.1.0
+   */
+  Settings
+} from "./internal/sseSettings.js"
+type Settings = internal.Settings
 
 /**
  * The options, as written by users.
@@ -83,7 +84,7 @@ export interface SseServerOptions {
   readonly endpoint?: string
   /** The message path; default `"/messages"`. */
   readonly messageEndpoint?: string
-  /** The public health path, or `false` for none; default `"/health"`. */
+  /** The public health path, or `false` for none; default `ServerOptions.DEFAULT_HEALTH_ENDPOINT`. */
   readonly healthEndpoint?: string | false
   /** Exact origins allowed to call the server (`https://app.example.com`); default: any, none granted CORS. */
   readonly allowedOrigins?: ReadonlyArray<string>
@@ -165,7 +166,7 @@ export interface SseServerOptions {
   /** Hears of errors raised while serving (a failing `onSession`, say); never given a secret. */
   readonly onError?: (error: unknown) => void
   /**
-   * The failed-attempt limit (contract section 6, step 4): options (`maxFailures` 20,
+   * The failed-attempt limit (docs/behaviour.md#order-of-checks, step 4): options (`maxFailures` 20,
    * `window` 60 s, `store`, `maxClients` 10,000, `onStoreUnavailable` `"memory"`), a
    * `RateLimiter` shared with other servers, or `false` to turn it off.
    */
@@ -199,11 +200,31 @@ export interface SseServer {
 }
 
 /**
+ * Decodes the options, once, into the settings `fromSettings` builds from: a
+ * `ConfigurationError` naming every problem, else the settings, with the gate made (in
+ * `runtime` when given, so an app's `Logger` applies).
+ *
+ * @since 0.1.0
+ */
+export const decodeSettings: (
+  input: SseServerOptions,
+  runtime?: Runtime.Runtime<never>
+) => Either.Either<Settings, ConfigurationError> = internal.decodeSettings
+
+/**
+ * Builds the transport's request listener from settings, checking nothing again.
+ *
+ * @since 0.1.0
+ */
+export const fromSettings = (settings: Settings): SseServer => build(settings)
+
+/**
  * Builds the transport's request listener. Throws a `ConfigurationError` for bad options.
  *
  * @since 0.1.0
  */
-export const make = (options: SseServerOptions): SseServer => Either.getOrThrowWith(decode(options), (error) => error)
+export const make = (options: SseServerOptions): SseServer =>
+  fromSettings(Either.getOrThrowWith(decodeSettings(options), (error) => error))
 
 /**
  * The server with the provider from context, closed when the scope ends.
@@ -219,7 +240,8 @@ export const makeScoped = (
     const runtime = yield* Effect.runtime<never>()
     const { endpoints, ...rest } = options
     const auth = endpoints === undefined ? { provider } : { provider, endpoints }
-    return yield* Effect.acquireRelease(decode({ ...rest, auth }, runtime), (server) => Effect.promise(() => server.close()))
+    const settings = yield* decodeSettings({ ...rest, auth }, runtime)
+    return yield* Effect.acquireRelease(Effect.sync(() => fromSettings(settings)), (server) => Effect.promise(() => server.close()))
   })
 
 /**
@@ -273,237 +295,6 @@ export const listen = async (
       // `close` open until they time out.
       server.closeAllConnections()
       await closed
-    }
-  }
-}
-
-const decode = (input: SseServerOptions, runtime?: Runtime.Runtime<never>): Either.Either<SseServer, ConfigurationError> =>
-  Either.flatMap(Options.decode(OptionsSchema, input, "SSE server"), (decoded) =>
-    Either.map(CrossOrigin.decode(crossOriginOptions(decoded, serviceOf(decoded.auth.provider))), (cors) => {
-      const provider = serviceOf(decoded.auth.provider)
-      const protectedResource = decoded.protectedResource === undefined
-        ? undefined
-        : ProtectedResource.fromDecoded(decoded.protectedResource)
-      return build({
-        ...decoded,
-        onSession: input.onSession,
-        onError: input.onError,
-        provider,
-        resource: decoded.resource ?? protectedResource?.resource,
-        protectedResource,
-        gate: decoded.gate ?? RequestGate.unsafeMake(provider, { ...decoded, protectedResource, runtime }),
-        policy: decoded.auth.endpoints,
-        cors,
-        streamLimits: streamLimitsOf(decoded),
-        maxHeadersCount: decoded.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT
-      })
-    }))
-
-const crossOriginOptions = (
-  options: { readonly allowedOrigins?: ReadonlyArray<string> | undefined; readonly allowedHosts?: ReadonlyArray<string> | undefined },
-  provider: AuthProvider.Service
-): CrossOrigin.Options => ({
-  credentialHeaders: provider.headerNames,
-  ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
-  ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts })
-})
-
-interface Settings {
-  readonly provider: AuthProvider.Service
-  readonly gate: RequestGate.RequestGate
-  readonly policy: EndpointPolicy.EndpointPolicy
-  readonly cors: CrossOrigin.CrossOrigin
-  readonly onSession: SseServerOptions["onSession"]
-  readonly onError: SseServerOptions["onError"]
-  readonly endpoint: string
-  readonly messageEndpoint: string
-  readonly healthEndpoint: string | false
-  readonly maxBodyBytes: number
-  readonly maxBufferedBytes: number
-  readonly heartbeat: number
-  readonly exposeToken: boolean
-  readonly requestContext: boolean
-  readonly resource?: string | undefined
-  readonly toolScopes: ToolScopes.ToolScopes
-  readonly protectedResource: ProtectedResource.ProtectedResource | undefined
-  readonly streamLimits: StreamLimitSettings
-  readonly maxHeadersCount: number
-}
-
-type Route = "sse" | "messages"
-
-const build = (settings: Settings): SseServer => {
-  const { provider, policy, cors } = settings
-  const sessions = new Map<string, Session>()
-  const limits = new StreamLimits(settings.streamLimits)
-  const extraOptions: ExtraOptions = {
-    credentialHeaders: provider.headerNames.map((name) => name.toLowerCase()),
-    exposeToken: settings.exposeToken,
-    resource: settings.resource === undefined ? undefined : new URL(settings.resource)
-  }
-  const sessionSettings = {
-    messageEndpoint: settings.messageEndpoint,
-    heartbeatMs: settings.heartbeat * 1000,
-    maxBufferedBytes: settings.maxBufferedBytes,
-    provider,
-    registry: sessions
-  }
-  const reportError = (error: unknown) => {
-    try {
-      settings.onError?.(error)
-    } catch {
-      // A failing error reporter must not take the server down.
-    }
-  }
-
-  // Contract section 4: a revoked credential's open streams are closed.
-  const rotations = Effect.runFork(
-    Stream.runForEach(provider.changes, () =>
-      Effect.promise(() => Promise.all([...sessions.values()].map((session) => session.revalidate("revoked")))))
-  )
-
-  const pipeline = Pipeline.unsafeMake<Route>({
-    routes: [
-      { name: "sse", path: settings.endpoint, methods: ["GET"], credentials: policy.sse ? "required" : "optional" },
-      { name: "messages", path: settings.messageEndpoint, methods: ["POST"], credentials: policy.messages ? "required" : "optional" }
-    ],
-    gate: settings.gate,
-    cors,
-    healthEndpoint: settings.healthEndpoint,
-    protectedResource: settings.protectedResource
-  })
-
-  const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    const failed = (error: unknown) => {
-      reportError(error)
-      // Never a 500 with details: end the exchange.
-      response.destroy()
-    }
-    try {
-      const served = serve(request, response)
-      if (served !== undefined) served.catch(failed)
-    } catch (error) {
-      failed(error)
-    }
-  }
-
-  const serve = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> | void => {
-    // A header set Node may have cut short is judged on nothing, not even its Origin.
-    if (tooManyHeaderLines(request, settings.maxHeadersCount)) {
-      response.setHeader("connection", "close")
-      return writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
-    }
-    // Origin and Host, route, preflight, method, public routes, then the gate per endpoint
-    // policy, before the body and before any session lookup (`Pipeline`).
-    const decision = pipeline.decide(describe(request))
-    return decision instanceof Promise
-      ? decision.then((decided) => serveDecision(request, response, decided))
-      : serveDecision(request, response, decision)
-  }
-
-  const serveDecision = (
-    request: http.IncomingMessage,
-    response: http.ServerResponse,
-    decision: Pipeline.Decision<Route>
-  ): Promise<void> | void => {
-    if (decision._tag === "Answer") return writeAnswer(response, decision.answer)
-    const answer = (reply: HttpAnswer.HttpAnswer) => writeAnswer(response, reply, decision.corsHeaders)
-    if (decision.route === "sse") return openStream(request, response, decision, answer)
-    return postMessage(request, response, decision.url, decision.principal, answer)
-  }
-
-  const openStream = async (
-    request: http.IncomingMessage,
-    response: http.ServerResponse,
-    { client, corsHeaders, principal }: Pipeline.Proceed<Route>,
-    answer: (reply: HttpAnswer.HttpAnswer) => void
-  ): Promise<void> => {
-    // The client may have left while its credential was checked.
-    if (request.destroyed || response.destroyed) return
-    // The caps on open streams (`streamLimits.ts`): judged and counted in one synchronous
-    // step, so that concurrent requests cannot all pass on the same free place.
-    const anonymousClient = principal === undefined ? client : undefined
-    const now = Date.now()
-    const refusal = limits.refusal(anonymousClient, now)
-    if (refusal !== undefined) {
-      // The connection goes with the refusal: a flood must not keep its sockets open.
-      response.setHeader("connection", "close")
-      return answer(refusal)
-    }
-    response.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache, no-transform",
-      // Proxies such as nginx would otherwise buffer the stream.
-      "x-accel-buffering": "no",
-      ...corsHeaders
-    })
-    response.flushHeaders()
-    let session: Session | undefined = undefined
-    const slot = limits.open(anonymousClient, () => session?.end("unclaimed"), now)
-    session = new Session(response, sessionSettings, principal, slot)
-    const transport = new SseTransport(session)
-    try {
-      await settings.onSession(transport)
-    } catch (error) {
-      reportError(error)
-      session.end("closed")
-    }
-  }
-
-  const postMessage = async (
-    request: http.IncomingMessage,
-    response: http.ServerResponse,
-    target: URL,
-    principal: Principal.Principal | undefined,
-    answer: (reply: HttpAnswer.HttpAnswer) => void
-  ): Promise<void> => {
-    // 6. Session lookup, then identity binding.
-    const ids = target.searchParams.getAll("sessionId")
-    const session = ids.length === 1 ? sessions.get(ids[0]!) : undefined
-    if (session === undefined || !session.started || session.ended) return answer(HttpAnswer.sessionNotFound)
-    if (principal !== undefined) {
-      if (!session.admits(principal)) return answer(HttpAnswer.sessionForbidden)
-      session.bind(principal)
-    }
-
-    // 7. Media type, body with a size cap, then the JSON-RPC shape.
-    if (mediaTypeOf(request) !== "application/json") return answer(HttpAnswer.unsupportedMediaType)
-    // A client that waits for "100 Continue" sends its body only now that it is wanted.
-    if (request.headers.expect?.toLowerCase() === "100-continue") response.writeContinue()
-    const body = await readBody(request, settings.maxBodyBytes)
-    switch (body._tag) {
-      case "Aborted":
-        return
-      case "TooLarge":
-        // The rest of the body is not read; the connection cannot be reused.
-        response.setHeader("connection", "close")
-        return answer(HttpAnswer.payloadTooLarge)
-      case "NotUtf8":
-        return answer(HttpAnswer.invalidJsonRpc)
-    }
-    const messages = parseMessages(body.text)
-    if (messages === undefined) return answer(HttpAnswer.invalidJsonRpc)
-    // Tool scopes: one refused `tools/call` refuses the whole body; none of it is delivered.
-    const refusal = ToolScopes.check(settings.toolScopes, messages, principal?.scopes ?? [], pipeline.challenge)
-    if (refusal !== undefined) return answer(refusal)
-    if (session.ended) return answer(HttpAnswer.sessionNotFound)
-
-    answer(HttpAnswer.accepted)
-    const extra = messageExtra(request, fullUrlOf(request, target), principal, extraOptions)
-    const deliverAll = () => {
-      for (const message of messages) session.deliver(message, extra)
-    }
-    // Tools read the caller through mcp-framework's `getRequestContext()` too, when asked for.
-    if (settings.requestContext) RequestContext.runAs(principal, deliverAll)
-    else deliverAll()
-  }
-
-  return {
-    handle,
-    sessionCount: () => sessions.size,
-    close: async () => {
-      await Effect.runPromise(Fiber.interrupt(rotations))
-      for (const session of [...sessions.values()]) session.end("server_closed")
     }
   }
 }

@@ -5,6 +5,7 @@
  * test keeps a list of cleanups by hand.
  */
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as http from "node:http"
@@ -42,6 +43,19 @@ export const inScope = <A>(body: (use: Use) => Promise<A>): Effect.Effect<A, nev
     const use: Use = (resource) => Runtime.runPromise(runtime)(Scope.extend(resource, scope))
     return yield* Effect.promise(() => body(use))
   })
+
+/**
+ * A scope of its own inside the current one, as a `Use` that acquires into it: it closes
+ * with the current scope, but at the point where it was made, so what is acquired into it
+ * is released after everything the current scope acquires from then on. For a server whose
+ * clients must close only once it has stopped: make this scope, start the server, then
+ * connect the clients into this scope.
+ */
+export const nestedScope: Effect.Effect<Use, never, Scope.Scope> = Effect.gen(function*() {
+  const inner = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+  const runtime = yield* Effect.runtime<never>()
+  return (resource) => Runtime.runPromise(runtime)(Scope.extend(resource, inner))
+})
 
 /** A `node:http` server of one's own, listening on 127.0.0.1 and a free port. */
 export interface Listening {

@@ -8,13 +8,18 @@ import { primaryOf } from "@mcpgate/auth-core/AuthFailure"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import * as Effect from "effect/Effect"
 import { recordFailure } from "../AuthMetrics.js"
-import type { Request, Verdict } from "../Gate.js"
 import type * as RateLimiter from "../RateLimiter.js"
 import * as FloodControl from "./floodControl.js"
 
 // Enough to see an attack's shape in the logs, too few to fill a disk: 144,000 lines a day.
 const LOG_LINES = 100
 const LOG_WINDOW_MILLIS = 60_000
+
+/** A refusal, as the gate's verdict. */
+export interface Refused {
+  readonly _tag: "Refused"
+  readonly answer: HttpAnswer.HttpAnswer
+}
 
 /** The refusals of one gate, with its limiter (if any) and its challenge options. */
 export const make = (limiter: RateLimiter.RateLimiter | undefined, challenge: HttpAnswer.ChallengeOptions) => {
@@ -23,7 +28,7 @@ export const make = (limiter: RateLimiter.RateLimiter | undefined, challenge: Ht
    * The answer to a refused request, counted and logged. `spend` says whether it is a guess
    * at a credential: a request that presented none, or put one in its URL, spends nothing.
    */
-  return (request: Request, failure: AuthFailure, spend = true): Effect.Effect<Verdict> => {
+  return (client: string, failure: AuthFailure, spend = true): Effect.Effect<Refused> => {
     const primary = primaryOf(failure)
     const answer = HttpAnswer.fromFailure(failure, challenge)
     const logged = flood.log(
@@ -31,7 +36,7 @@ export const make = (limiter: RateLimiter.RateLimiter | undefined, challenge: Ht
         Effect.annotateLogs({
           reason: primary.reason,
           provider: primary.provider,
-          client: request.client,
+          client,
           ...(primary.keyLabel === undefined ? {} : { key: primary.keyLabel })
         })
       )
@@ -40,16 +45,16 @@ export const make = (limiter: RateLimiter.RateLimiter | undefined, challenge: Ht
     // A key source that is down is not the client's fault: it spends no budget. Every other
     // refusal does, a custom provider's own status (mcp-framework's `getAuthError`) included.
     if (limiter === undefined || !spend || primary._tag === "KeySourceUnavailable") {
-      return Effect.as(counted, { _tag: "Refused", answer })
+      return Effect.as(counted, { _tag: "Refused", answer } as const)
     }
     return counted.pipe(
-      Effect.zipRight(limiter.recordFailure(request.client)),
+      Effect.zipRight(limiter.recordFailure(client)),
       // Once limited, the client is stopped at the gate, so this is logged about once per window.
       Effect.tap((after) =>
         after._tag === "Limited"
           ? flood.log(
             Effect.logWarning("client over its failed-attempt budget").pipe(
-              Effect.annotateLogs({ client: request.client, retryAfterSeconds: after.retryAfterSeconds })
+              Effect.annotateLogs({ client, retryAfterSeconds: after.retryAfterSeconds })
             )
           )
           : Effect.void

@@ -3,68 +3,18 @@
  * a fresh SDK server per session. `MCPServer` and the `McpHttp` Layer both run on it, so a
  * request takes the same path whichever API started the server.
  */
-import type { AuthProvider } from "@mcpgate/auth-core"
-import type { EndpointPolicy, ProtectedResource, ToolScopes } from "@mcpgate/http"
 import { HttpAnswer } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import { CrossOrigin } from "@mcpgate/http"
 import { NodeHttp, SseServer } from "@mcpgate/node"
+import * as Either from "effect/Either"
 import type * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
-import type { StreamableHttpServer } from "../StreamableHttp.js"
+import type { HostSettings } from "./hostSettings.js"
 import { makeMetricsRoute } from "./metrics.js"
-import { decodeStreamableOptions } from "./options.js"
-import type { McpServerLike, Sdk } from "./sdk.js"
+import type { Sdk } from "./sdk.js"
+import type { StreamableHttpServer } from "./serving.js"
 import { awaitingContinue, build } from "./streamable.js"
-
-/** What the host serves. */
-export interface HostSettings {
-  readonly port: number
-  readonly host: string
-  readonly provider: AuthProvider.Service
-  readonly createServer: () => McpServerLike | Promise<McpServerLike>
-  /** The legacy HTTP+SSE transport, when served. */
-  readonly sse?: {
-    readonly endpoint: string
-    readonly messageEndpoint: string
-    readonly endpoints: EndpointPolicy.Options | undefined
-    /** The caps on open streams (`SseServer`'s options of the same names); undefined: its defaults. */
-    readonly maxStreams?: number | undefined
-    readonly maxAnonymousStreams?: number | undefined
-    readonly maxAnonymousStreamsPerClient?: number | undefined
-    readonly anonymousStreamTimeout?: number | undefined
-  } | undefined
-  /** Streamable HTTP, when served. */
-  readonly stream?: {
-    readonly endpoint: string
-    readonly responseMode: "stream" | "batch"
-    readonly stateless: boolean
-    readonly sessionIdleTimeout: number | undefined
-    readonly maxSessionsPerIdentity?: number | undefined
-  } | undefined
-  readonly healthEndpoint: string | false
-  /** Where the Prometheus metrics are served (public, after the Origin/Host checks), or `false`. */
-  readonly metricsEndpoint: string | false
-  readonly allowedOrigins: ReadonlyArray<string> | undefined
-  readonly allowedHosts: ReadonlyArray<string> | undefined
-  readonly exposeToken: boolean
-  /** Whether requests run in mcp-framework's request context (`getRequestContext()`). */
-  readonly requestContext: boolean
-  readonly resource: string | undefined
-  /**
-   * The protected-resource metadata to serve (RFC 9728); `gate.protectedResource` must be
-   * made from it (`ProtectedResource.make`).
-   */
-  readonly protectedResource: ProtectedResource.Options | undefined
-  /** Scopes per tool, checked alike on both transports. */
-  readonly toolScopes: ToolScopes.ToolScopes
-  /** What the one gate both transports share is made from: one budget per client across them. */
-  readonly gate: NodeHttp.RequestGateOptions
-  readonly onError: ((error: unknown) => void) | undefined
-  /** The most header lines a request may carry (431 past it); undefined: 2,000. */
-  readonly maxHeadersCount?: number | undefined
-  /** How long `close` lets requests in flight finish before cutting their connections. */
-  readonly drainMs: number
-}
 
 /** A listening host. */
 export interface Host {
@@ -75,11 +25,8 @@ export interface Host {
   readonly close: () => Promise<void>
 }
 
-const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
-  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
-
 export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> => {
-  const { sse: sseSettings, stream: streamSettings } = settings
+  const { provider, sse: sseSettings, stream: streamSettings } = settings
   // One SDK server made now, so that a registration the SDK refuses (two tools of one name,
   // say) fails the start rather than every session later.
   try {
@@ -89,67 +36,60 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
       message: `The MCP server could not be made from its registrations: ${error instanceof Error ? error.message : String(error)}`
     })
   }
-  // Made first: nothing is running yet if its cross-origin policy is refused.
-  const metrics = settings.metricsEndpoint === false ? undefined : makeMetricsRoute({
-    allowedOrigins: settings.allowedOrigins,
-    allowedHosts: settings.allowedHosts,
-    runtime: settings.gate.runtime,
-    onError: settings.onError
-  })
-  const connectSdkServer = async (transport: unknown) => {
-    const server = await settings.createServer()
-    await server.connect(transport as never)
-  }
+  const maxHeadersCount = settings.maxHeadersCount ?? NodeHttp.DEFAULT_MAX_HEADERS_COUNT
+  // One cross-origin policy for every route, made first: nothing is running yet if it is
+  // refused (a custom provider's header names, say).
+  const cors = Either.getOrThrowWith(
+    CrossOrigin.decode({
+      credentialHeaders: provider.headerNames,
+      ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: settings.allowedOrigins }),
+      ...(settings.allowedHosts === undefined ? {} : { allowedHosts: settings.allowedHosts })
+    }),
+    (error) => error
+  )
+  const metrics = settings.metricsEndpoint === false
+    ? undefined
+    : makeMetricsRoute({ cors, runtime: settings.gate.runtime, onError: settings.onError })
   // What both transports are given alike: one gate, so a client has one budget on both.
   const shared = {
-    gate: NodeHttp.gate(settings.provider, settings.gate),
+    provider,
+    gate: NodeHttp.gate(provider, { ...settings.gate, protectedResource: settings.protectedResource }),
+    cors,
     exposeToken: settings.exposeToken,
     requestContext: settings.requestContext,
-    // Back to the option's shape; `fromEntries` defines own keys, so `__proto__` stays a tool name.
-    toolScopes: Object.fromEntries(settings.toolScopes),
-    ...optional("maxHeadersCount", settings.maxHeadersCount),
-    ...optional("resource", settings.resource),
-    ...optional("allowedOrigins", settings.allowedOrigins),
-    ...optional("allowedHosts", settings.allowedHosts),
-    ...optional("onError", settings.onError)
+    toolScopes: settings.toolScopes,
+    maxHeadersCount,
+    onError: settings.onError
   }
   // Health and the protected-resource metadata are answered once: by the SSE transport
   // when it is served, since every path but the Streamable HTTP one goes to it.
-  const sse = sseSettings === undefined ? undefined : SseServer.make({
-    auth: { provider: settings.provider, ...optional("endpoints", sseSettings.endpoints) },
-    onSession: connectSdkServer,
-    endpoint: sseSettings.endpoint,
-    messageEndpoint: sseSettings.messageEndpoint,
+  const sse = sseSettings === undefined ? undefined : SseServer.fromSettings({
+    ...shared,
+    ...sseSettings,
+    onSession: async (transport) => {
+      const server = await settings.createServer()
+      await server.connect(transport as never)
+    },
     healthEndpoint: settings.healthEndpoint,
-    ...optional("maxStreams", sseSettings.maxStreams),
-    ...optional("maxAnonymousStreams", sseSettings.maxAnonymousStreams),
-    ...optional("maxAnonymousStreamsPerClient", sseSettings.maxAnonymousStreamsPerClient),
-    ...optional("anonymousStreamTimeout", sseSettings.anonymousStreamTimeout),
-    ...optional("protectedResource", settings.protectedResource),
-    ...shared
+    resource: settings.resource,
+    protectedResource: settings.protectedResource
   })
   let stream: StreamableHttpServer | undefined
-  if (streamSettings !== undefined) {
-    const decoded = decodeStreamableOptions({
-      auth: { provider: settings.provider },
+  try {
+    stream = streamSettings === undefined ? undefined : build({
+      ...shared,
+      ...streamSettings,
       createServer: settings.createServer,
-      endpoint: streamSettings.endpoint,
       healthEndpoint: sse === undefined ? settings.healthEndpoint : false,
-      ...optional("protectedResource", sse === undefined ? settings.protectedResource : undefined),
-      stateless: streamSettings.stateless,
-      ...optional("sessionIdleTimeout", streamSettings.sessionIdleTimeout),
-      ...optional("maxSessionsPerIdentity", streamSettings.maxSessionsPerIdentity),
-      responseMode: streamSettings.responseMode,
-      ...shared
-    })
-    if (decoded._tag === "Left") {
-      await sse?.close()
-      throw decoded.left
-    }
-    stream = build(decoded.right, sdk)
+      resource: settings.resource === undefined ? undefined : new URL(settings.resource),
+      protectedResource: sse === undefined ? settings.protectedResource : undefined
+    }, sdk)
+  } catch (error) {
+    // Nothing is left running when the start fails.
+    await sse?.close()
+    throw error
   }
 
-  const maxHeadersCount = settings.maxHeadersCount ?? NodeHttp.DEFAULT_MAX_HEADERS_COUNT
   const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     // Before any route, `/metrics` included: a header set Node may have cut short is judged
     // on nothing (both transports check it too, for when they are mounted alone).

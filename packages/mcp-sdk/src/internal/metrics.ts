@@ -2,15 +2,15 @@
  * The host's metrics route: Effect's counters and gauges (mcpgate's authentication counters
  * and the application's own) in the Prometheus text format.
  *
- * Public like health (contract section 6, step 3: no authentication, no rate limiting, so a
- * scraper needs no credential and a client over its budget still shows in the counts), but
- * after step 1: the `Origin` and `Host` checks still apply, so a DNS-rebinding page cannot
+ * Public like health (docs/behaviour.md#order-of-checks, step 3: no authentication, no rate
+ * limiting, so a scraper needs no credential and a client over its budget still shows in the
+ * counts), but after step 1: the `Origin` and `Host` checks still apply, so a DNS-rebinding page cannot
  * read it through a browser. No CORS headers are sent: no other origin may read it either.
  */
 import { HttpAnswer } from "@mcpgate/auth-core"
-import { AuthMetrics, CrossOrigin, Pipeline } from "@mcpgate/http"
+import type { CrossOrigin } from "@mcpgate/http"
+import { AuthMetrics, Pipeline } from "@mcpgate/http"
 import { NodeHttp } from "@mcpgate/node"
-import * as Either from "effect/Either"
 import * as Runtime from "effect/Runtime"
 import type * as http from "node:http"
 
@@ -18,24 +18,18 @@ const METHODS = ["GET", "HEAD"]
 
 /** What the route is made from: the host's step-1 policy and the runtime its gate runs in. */
 export interface MetricsRouteSettings {
-  readonly allowedOrigins: ReadonlyArray<string> | undefined
-  readonly allowedHosts: ReadonlyArray<string> | undefined
+  /** The host's cross-origin policy; only its `Origin` and `Host` checks apply here. */
+  readonly cors: CrossOrigin.CrossOrigin
   /** Default: Effect's default runtime. */
   readonly runtime: Runtime.Runtime<never> | undefined
   readonly onError: ((error: unknown) => void) | undefined
 }
 
-/** The route's handler; throws `ConfigurationError` for a bad cross-origin policy. */
+/** The route's handler. */
 export const makeMetricsRoute = (
   settings: MetricsRouteSettings
 ): ((request: http.IncomingMessage, response: http.ServerResponse) => void) => {
-  const cors = Either.getOrThrowWith(
-    CrossOrigin.decode({
-      ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: settings.allowedOrigins }),
-      ...(settings.allowedHosts === undefined ? {} : { allowedHosts: settings.allowedHosts })
-    }),
-    (error) => error
-  )
+  const { cors } = settings
   const run = Runtime.runPromise(settings.runtime ?? Runtime.defaultRuntime)
   return (request, response) => {
     const refusal = Pipeline.originRefusal(cors, NodeHttp.describe(request))

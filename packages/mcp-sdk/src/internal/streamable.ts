@@ -1,5 +1,7 @@
 /**
- * The Streamable HTTP endpoint: contract section 6 in front of the SDK's own transport.
+ * The Streamable HTTP endpoint: the checks of docs/behaviour.md#order-of-checks in front of
+ * the SDK's own transport, on settings decoded once (`streamableOptions.ts`, or the host's).
+ * Its sessions are kept in `streamableSessions.ts`.
  */
 import { AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
@@ -10,9 +12,10 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import type * as http from "node:http"
-import type { StreamableHttpServer } from "../StreamableHttp.js"
-import type { StreamableSettings } from "./options.js"
 import type { McpServerLike, Sdk, StreamableTransportLike } from "./sdk.js"
+import type { StreamableHttpServer } from "./serving.js"
+import type { StreamableSettings } from "./streamableOptions.js"
+import { makeSessions } from "./streamableSessions.js"
 import { screen, SDK_MAX_BODY_BYTES } from "./toolCalls.js"
 
 /**
@@ -24,33 +27,9 @@ export const awaitingContinue = new WeakSet<http.IncomingMessage>()
 
 const MCP_METHODS = ["GET", "POST", "DELETE"]
 
-/** One session: the SDK's transport and server, and the identity that owns them. */
-interface Session {
-  readonly transport: StreamableTransportLike
-  readonly server: McpServerLike
-  readonly owner: SessionOwner.SessionOwner
-  /** The owner's `Principal.identity`, for the cap on sessions per identity. */
-  readonly identity: string
-  /** Requests of this session still open (a `GET` stream stays open for long). */
-  inFlight: number
-  /** When the last request of this session ended (ms). */
-  lastActive: number
-}
-
-// Clients often leave without `DELETE`; how often sessions are checked for idleness.
-const IDLE_SWEEP_MS = 60_000
-
-// When every session of an identity at its cap has a request open, nothing says when one will
-// end: ask again soon, but not in a loop.
-const SESSIONS_RETRY_AFTER_SECONDS = 10
-
 export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpServer => {
   const { cors, provider } = settings
-  const sessions = new Map<string, Session>()
-  // Session ids by owner identity, and `initialize` requests under way by identity: the cap
-  // on sessions per identity counts both, so concurrent requests cannot pass it together.
-  const byIdentity = new Map<string, Set<string>>()
-  const initializing = new Map<string, number>()
+  const sessions = makeSessions(provider, settings)
   const credentialHeaders = new Set(provider.headerNames.map((name) => name.toLowerCase()))
 
   const reportError = (error: unknown) => {
@@ -67,47 +46,18 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   const tombstone = new sdk.StreamableTransport({ sessionIdGenerator: () => randomUUID() })
   void tombstone.close()
 
-  const closeSession = async (id: string): Promise<void> => {
-    const session = sessions.get(id)
-    if (session === undefined) return
-    sessions.delete(id)
-    const ids = byIdentity.get(session.identity)
-    ids?.delete(id)
-    if (ids?.size === 0) byIdentity.delete(session.identity)
-    session.owner.dispose()
-    await Promise.allSettled([session.transport.close(), session.server.close()])
-  }
-
-  // A session with no request open for `idleTimeout` is closed: a client that left without
-  // `DELETE` must not hold its server, transport and timers for ever.
-  const idleMs = settings.sessionIdleTimeout * 1000
-  const sweeper = setInterval(() => {
-    const now = Date.now()
-    for (const [id, session] of sessions) {
-      if (session.inFlight === 0 && now - session.lastActive >= idleMs) void closeSession(id)
-    }
-  }, Math.min(IDLE_SWEEP_MS, Math.max(idleMs / 10, 100)))
-  sweeper.unref()
-
-  const track = (session: Session, response: http.ServerResponse): void => {
-    session.inFlight += 1
-    response.once("close", () => {
-      session.inFlight -= 1
-      session.lastActive = Date.now()
-    })
-  }
-
   /**
    * The owners of stateless exchanges still open (a `GET` stream, a long tool call): with no
    * session to close, each exchange ends itself when its caller's credential expires or is
    * revoked, as a session would.
    */
   const statelessOwners = new Set<SessionOwner.SessionOwner>()
-  // Contract section 4: a revoked credential's sessions (and stateless exchanges) are closed.
+  // A revoked credential's sessions (and stateless exchanges) are closed
+  // (docs/behaviour.md#keys-and-tokens).
   const rotations = Effect.runFork(
     Stream.runForEach(provider.changes, () =>
       Effect.promise(() => {
-        const owners = [...[...sessions.values()].map((session) => session.owner), ...statelessOwners]
+        const owners = [...sessions.owners(), ...statelessOwners]
         return Promise.all(owners.map((owner) => owner.revalidate("revoked")))
       }))
   )
@@ -167,17 +117,9 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     if (ids === undefined) {
       // Only a `POST` (an `initialize`) may open a session; the SDK answers the others.
       if (request.method !== "POST") return withBody(request, principal, answer, (body) => openSession(request, response, principal, body))
-      const full = makeRoom(principal.identity)
+      const full = sessions.makeRoom(principal.identity)
       if (full !== undefined) return answer(full)
-      initializing.set(principal.identity, (initializing.get(principal.identity) ?? 0) + 1)
-      let counted = true
-      const opened = () => {
-        if (!counted) return
-        counted = false
-        const left = (initializing.get(principal.identity) ?? 1) - 1
-        if (left === 0) initializing.delete(principal.identity)
-        else initializing.set(principal.identity, left)
-      }
+      const opened = sessions.initializing(principal.identity)
       return withBody(request, principal, answer, (body) => openSession(request, response, principal, body, opened))
         .finally(opened)
     }
@@ -185,34 +127,9 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     if (session === undefined) return tombstone.handleRequest(request, response)
     if (!session.owner.admits(principal)) return answer(HttpAnswer.sessionForbidden)
     session.owner.bind(principal)
-    track(session, response)
+    sessions.track(session, response)
     // 7. The SDK transport reads the body and answers.
     return withBody(request, principal, answer, (body) => session.transport.handleRequest(request, response, body))
-  }
-
-  /**
-   * Room for one more session of `identity` (contract section 7 leaves the number open): at
-   * its cap, its least recently active session with no request open is closed, as an idle
-   * session is most often one whose client left without `DELETE`, and a client that is still
-   * there gets the SDK's 404 and initializes anew (MCP specification, session management).
-   * If every one has a request open, nothing is closed: a busy client is never cut off for
-   * another, and the answer is 429. Only the identity's own sessions are ever touched.
-   */
-  const makeRoom = (identity: string): HttpAnswer.HttpAnswer | undefined => {
-    const ids = byIdentity.get(identity)
-    const held = (ids?.size ?? 0) + (initializing.get(identity) ?? 0)
-    if (held < settings.maxSessionsPerIdentity) return undefined
-    let oldest: { readonly id: string; readonly lastActive: number } | undefined
-    for (const id of ids ?? []) {
-      const session = sessions.get(id)!
-      if (session.inFlight === 0 && (oldest === undefined || session.lastActive < oldest.lastActive)) {
-        oldest = { id, lastActive: session.lastActive }
-      }
-    }
-    if (oldest === undefined) return HttpAnswer.tooManySessions(SESSIONS_RETRY_AFTER_SECONDS)
-    // Out of the counts at once (`closeSession` deletes before it awaits the SDK).
-    void closeSession(oldest.id)
-    return undefined
   }
 
   /**
@@ -289,25 +206,18 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
       ...(sessionId === undefined ? {} : {
         // Called before the answer to `initialize` leaves: the next request finds its session.
         onsessioninitialized: (id: string) => {
-          const owner = new SessionOwner.SessionOwner(provider, () => void closeSession(id))
-          owner.bind(opening!.principal)
-          const identity = opening!.principal.identity
-          const session: Session = { transport, server: server!, owner, identity, inFlight: 0, lastActive: Date.now() }
-          sessions.set(id, session)
-          const ids = byIdentity.get(identity) ?? new Set()
-          ids.add(id)
-          byIdentity.set(identity, ids)
+          const session = sessions.add(id, transport, server!, opening!.principal)
           opening!.opened()
           // The `initialize` exchange itself counts as a request open on the session.
-          track(session, opening!.response)
+          sessions.track(session, opening!.response)
         },
-        onsessionclosed: (id: string) => void closeSession(id)
+        onsessionclosed: (id: string) => void sessions.close(id)
       })
     })
     // Set before `connect`, which chains its own handler after this one.
     transport.onclose = () => {
       const id = transport.sessionId
-      if (id !== undefined && sessions.get(id)?.transport === transport) void closeSession(id)
+      if (id !== undefined && sessions.get(id)?.transport === transport) void sessions.close(id)
     }
     return {
       transport,
@@ -367,11 +277,10 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
         failed(error)
       }
     },
-    sessionCount: () => sessions.size,
+    sessionCount: () => sessions.size(),
     close: async () => {
-      clearInterval(sweeper)
       await Effect.runPromise(Fiber.interrupt(rotations))
-      await Promise.all([...sessions.keys()].map(closeSession))
+      await sessions.closeAll()
     }
   }
 }

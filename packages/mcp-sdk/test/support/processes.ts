@@ -1,9 +1,11 @@
 /**
  * The example scripts as child processes, run as the README says: from the repository root,
- * against the built package (`tsc -b` first). Every child started here is killed after its
- * test, whatever the test did.
+ * against the built package (`tsc -b` first). Every child is a scoped resource: killed when
+ * the test's scope closes if it still runs, whatever the test did.
  */
-import { afterEach } from "@effect/vitest"
+import { acquire } from "@mcpgate/testing/scoped"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { ChildProcess } from "node:child_process"
 import { execFile, spawn, spawnSync } from "node:child_process"
 import * as net from "node:net"
@@ -31,14 +33,10 @@ export interface Running {
   readonly exited: Promise<Exited>
 }
 
-const children = new Set<ChildProcess>()
-
-afterEach(() => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-  }
-  children.clear()
-})
+/** Kills `child` unless it has ended. */
+const kill = (child: ChildProcess): void => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+}
 
 /**
  * The environment of a child: this process's, minus every variable the demo reads, plus
@@ -53,14 +51,16 @@ const childEnv = (env: Record<string, string>): NodeJS.ProcessEnv => {
   return { ...base, ...env }
 }
 
-/** Starts `script` (a path from the repository root) with `env`. */
-export const run = (script: string, env: Record<string, string>): Running => {
+/** Starts `script` (a path from the repository root) with `env`; killed when the scope closes. */
+export const run = (script: string, env: Record<string, string>) =>
+  acquire(() => running(script, env), ({ child }) => kill(child))
+
+const running = (script: string, env: Record<string, string>): Running => {
   const child = spawn(process.execPath, [script], {
     cwd: repoRoot,
     env: childEnv(env),
     stdio: ["ignore", "pipe", "pipe"]
   })
-  children.add(child)
   let stdout = ""
   let stderr = ""
   const listeners = new Set<() => void>()
@@ -100,17 +100,23 @@ export const run = (script: string, env: Record<string, string>): Running => {
   return { child, stdout: () => stdout, stderr: () => stderr, waitFor, exited }
 }
 
-/** Runs `script` to its end. */
+/** Runs `script` to its end; killed if the scope closes first. */
 export const runToEnd = (
   script: string,
   env: Record<string, string>,
   timeoutMs = 15_000
-): Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }> =>
-  new Promise((resolve) => {
-    const child = execFile(process.execPath, [script], { cwd: repoRoot, env: childEnv(env), timeout: timeoutMs }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-    children.add(child)
-  })
+): Effect.Effect<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }, never, Scope.Scope> =>
+  acquire(
+    () => {
+      let child: ChildProcess | undefined
+      const ended = new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
+        child = execFile(process.execPath, [script], { cwd: repoRoot, env: childEnv(env), timeout: timeoutMs }, (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
+      })
+      return { child: child!, ended }
+    },
+    ({ child }) => kill(child)
+  ).pipe(Effect.flatMap(({ ended }) => Effect.promise(() => ended)))
 
 /** A port that was free a moment ago (the demo refuses `PORT=0`). */
 export const freePort = (): Promise<number> =>
@@ -126,12 +132,13 @@ export const freePort = (): Promise<number> =>
 /** Whether `redis-server` is on PATH (`.ci/run` installs it). */
 export const HAS_REDIS_SERVER: boolean = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0
 
-/** A private `redis-server` on `port`; `url` resolves once it accepts connections. */
-export const startRedis = (port: number): { readonly url: Promise<string>; readonly stop: () => void } => {
+/** A private `redis-server` on `port`, killed when the scope closes; `url` resolves once it accepts connections. */
+export const startRedis = (port: number) => acquire(() => redisServer(port), ({ stop }) => stop())
+
+const redisServer = (port: number): { readonly url: Promise<string>; readonly stop: () => void } => {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: ["ignore", "pipe", "ignore"]
   })
-  children.add(child)
   const url = new Promise<string>((resolve, reject) => {
     let output = ""
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -140,5 +147,5 @@ export const startRedis = (port: number): { readonly url: Promise<string>; reado
     })
     child.once("exit", () => reject(new Error(`redis-server exited before it was ready:\n${output}`)))
   })
-  return { url, stop: () => void child.kill("SIGKILL") }
+  return { url, stop: () => kill(child) }
 }

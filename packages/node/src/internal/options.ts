@@ -1,11 +1,11 @@
 /**
- * The options of the SSE server and the guard, decoded once at startup.
+ * The options of the SSE server and the guard, decoded once at startup. The schemas every
+ * server shares (the gate's options, the health path, `Fn`...) are `@mcpgate/http`'s
+ * `ServerOptions`; what is here is the SSE server's own: its stream caps and size limits,
+ * with their defaults, written once.
  */
 import { CustomProvider, Options } from "@mcpgate/auth-core"
-import { ClientAddress, EndpointPolicy, ProtectedResource, RateLimiter, RequestGate, ToolScopes } from "@mcpgate/http"
-import type * as Effect from "effect/Effect"
-import * as Logger from "effect/Logger"
-import * as ParseResult from "effect/ParseResult"
+import { EndpointPolicy, ProtectedResource, ServerOptions, ToolScopes } from "@mcpgate/http"
 import * as Schema from "effect/Schema"
 import type { StreamLimitSettings } from "./streamLimits.js"
 
@@ -14,117 +14,8 @@ export const Provider = Schema.declare(CustomProvider.isServiceInput, {
     "provider must be an mcpgate provider: an APIKeyAuthProvider, a JWTAuthProvider, or an AuthProvider service"
 })
 
-const Path = Options.Path
-
-const PositiveInt = Schema.Number.pipe(
-  Schema.filter((n) => Number.isSafeInteger(n) && n > 0 || `${n} is not a positive whole number`)
-)
-
-const PositiveSeconds = Options.Seconds.pipe(
-  Schema.filter((seconds) => seconds > 0 || "must be more than 0 seconds")
-)
-
-const Fn = Schema.declare((value: unknown): value is (...args: Array<never>) => unknown => typeof value === "function", {
-  message: () => "must be a function"
-})
-
-const isLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
-  typeof value === "object" && value !== null &&
-  typeof (value as { check?: unknown }).check === "function" &&
-  typeof (value as { recordFailure?: unknown }).recordFailure === "function" &&
-  "fallback" in value
-
-type RateLimitOption = false | RateLimiter.RateLimiter | typeof RateLimiter.OptionsSchema.Type
-
-/**
- * `rateLimit`: options, a limiter to share (`RateLimiter.make`), or `false` for none. Decoded
- * by hand rather than as a `Union`, so that a bad option is reported once, as the options'
- * own problem, not once per alternative.
- */
-export const RateLimit = Schema.transformOrFail(
-  Schema.Unknown,
-  Schema.declare((_: unknown): _ is RateLimitOption => true, { identifier: "RateLimitOption" }),
-  {
-    strict: true,
-    decode: (input, options, ast): Effect.Effect<RateLimitOption, ParseResult.ParseIssue> => {
-      if (input === false || isLimiter(input)) return ParseResult.succeed(input)
-      if (typeof input !== "object" || input === null) {
-        return ParseResult.fail(
-          new ParseResult.Type(
-            ast,
-            input,
-            "must be false, a RateLimiter, or options { maxFailures, window, store, maxClients, onStoreUnavailable }"
-          )
-        )
-      }
-      return ParseResult.decodeUnknown(RateLimiter.OptionsSchema)(input, options)
-    },
-    encode: ParseResult.succeed
-  }
-)
-
-/** `trustProxy`: addresses, CIDR ranges and the names `loopback`, `linklocal`, `uniquelocal`. */
-export const TrustProxy = Schema.Array(Schema.String).pipe(
-  Schema.filter((entries) => {
-    try {
-      ClientAddress.trustedProxies(entries)
-      return true
-    } catch (error) {
-      // The message names the option itself; the decoder names it already.
-      return (error instanceof Error ? error.message : String(error)).replace(/^trustProxy /, "")
-    }
-  })
-)
-
-const LoggerOption = Schema.declare(
-  (value: unknown): value is Logger.Logger<unknown, unknown> => Logger.isLogger(value),
-  { message: () => "logger must be an Effect Logger (Logger.make, Logger.json, ...)" }
-)
-
-
-/** The options of the gate every adapter puts in front of its endpoints. */
-export const gateFields = {
-  rateLimit: Schema.optional(RateLimit),
-  trustProxy: Schema.optional(TrustProxy),
-  logger: Schema.optional(LoggerOption),
-  gate: Schema.optional(Schema.declare(RequestGate.isRequestGate, { message: () => "gate must be made by NodeHttp.gate" }))
-}
-
-/** A gate given whole replaces the options it is made from: both at once are a mistake. */
-export const oneGateSource = (options: {
-  readonly gate?: unknown
-  readonly rateLimit?: unknown
-  readonly trustProxy?: unknown
-  readonly logger?: unknown
-}): true | string =>
-  options.gate === undefined ||
-  (options.rateLimit === undefined && options.trustProxy === undefined && options.logger === undefined) ||
-  "gate already carries rateLimit, trustProxy and logger: give either gate or those options"
-
-/**
- * A gate given whole with `protectedResource` must have been made with it: otherwise its
- * challenges would not name the metadata served, nor its checks hold JWTs to the resource.
- */
-export const gateKnowsResource = (options: {
-  readonly gate?: RequestGate.RequestGate | undefined
-  readonly protectedResource?: { readonly resource: string } | undefined
-}): true | string =>
-  options.gate === undefined || options.protectedResource === undefined ||
-  options.gate.gate.challenge.resourceMetadata === ProtectedResource.metadataUrlOf(options.protectedResource.resource) ||
-  "gate was made without this protectedResource: make it with " +
-    "NodeHttp.gate(provider, { protectedResource: ProtectedResource.make(...) })"
-
-/** The metadata paths (RFC 9728) are routes of their own: no endpoint may take one. */
-const metadataPathsFree = (
-  paths: ReadonlyArray<string | false>,
-  protectedResource: { readonly resource: string } | undefined
-): true | string => {
-  if (protectedResource === undefined) return true
-  const metadataPaths = ProtectedResource.metadataPathsOf(protectedResource.resource)
-  const taken = paths.find((path) => path !== false && metadataPaths.includes(path))
-  return taken === undefined ||
-    `${JSON.stringify(taken)} is where the protected-resource metadata is served: give the endpoint another path`
-}
+const { PositiveInt } = Options
+const { PositiveSeconds } = ServerOptions
 
 // setTimeout takes at most 2^31 - 1 ms.
 const MAX_TIMER_SECONDS = 24 * 24 * 60 * 60
@@ -183,6 +74,15 @@ export const headerLimitFields = {
   maxHeadersCount: Schema.optional(PositiveInt)
 }
 
+/** The largest message body, when none is configured: 4 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+
+/** How much unread output a stream may hold, when none is configured: 8 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024
+
+/** Seconds between heartbeat comments on a stream, when none is configured. */
+export const DEFAULT_HEARTBEAT_SECONDS = 15
+
 export const AuthOptions = Schema.Struct({
   provider: Provider,
   endpoints: Schema.optionalWith(EndpointPolicy.EndpointPolicySchema, { default: () => EndpointPolicy.defaults })
@@ -190,24 +90,26 @@ export const AuthOptions = Schema.Struct({
 
 export const SseServerOptions = Schema.Struct({
   auth: AuthOptions,
-  onSession: Fn,
-  endpoint: Schema.optionalWith(Path, { default: () => "/sse" }),
-  messageEndpoint: Schema.optionalWith(Path, { default: () => "/messages" }),
-  healthEndpoint: Schema.optionalWith(Schema.Union(Path, Schema.Literal(false)), { default: () => "/health" as const }),
+  onSession: ServerOptions.Fn,
+  endpoint: Schema.optionalWith(Options.Path, { default: () => "/sse" }),
+  messageEndpoint: Schema.optionalWith(Options.Path, { default: () => "/messages" }),
+  healthEndpoint: ServerOptions.healthEndpoint,
   allowedOrigins: Schema.optional(Schema.Array(Schema.String)),
   allowedHosts: Schema.optional(Schema.Array(Schema.String)),
-  maxBodyBytes: Schema.optionalWith(PositiveInt, { default: () => 4 * 1024 * 1024 }),
-  maxBufferedBytes: Schema.optionalWith(PositiveInt, { default: () => 8 * 1024 * 1024 }),
-  heartbeat: Schema.optionalWith(PositiveSeconds, { default: () => 15 }),
+  // Their defaults are applied where they are used (`sseServer.ts`), so that settings an
+  // adapter writes itself (`SseServer.fromSettings`) get the same ones.
+  maxBodyBytes: Schema.optional(PositiveInt),
+  maxBufferedBytes: Schema.optional(PositiveInt),
+  heartbeat: Schema.optional(PositiveSeconds),
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
   toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
-  onError: Schema.optional(Fn),
+  onError: Schema.optional(ServerOptions.Fn),
   ...streamLimitFields,
   ...headerLimitFields,
-  ...gateFields
+  ...ServerOptions.gateFields
 }).pipe(
   Schema.filter(anonymousBelowTotal),
   Schema.filter((options) => {
@@ -215,11 +117,11 @@ export const SseServerOptions = Schema.Struct({
     return new Set(paths).size === paths.length || "endpoint, messageEndpoint and healthEndpoint must differ"
   }),
   Schema.filter((options) =>
-    metadataPathsFree([options.endpoint, options.messageEndpoint, options.healthEndpoint], options.protectedResource)
+    ServerOptions.metadataPathsFree([options.endpoint, options.messageEndpoint, options.healthEndpoint], options.protectedResource)
   ),
   Schema.filter(ProtectedResource.oneResource),
-  Schema.filter(oneGateSource),
-  Schema.filter(gateKnowsResource)
+  Schema.filter(ServerOptions.oneGateSource),
+  Schema.filter(ServerOptions.gateKnowsResource)
 )
 
 export const GuardOptions = Schema.Struct({
@@ -227,5 +129,5 @@ export const GuardOptions = Schema.Struct({
   exposeToken: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   ...headerLimitFields,
-  ...gateFields
-}).pipe(Schema.filter(oneGateSource))
+  ...ServerOptions.gateFields
+}).pipe(Schema.filter(ServerOptions.oneGateSource))

@@ -1,25 +1,18 @@
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { RateLimiter } from "@mcpgate/http"
 import { NodeGuard, SseServer } from "@mcpgate/node"
 import { Bodies } from "@mcpgate/testing/contract"
 import { httpServer, inScope } from "@mcpgate/testing/scoped"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
-import { closeAgents, send } from "./support.js"
+import { sendFrom } from "@mcpgate/testing/wire"
 import { listening, start } from "../fixtures/servers.js"
-
-afterAll(closeAgents)
 
 const ATTACKER = "127.0.0.1"
 const USER = "127.0.0.2"
 
 /** A message POST: after authentication the unknown session gives 404, which proves the key was accepted. */
 const post = (url: URL, from: string, key: string) =>
-  send(url, {
-    from,
-    path: "/messages?sessionId=none",
-    headers: { "x-api-key": key, "content-type": "application/json" },
-    body: "{}"
-  })
+  sendFrom(from, url, "POST", "/messages?sessionId=none", [["x-api-key", key], ["content-type", "application/json"]], "{}")
 
 describe("a brute-force run on loopback (contract section 6, step 4)", () => {
   it.scopedLive("1,000 wrong keys from one address get 401, then 429 with Retry-After; another address is served throughout", () => inScope(async (use) => {
@@ -36,8 +29,8 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
       } else {
         expect(reply.status).toBe(429)
         expect(reply.body).toBe(Bodies.rateLimited)
-        expect(reply.headers["content-type"]).toBe("application/json")
-        retryAfters.add(reply.headers["retry-after"]!)
+        expect(reply.header("content-type")).toBe("application/json")
+        retryAfters.add(reply.header("retry-after")!)
       }
       if (attempt % 50 === 0) {
         // The legitimate client from another address: authenticated (404: no such session), never slowed.
@@ -66,7 +59,7 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
     }
     const limited = await post(server.url, ATTACKER, KEY_ALICE)
     expect(limited.status).toBe(429)
-    expect(limited.headers["retry-after"]).toBe("1")
+    expect(limited.header("retry-after")).toBe("1")
     await new Promise((resolve) => setTimeout(resolve, 1_100))
     expect((await post(server.url, ATTACKER, KEY_ALICE)).status).toBe(404)
   }))
@@ -77,8 +70,7 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
       onSession: () => {},
       rateLimit: { maxFailures: 3 }
     }))
-    const anonymous = () =>
-      send(server.url, { from: ATTACKER, path: "/messages?sessionId=none", headers: { "content-type": "application/json" }, body: "{}" })
+    const anonymous = () => sendFrom(ATTACKER, server.url, "POST", "/messages?sessionId=none", [["content-type", "application/json"]], "{}")
     for (let i = 0; i < 10; i++) expect((await anonymous()).status).toBe(404)
     for (let i = 0; i < 3; i++) expect((await post(server.url, ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     expect((await anonymous()).status).toBe(429)
@@ -87,12 +79,14 @@ describe("a brute-force run on loopback (contract section 6, step 4)", () => {
 
 describe("trustProxy: the client behind a proxy", () => {
   const forwarded = (url: URL, forwardedFor: string, key: string) =>
-    send(url, {
-      from: ATTACKER,
-      path: "/messages?sessionId=none",
-      headers: { "x-api-key": key, "content-type": "application/json", "x-forwarded-for": forwardedFor },
-      body: "{}"
-    })
+    sendFrom(
+      ATTACKER,
+      url,
+      "POST",
+      "/messages?sessionId=none",
+      [["x-api-key", key], ["content-type", "application/json"], ["x-forwarded-for", forwardedFor]],
+      "{}"
+    )
 
   it.scopedLive("gives each forwarded address its own budget when the socket is a trusted proxy", () => inScope(async (use) => {
     const server = await use(listening({
@@ -150,7 +144,7 @@ describe("NodeGuard: the same gate in front of any handler", () => {
     const { url } = await use(httpServer(async (request, response) => {
       if ((await guard.authenticate(request, response)) !== undefined) response.end("ok")
     }))
-    const get = (from: string, key: string) => send(url, { from, method: "GET", path: "/", headers: { "x-api-key": key } })
+    const get = (from: string, key: string) => sendFrom(from, url, "GET", "/", [["x-api-key", key]])
     expect((await get(ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     expect((await get(ATTACKER, "wrong_key_aaaaaaaaaaaa")).status).toBe(401)
     expect(await get(ATTACKER, KEY_ALICE)).toMatchObject({ status: 429, body: Bodies.rateLimited })

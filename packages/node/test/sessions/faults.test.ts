@@ -4,7 +4,7 @@
  * Every way frees the session and tells the transport once, with its reason.
  */
 import type { SseServer, SseTransport } from "@mcpgate/node"
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as net from "node:net"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
 import type { McpClient, Seen } from "../sdk/mcp.js"
@@ -12,34 +12,28 @@ import { connectClient, mcpServer, rejectionOf, stop } from "../sdk/mcp.js"
 import { apiKey, open, post, recorder, waitFor, within } from "./support.js"
 import { Bodies } from "@mcpgate/testing/contract"
 import { head, openStream, readWholeStream } from "@mcpgate/testing/wire"
-import { start } from "../fixtures/servers.js"
+import { listening, start } from "../fixtures/servers.js"
+import { acquire, inScope } from "@mcpgate/testing/scoped"
 
 const AUTH = { provider: apiKeyProvider(), endpoints: { sse: true, messages: true } } as const
 
-let cleanups: Array<() => Promise<void> | void> = []
-afterEach(async () => {
-  const pending = cleanups.reverse()
-  cleanups = []
-  for (const cleanup of pending) await cleanup()
-})
+/** A server, stopped with the test's scope (its sessions ended, its connections dropped). */
+const serve = (options: Omit<SseServer.SseServerOptions, "auth"> & { readonly auth?: SseServer.SseServerOptions["auth"] }) =>
+  acquire(() => start({ auth: AUTH, ...options }), stop)
 
-const serve = async (options: Omit<SseServer.SseServerOptions, "auth"> & { readonly auth?: SseServer.SseServerOptions["auth"] }) => {
-  const server = await start({ auth: AUTH, ...options })
-  cleanups.push(() => stop(server))
-  return server
-}
+/** A stream with its endpoint read (see `open`), closed with the test's scope. */
+const openAs = (server: SseServer.RunningServer, headers: Parameters<typeof open>[1]) =>
+  acquire(() => open(server, headers), ({ stream }) => stream.close())
 
-const openAs = async (server: SseServer.RunningServer, headers: Parameters<typeof open>[1]) => {
-  const opened = await open(server, headers)
-  cleanups.push(() => opened.stream.close())
-  return opened
-}
+/** A connected SDK client, closed with the test's scope. */
+const connected = (...args: Parameters<typeof connectClient>) =>
+  acquire((): Promise<McpClient> => connectClient(...args), (client) => client.close())
 
 describe("the client leaves", () => {
-  it("a client that disconnects mid-stream frees its session: onclose once, endReason 'client_gone'", async () => {
+  it.scopedLive("a client that disconnects mid-stream frees its session: onclose once, endReason 'client_gone'", () => inScope(async (use) => {
     const record = recorder()
-    const server = await serve({ onSession: record.onSession })
-    const { sessionId, stream } = await openAs(server, apiKey(KEY_ALICE))
+    const server = await use(serve({ onSession: record.onSession }))
+    const { sessionId, stream } = await use(openAs(server, apiKey(KEY_ALICE)))
     const session = record.byId(sessionId)
     await session.transport.send({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "hi" } })
     expect((await stream.next()).event).toBe("message")
@@ -54,12 +48,12 @@ describe("the client leaves", () => {
     const gone = await post(server, sessionId, apiKey(KEY_ALICE))
     expect(gone.status).toBe(404)
     expect(gone.body).toBe(Bodies.sessionNotFound)
-  })
+  }))
 
-  it("an SDK client that closes frees its session", async () => {
+  it.scopedLive("an SDK client that closes frees its session", () => inScope(async (use) => {
     const seen: Array<Seen> = []
     const transports: Array<SseTransport> = []
-    const server = await serve({ onSession: mcpServer("v1", seen, transports) })
+    const server = await use(serve({ onSession: mcpServer("v1", seen, transports) }))
     const client = await connectClient("v1", server.url, { "X-API-Key": KEY_ALICE })
     expect(await client.whoami()).toBe("alice")
     expect(server.sse.sessionCount()).toBe(1)
@@ -68,17 +62,17 @@ describe("the client leaves", () => {
 
     await waitFor(() => server.sse.sessionCount() === 0, 2000, "the session to be freed")
     expect(transports[0]?.endReason).toBe("client_gone")
-  })
+  }))
 
-  it("send after the client left rejects", async () => {
+  it.scopedLive("send after the client left rejects", () => inScope(async (use) => {
     const record = recorder()
-    const server = await serve({ onSession: record.onSession })
-    const { sessionId, stream } = await openAs(server, apiKey(KEY_ALICE))
+    const server = await use(serve({ onSession: record.onSession }))
+    const { sessionId, stream } = await use(openAs(server, apiKey(KEY_ALICE)))
     stream.close()
     await record.byId(sessionId).closed
 
     await expect(record.byId(sessionId).transport.send({ jsonrpc: "2.0", method: "ping", id: 1 })).rejects.toThrow()
-  })
+  }))
 })
 
 describe("a slow client", () => {
@@ -112,34 +106,33 @@ describe("a slow client", () => {
     return { sent, resolvedAfterEnd }
   }
 
-  /** A raw stream that reads (and counts) everything, or never reads at all. */
-  const rawStream = (server: SseServer.RunningServer, key: string, reads: boolean) => {
-    const socket = net.connect(Number(server.url.port), server.url.hostname)
-    cleanups.push(() => void socket.destroy())
-    let received = 0
-    if (reads) socket.on("data", (chunk: Buffer) => (received += chunk.length))
-    else socket.pause()
-    socket.on("error", () => {})
-    socket.write(head("GET /sse HTTP/1.1", [["Host", server.url.host], ["X-API-Key", key]]) + "\r\n")
-    return { socket, received: () => received }
-  }
+  /** A raw stream that reads (and counts) everything, or never reads at all; destroyed with the test's scope. */
+  const rawStream = (server: SseServer.RunningServer, key: string, reads: boolean) =>
+    acquire(() => {
+      const socket = net.connect(Number(server.url.port), server.url.hostname)
+      let received = 0
+      if (reads) socket.on("data", (chunk: Buffer) => (received += chunk.length))
+      else socket.pause()
+      socket.on("error", () => {})
+      socket.write(head("GET /sse HTTP/1.1", [["Host", server.url.host], ["X-API-Key", key]]) + "\r\n")
+      return { socket, received: () => received }
+    }, ({ socket }) => void socket.destroy())
 
-  it(
+  it.scopedLive(
     "a stalled client does not hold up another client; past maxBufferedBytes unread it is cut off (endReason 'slow_client') and its connection dropped",
-    async () => {
+    () => inScope(async (use) => {
       const record = recorder()
       const seen: Array<Seen> = []
       const serveBob = mcpServer("v1", seen)
-      const server = await serve({
+      const server = await use(serve({
         maxBufferedBytes: CAP,
         onSession: (transport) => transport.principal?.clientId === "alice" ? record.onSession(transport) : serveBob(transport)
-      })
+      }))
       const serverSockets: Array<net.Socket> = []
       server.server.on("connection", (socket) => serverSockets.push(socket))
-      const bob: McpClient = await connectClient("v1", server.url, { "X-API-Key": KEY_BOB })
-      cleanups.push(() => bob.close())
+      const bob: McpClient = await use(connected("v1", server.url, { "X-API-Key": KEY_BOB }))
 
-      const alice = rawStream(server, KEY_ALICE, false)
+      const alice = await use(rawStream(server, KEY_ALICE, false))
       await waitFor(() => record.sessions.length === 1, 2000, "Alice's session")
       const session = record.sessions[0]!
       const aliceServerSocket = serverSockets.find((socket) => socket.remotePort === alice.socket.localPort)
@@ -170,14 +163,14 @@ describe("a slow client", () => {
       // And after the cut, Bob still is.
       expect(await bob.whoami()).toBe("bob")
       expect(seen).toHaveLength(3)
-    },
+    }),
     10_000
   )
 
-  it("a client that reads keeps its stream through the same flood", async () => {
+  it.scopedLive("a client that reads keeps its stream through the same flood", () => inScope(async (use) => {
     const record = recorder()
-    const server = await serve({ maxBufferedBytes: CAP, onSession: record.onSession })
-    const reader = rawStream(server, KEY_ALICE, true)
+    const server = await use(serve({ maxBufferedBytes: CAP, onSession: record.onSession }))
+    const reader = await use(rawStream(server, KEY_ALICE, true))
     await waitFor(() => record.sessions.length === 1, 2000, "the session")
     const session = record.sessions[0]!
 
@@ -186,14 +179,14 @@ describe("a slow client", () => {
     expect(flooded.sent).toBeGreaterThanOrEqual(FLOOD_BYTES)
     expect(session.transport.endReason).toBeUndefined()
     await waitFor(() => reader.received() >= FLOOD_BYTES, 5000, "the reader to receive everything")
-  }, 10_000)
+  }), 10_000)
 })
 
 describe("the server code closes the transport", () => {
-  it("close ends the stream once (endReason 'closed'); send, start and a second close then change nothing", async () => {
+  it.scopedLive("close ends the stream once (endReason 'closed'); send, start and a second close then change nothing", () => inScope(async (use) => {
     const record = recorder()
-    const server = await serve({ onSession: record.onSession })
-    const { ended, sessionId } = await openAs(server, apiKey(KEY_ALICE))
+    const server = await use(serve({ onSession: record.onSession }))
+    const { ended, sessionId } = await use(openAs(server, apiKey(KEY_ALICE)))
     const session = record.byId(sessionId)
 
     await session.transport.close()
@@ -208,25 +201,24 @@ describe("the server code closes the transport", () => {
     await session.transport.close()
     expect(session.closes()).toBe(1)
     expect(session.transport.endReason).toBe("closed")
-  })
+  }))
 
-  it("a message posted after close is not delivered: 404", async () => {
+  it.scopedLive("a message posted after close is not delivered: 404", () => inScope(async (use) => {
     const record = recorder()
-    const server = await serve({ onSession: record.onSession })
-    const { sessionId } = await openAs(server, apiKey(KEY_ALICE))
+    const server = await use(serve({ onSession: record.onSession }))
+    const { sessionId } = await use(openAs(server, apiKey(KEY_ALICE)))
     await record.byId(sessionId).transport.close()
 
     const gone = await post(server, sessionId, apiKey(KEY_ALICE))
     expect(gone.status).toBe(404)
     expect(gone.body).toBe(Bodies.sessionNotFound)
     expect(record.byId(sessionId).messages).toEqual([])
-  })
+  }))
 
-  it("a session is not reachable before start announces it", async () => {
+  it.scopedLive("a session is not reachable before start announces it", () => inScope(async (use) => {
     const transports: Array<SseTransport> = []
-    const server = await serve({ onSession: (transport) => void transports.push(transport) })
-    const stream = await openStream(server.url, apiKey(KEY_ALICE))
-    cleanups.push(() => stream.close())
+    const server = await use(serve({ onSession: (transport) => void transports.push(transport) }))
+    const stream = await use(acquire(() => openStream(server.url, apiKey(KEY_ALICE)), (stream) => stream.close()))
     await waitFor(() => transports.length === 1, 2000, "the session")
 
     const early = await post(server, transports[0]!.sessionId, apiKey(KEY_ALICE))
@@ -237,14 +229,14 @@ describe("the server code closes the transport", () => {
     const endpoint = await stream.next()
     expect(endpoint).toEqual({ event: "endpoint", data: `/messages?sessionId=${transports[0]!.sessionId}` })
     expect((await post(server, transports[0]!.sessionId, apiKey(KEY_ALICE))).status).toBe(202)
-  })
+  }))
 })
 
 describe("the MCP server's handlers throw", () => {
-  it("an onmessage that throws: onerror hears of it, the POST is still accepted, later messages still arrive", async () => {
+  it.scopedLive("an onmessage that throws: onerror hears of it, the POST is still accepted, later messages still arrive", () => inScope(async (use) => {
     const errors: Array<Error> = []
     const delivered: Array<unknown> = []
-    const server = await serve({
+    const server = await use(serve({
       onSession: (transport) => {
         transport.onmessage = (message) => {
           delivered.push(message["id"])
@@ -253,18 +245,18 @@ describe("the MCP server's handlers throw", () => {
         transport.onerror = (error) => void errors.push(error)
         return transport.start()
       }
-    })
-    const { sessionId } = await openAs(server, apiKey(KEY_ALICE))
+    }))
+    const { sessionId } = await use(openAs(server, apiKey(KEY_ALICE)))
 
     expect((await post(server, sessionId, apiKey(KEY_ALICE), JSON.stringify({ jsonrpc: "2.0", method: "ping", id: 1 }))).status).toBe(202)
     expect((await post(server, sessionId, apiKey(KEY_ALICE), JSON.stringify({ jsonrpc: "2.0", method: "ping", id: 2 }))).status).toBe(202)
     expect(delivered).toEqual([1, 2])
     expect(errors.map((error) => error.message)).toEqual(["handler failed"])
-  })
+  }))
 
-  it("an onclose that throws when its client leaves: onerror hears of it, the session is freed", async () => {
+  it.scopedLive("an onclose that throws when its client leaves: onerror hears of it, the session is freed", () => inScope(async (use) => {
     const errors: Array<Error> = []
-    const server = await serve({
+    const server = await use(serve({
       onSession: (transport) => {
         transport.onclose = () => {
           throw new Error("onclose failed")
@@ -272,19 +264,18 @@ describe("the MCP server's handlers throw", () => {
         transport.onerror = (error) => void errors.push(error)
         return transport.start()
       }
-    })
-    const { stream } = await openAs(server, apiKey(KEY_ALICE))
+    }))
+    const { stream } = await use(openAs(server, apiKey(KEY_ALICE)))
 
     stream.close()
 
     await waitFor(() => server.sse.sessionCount() === 0, 2000, "the session to be freed")
     expect(errors.map((error) => error.message)).toEqual(["onclose failed"])
-  })
+  }))
 
-  it("an onclose that throws does not stop server.close() from ending the other streams", async () => {
+  it.scopedLive("an onclose that throws does not stop server.close() from ending the other streams", () => inScope(async (use) => {
     const record = recorder()
-    const server = await start({
-      auth: AUTH,
+    const server = await use(serve({
       onSession: async (transport) => {
         await record.onSession(transport)
         if (record.sessions.length === 1) {
@@ -293,26 +284,24 @@ describe("the MCP server's handlers throw", () => {
           }
         }
       }
-    })
-    cleanups.push(() => stop(server))
-    await openAs(server, apiKey(KEY_ALICE))
-    const bob = await openAs(server, apiKey(KEY_BOB))
+    }))
+    await use(openAs(server, apiKey(KEY_ALICE)))
+    const bob = await use(openAs(server, apiKey(KEY_BOB)))
 
     await server.close()
 
     expect(record.byId(bob.sessionId).transport.endReason).toBe("server_closed")
     expect(await within(bob.ended, 1000)).toBe("settled")
     expect(server.sse.sessionCount()).toBe(0)
-  })
+  }))
 })
 
 describe("server.close()", () => {
-  it("ends every stream (endReason 'server_closed') and frees every session", async () => {
+  it.scopedLive("ends every stream (endReason 'server_closed') and frees every session", () => inScope(async (use) => {
     const record = recorder()
-    const server = await start({ auth: AUTH, onSession: record.onSession })
-    cleanups.push(() => server.close())
-    const alice = await openAs(server, apiKey(KEY_ALICE))
-    const bob = await openAs(server, apiKey(KEY_BOB))
+    const server = await use(listening({ auth: AUTH, onSession: record.onSession }))
+    const alice = await use(openAs(server, apiKey(KEY_ALICE)))
+    const bob = await use(openAs(server, apiKey(KEY_BOB)))
 
     const closing = server.close()
     expect(await within(closing, 2000)).toBe("settled")
@@ -325,31 +314,29 @@ describe("server.close()", () => {
     }
     expect(server.sse.sessionCount()).toBe(0)
     expect(server.server.listening).toBe(false)
-  })
+  }))
 
-  it("an SDK client's session ends too", async () => {
+  it.scopedLive("an SDK client's session ends too", () => inScope(async (use) => {
     const transports: Array<SseTransport> = []
-    const server = await start({ auth: AUTH, onSession: mcpServer("v2", [], transports) })
-    cleanups.push(() => server.close())
-    const client = await connectClient("v2", server.url, { "X-API-Key": KEY_ALICE })
-    cleanups.push(() => client.close())
+    const server = await use(listening({ auth: AUTH, onSession: mcpServer("v2", [], transports) }))
+    const client = await use(connected("v2", server.url, { "X-API-Key": KEY_ALICE }))
     expect(await client.whoami()).toBe("alice")
 
     expect(await within(server.close(), 2000)).toBe("settled")
     expect(transports[0]?.endReason).toBe("server_closed")
     expect(server.sse.sessionCount()).toBe(0)
-  })
+  }))
 })
 
 describe("onSession fails", () => {
   const boom = new Error("onSession failed")
 
-  it.each([
+  it.scopedLive.each([
     { name: "throws", onSession: (): void => { throw boom } },
     { name: "rejects", onSession: async (): Promise<void> => { throw boom } }
-  ])("onSession that $name: its stream ends, the session is freed, onError hears of it", async ({ onSession }) => {
+  ])("onSession that $name: its stream ends, the session is freed, onError hears of it", ({ onSession }) => inScope(async (use) => {
     const errors: Array<unknown> = []
-    const server = await serve({ onSession, onError: (error) => errors.push(error) })
+    const server = await use(serve({ onSession, onError: (error) => errors.push(error) }))
 
     const stream = await readWholeStream(server.url, apiKey(KEY_ALICE))
 
@@ -357,19 +344,19 @@ describe("onSession fails", () => {
     expect(stream.body).toBe("")
     expect(errors).toEqual([boom])
     expect(server.sse.sessionCount()).toBe(0)
-  })
+  }))
 
-  it("a failure after start: the endpoint was announced, then the stream ends and the id is gone", async () => {
+  it.scopedLive("a failure after start: the endpoint was announced, then the stream ends and the id is gone", () => inScope(async (use) => {
     const errors: Array<unknown> = []
     let sessionId = ""
-    const server = await serve({
+    const server = await use(serve({
       onSession: async (transport) => {
         sessionId = transport.sessionId
         await transport.start()
         throw boom
       },
       onError: (error) => errors.push(error)
-    })
+    }))
 
     const stream = await readWholeStream(server.url, apiKey(KEY_ALICE))
 
@@ -377,11 +364,11 @@ describe("onSession fails", () => {
     expect(errors).toEqual([boom])
     expect(server.sse.sessionCount()).toBe(0)
     expect((await post(server, sessionId, apiKey(KEY_ALICE))).status).toBe(404)
-  })
+  }))
 
-  it("an onError that throws too does not take the server down", async () => {
+  it.scopedLive("an onError that throws too does not take the server down", () => inScope(async (use) => {
     let calls = 0
-    const server = await serve({
+    const server = await use(serve({
       onSession: (transport) => {
         calls++
         if (calls === 1) throw boom
@@ -390,11 +377,11 @@ describe("onSession fails", () => {
       onError: () => {
         throw new Error("onError failed")
       }
-    })
+    }))
 
     expect((await readWholeStream(server.url, apiKey(KEY_ALICE))).status).toBe(200)
-    const { sessionId } = await openAs(server, apiKey(KEY_ALICE))
+    const { sessionId } = await use(openAs(server, apiKey(KEY_ALICE)))
     expect((await post(server, sessionId, apiKey(KEY_ALICE))).status).toBe(202)
     expect(server.sse.sessionCount()).toBe(1)
-  })
+  }))
 })
