@@ -74,9 +74,10 @@ const mcpServer = () => {
 // mcpgate's SSE server with `onSession`, the default limiter made here only so that its
 // store's size can be reported.
 const startMcpgate = async (onSession) => {
-  const { APIKeyAuthProvider, RateLimiter } = await import("@mcpgate/auth-core")
+  const { APIKeyAuthProvider } = await import("@mcpgate/auth-core")
+  const { RateLimiter } = await import("@mcpgate/http")
   const { SseServer } = await import("@mcpgate/node")
-  const limiter = RateLimiter.make()
+  const limiter = RateLimiter.unsafeMake()
   const running = await SseServer.listen({
     port: 0,
     auth: { provider: new APIKeyAuthProvider({ keys: [KEY] }), endpoints: { sse: true, messages: true } },

@@ -75,7 +75,7 @@ const sdkHandler = (authenticate) => {
 /** Each side in a process of its own (the side is this script's argument). */
 const sides = {
   ours: async () => {
-    const guarded = await StreamableHttp.make({
+    const guarded = await StreamableHttp.makePromise({
       auth: { provider: new JWTAuthProvider({ secret: JWT_SECRET }) },
       createServer: mcpServer,
       responseMode: "batch",

@@ -9,6 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as jose from "jose"
+import * as crypto from "node:crypto"
 import { vi } from "vitest"
 import type { TokenSpec } from "@mcpgate/testing/tokens"
 import {
@@ -33,10 +34,15 @@ import {
   unauthorized
 } from "@mcpgate/testing/tokens"
 
-// jose's `jwtVerify`, watched: the tests of "before any crypto" count its calls.
+// Signature checks on either path (jose's `jwtVerify`, node:crypto's HMAC and signatures),
+// watched: the tests of "before any crypto" count them.
 vi.mock("jose", async (importOriginal) => {
   const actual = await importOriginal<typeof import("jose")>()
   return { ...actual, jwtVerify: vi.fn(actual.jwtVerify) }
+})
+vi.mock("node:crypto", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:crypto")>()
+  return { ...actual, createHmac: vi.fn(actual.createHmac), verify: vi.fn(actual.verify) }
 })
 
 const keys = await makeKeys()
@@ -582,7 +588,9 @@ describe("Jwt provider", () => {
   })
 
   describe("token size", () => {
-    const verifyCalls = () => vi.mocked(jose.jwtVerify).mock.calls.length
+    const verifyCalls = () =>
+      vi.mocked(jose.jwtVerify).mock.calls.length + vi.mocked(crypto.createHmac).mock.calls.length +
+      vi.mocked(crypto.verify).mock.calls.length
 
     it.effect("accepts a token of exactly 8192 characters", () =>
       Effect.gen(function*() {

@@ -14,6 +14,7 @@ import * as jose from "jose"
 import type { Server } from "node:http"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as crypto from "node:crypto"
 import { vi } from "vitest"
 import {
   bearer,
@@ -29,12 +30,19 @@ import {
   signToken
 } from "@mcpgate/testing/tokens"
 
-// jose's `jwtVerify`, watched: a hit is a request that did not reach it.
+// Every signature check, watched, on either path (node:crypto's HMAC and signatures, or
+// jose's `jwtVerify`): a hit is a request that reached none of them.
 vi.mock("jose", async (importOriginal) => {
   const actual = await importOriginal<typeof import("jose")>()
   return { ...actual, jwtVerify: vi.fn(actual.jwtVerify) }
 })
-const verifications = () => vi.mocked(jose.jwtVerify).mock.calls.length
+vi.mock("node:crypto", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:crypto")>()
+  return { ...actual, createHmac: vi.fn(actual.createHmac), verify: vi.fn(actual.verify) }
+})
+const verifications = () =>
+  vi.mocked(jose.jwtVerify).mock.calls.length + vi.mocked(crypto.createHmac).mock.calls.length +
+  vi.mocked(crypto.verify).mock.calls.length
 
 /** Runs `effect` and says how many signature checks it took. */
 const counting = <A, E>(effect: Effect.Effect<A, E>) =>

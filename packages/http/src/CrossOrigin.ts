@@ -7,13 +7,14 @@
  * ```ts
  * import { CrossOrigin } from "@mcpgate/http"
  *
- * const cors = CrossOrigin.make({ allowedOrigins: ["https://app.example"], credentialHeaders: ["X-API-Key"] })
+ * const cors = CrossOrigin.unsafeMake({ allowedOrigins: ["https://app.example"], credentialHeaders: ["X-API-Key"] })
  * const refusal = CrossOrigin.check(cors, { origin, host, localAddress })
  * if (refusal) return refusal // the 403 of docs/behaviour.md#answers
  * ```
  *
  * @since 0.1.0
  */
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
@@ -80,11 +81,18 @@ export const decode = (options: unknown = {}): Either.Either<CrossOrigin, Config
   })
 
 /**
+ * The policy from options, as an Effect that fails with a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Effect.Effect<CrossOrigin, ConfigurationError> => decode(options)
+
+/**
  * The policy from options, throwing a `ConfigurationError` on bad ones.
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): CrossOrigin => Either.getOrThrowWith(decode(options), (error) => error)
+export const unsafeMake = (options: Options = {}): CrossOrigin => Either.getOrThrowWith(decode(options), (error) => error)
 
 /**
  * What the checks read of a request.

@@ -8,12 +8,13 @@
  * ```ts
  * import { EndpointPolicy } from "@mcpgate/http"
  *
- * const policy = EndpointPolicy.make({ sse: true })
+ * const policy = EndpointPolicy.unsafeMake({ sse: true })
  * EndpointPolicy.requiresAuth(policy, "sse") // true
  * ```
  *
  * @since 0.1.0
  */
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
@@ -60,18 +61,25 @@ export const decode = (options: unknown = {}): Either.Either<EndpointPolicy, Con
   decodeOptions(EndpointPolicySchema, options, "endpoints")
 
 /**
+ * The policy from options, as an Effect that fails with a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Effect.Effect<EndpointPolicy, ConfigurationError> => decode(options)
+
+/**
  * The policy from options, throwing a `ConfigurationError` on bad ones.
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): EndpointPolicy => Either.getOrThrowWith(decode(options), (error) => error)
+export const unsafeMake = (options: Options = {}): EndpointPolicy => Either.getOrThrowWith(decode(options), (error) => error)
 
 /**
  * The reference's defaults: `{ sse: false, messages: true }`.
  *
  * @since 0.1.0
  */
-export const defaults: EndpointPolicy = make()
+export const defaults: EndpointPolicy = unsafeMake()
 
 /**
  * Whether requests to the endpoint must carry valid credentials.

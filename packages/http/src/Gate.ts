@@ -152,7 +152,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
     ? undefined
     : RateLimiter.isRateLimiter(options.rateLimit)
     ? options.rateLimit
-    : RateLimiter.make(options.rateLimit ?? {})
+    : RateLimiter.unsafeMake(options.rateLimit ?? {})
   const protectedResource = options.protectedResource
   const challenge: HttpAnswer.ChallengeOptions = { resourceMetadata: protectedResource?.metadataUrl }
 

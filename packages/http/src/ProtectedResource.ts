@@ -14,7 +14,7 @@
  * ```ts
  * import { ProtectedResource } from "@mcpgate/http"
  *
- * const protectedResource = ProtectedResource.make({
+ * const protectedResource = ProtectedResource.unsafeMake({
  *   resource: "https://mcp.example.com/mcp",
  *   authorizationServers: ["https://auth.example.com"],
  *   scopesSupported: ["tools:read"]
@@ -27,6 +27,7 @@
  *
  * @since 0.1.0
  */
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { Principal } from "@mcpgate/auth-core/Principal"
@@ -189,11 +190,18 @@ export const decode = (options: Options): Either.Either<ProtectedResource, Confi
   Either.map(decodeOptions(OptionsSchema, options, "protectedResource"), fromDecoded)
 
 /**
+ * A protected resource from options, as an Effect that fails with a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<ProtectedResource, ConfigurationError> => decode(options)
+
+/**
  * A protected resource from options; throws `ConfigurationError` for bad options.
  *
  * @since 0.1.0
  */
-export const make = (options: Options): ProtectedResource =>
+export const unsafeMake = (options: Options): ProtectedResource =>
   Either.getOrThrowWith(decode(options), (error) => error)
 
 // The document changes only with the configuration: let clients and caches keep it an hour.

@@ -14,8 +14,8 @@
  * ```ts
  * import { RateLimiter, RateLimitStore } from "@mcpgate/http"
  *
- * const limiter = RateLimiter.make({ maxFailures: 20, window: 60 })
- * // or shared: RateLimiter.make({ store: redisStore, onStoreUnavailable: "refuse" })
+ * const limiter = RateLimiter.unsafeMake({ maxFailures: 20, window: 60 })
+ * // or shared: RateLimiter.unsafeMake({ store: redisStore, onStoreUnavailable: "refuse" })
  * ```
  *
  * @since 0.1.0
@@ -159,11 +159,18 @@ export const decode = (options: Options = {}): Either.Either<RateLimiter, Config
   Either.map(decodeOptions(OptionsSchema, options, "rateLimit"), fromDecoded)
 
 /**
+ * A limiter from options, as an Effect that fails with a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Effect.Effect<RateLimiter, ConfigurationError> => decode(options)
+
+/**
  * A limiter from options; throws `ConfigurationError` for bad options.
  *
  * @since 0.1.0
  */
-export const make = (options: Options = {}): RateLimiter =>
+export const unsafeMake = (options: Options = {}): RateLimiter =>
   Either.getOrThrowWith(decode(options), (error) => error)
 
 /**

@@ -188,7 +188,7 @@ export const gateKnowsResource = (options: {
   options.gate === undefined || options.protectedResource === undefined ||
   options.gate.gate.challenge.resourceMetadata === ProtectedResource.metadataUrlOf(options.protectedResource.resource) ||
   "gate was made without this protectedResource: make it with " +
-    "NodeHttp.gate(provider, { protectedResource: ProtectedResource.make(...) })"
+    "NodeHttp.gate(provider, { protectedResource: ProtectedResource.unsafeMake(...) })"
 
 /**
  * The metadata paths (RFC 9728) are routes of their own: no endpoint may take one.

@@ -12,13 +12,14 @@
  * ```ts
  * import { ToolScopes } from "@mcpgate/http"
  *
- * const toolScopes = ToolScopes.make({ deploy: ["deploy:write"], search: ["docs:read"] })
+ * const toolScopes = ToolScopes.unsafeMake({ deploy: ["deploy:write"], search: ["docs:read"] })
  * const refusal = ToolScopes.check(toolScopes, JSON.parse(body), principal.scopes)
  * if (refusal !== undefined) return res.writeHead(refusal.status, refusal.headers).end(refusal.body)
  * ```
  *
  * @since 0.1.0
  */
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -107,11 +108,18 @@ export const decode = (options: unknown): Either.Either<ToolScopes, Configuratio
   decodeOptions(ToolScopesSchema, options, "toolScopes")
 
 /**
+ * The map from options, as an Effect that fails with a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<ToolScopes, ConfigurationError> => decode(options)
+
+/**
  * The map from options, throwing a `ConfigurationError` on bad ones.
  *
  * @since 0.1.0
  */
-export const make = (options: Options): ToolScopes => Either.getOrThrowWith(decode(options), (error) => error)
+export const unsafeMake = (options: Options): ToolScopes => Either.getOrThrowWith(decode(options), (error) => error)
 
 /** The tool a message calls, if it is a `tools/call` with a tool name. */
 const toolOf = (message: unknown): string | undefined => {

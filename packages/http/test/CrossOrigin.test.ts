@@ -49,14 +49,14 @@ const foreignHost = FastCheck.domain().filter((name) => name.toLowerCase() !== "
 describe("CrossOrigin", () => {
   describe("decode", () => {
     it("accepts exact origins and credential header names", () => {
-      const policy = CrossOrigin.make({ allowedOrigins: [APP, OTHER_APP, "https://app.example.com:8443"], credentialHeaders: ["X-API-Key"] })
+      const policy = CrossOrigin.unsafeMake({ allowedOrigins: [APP, OTHER_APP, "https://app.example.com:8443"], credentialHeaders: ["X-API-Key"] })
       expect([...policy.allowedOrigins!]).toEqual([APP, OTHER_APP, "https://app.example.com:8443"])
     })
 
     it("without allowedOrigins has no origin list at all, unlike an empty one", () => {
-      expect(CrossOrigin.make().allowedOrigins).toBeUndefined()
-      expect(CrossOrigin.make({}).allowedOrigins).toBeUndefined()
-      expect(CrossOrigin.make({ allowedOrigins: [] }).allowedOrigins).toEqual(new Set())
+      expect(CrossOrigin.unsafeMake().allowedOrigins).toBeUndefined()
+      expect(CrossOrigin.unsafeMake({}).allowedOrigins).toBeUndefined()
+      expect(CrossOrigin.unsafeMake({ allowedOrigins: [] }).allowedOrigins).toEqual(new Set())
     })
 
     it("refuses what is not an origin, quoting it and showing what one looks like", () => {
@@ -104,14 +104,14 @@ describe("CrossOrigin", () => {
     })
 
     it("make throws the same ConfigurationError", () => {
-      const error = thrownBy(() => CrossOrigin.make({ allowedOrigins: ["https://app.example.com/"] }))
+      const error = thrownBy(() => CrossOrigin.unsafeMake({ allowedOrigins: ["https://app.example.com/"] }))
       expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
       expect((error as Error).message).toContain("allowedOrigins.0: \"https://app.example.com/\" is not an origin")
     })
   })
 
   describe("check: the Origin", () => {
-    const policy = CrossOrigin.make({ allowedOrigins: [APP] })
+    const policy = CrossOrigin.unsafeMake({ allowedOrigins: [APP] })
 
     it("refuses a present Origin that is not allowed with the contract's 403 and vary: Origin", () => {
       for (const origin of ["https://evil.example", "http://app.example.com", "https://app.example.com:443x", "null", ""]) {
@@ -131,7 +131,7 @@ describe("CrossOrigin", () => {
     })
 
     it("refuses every present Origin when the list is empty", () => {
-      const none = CrossOrigin.make({ allowedOrigins: [] })
+      const none = CrossOrigin.unsafeMake({ allowedOrigins: [] })
       expect(CrossOrigin.check(none, facts({ origin: APP }))).toStrictEqual(forbidden({ vary: "Origin" }))
       expect(CrossOrigin.check(none, facts({}))).toBeUndefined()
     })
@@ -140,14 +140,14 @@ describe("CrossOrigin", () => {
       "passes any Origin when no allowed origins are configured",
       [FastCheck.oneof(FastCheck.webUrl(), FastCheck.string())],
       ([origin]) => {
-        expect(CrossOrigin.check(CrossOrigin.make(), facts({ origin }))).toBeUndefined()
+        expect(CrossOrigin.check(CrossOrigin.unsafeMake(), facts({ origin }))).toBeUndefined()
       },
       { fastCheck: { numRuns: 100 } }
     )
   })
 
   describe("check: the Host of a loopback server (DNS rebinding)", () => {
-    const open = CrossOrigin.make()
+    const open = CrossOrigin.unsafeMake()
 
     it.prop(
       "passes any 127.x.y.z Host, with or without any port, on any loopback socket",
@@ -227,7 +227,7 @@ describe("CrossOrigin", () => {
     })
 
     it("adds vary: Origin to the Host refusal when origins are configured", () => {
-      const policy = CrossOrigin.make({ allowedOrigins: [APP] })
+      const policy = CrossOrigin.unsafeMake({ allowedOrigins: [APP] })
       expect(CrossOrigin.check(policy, facts({ origin: APP, host: "evil.example", localAddress: "127.0.0.1" })))
         .toStrictEqual(forbidden({ vary: "Origin" }))
       expect(CrossOrigin.check(policy, facts({ origin: APP, host: "127.0.0.1:3000", localAddress: "127.0.0.1" })))
@@ -236,7 +236,7 @@ describe("CrossOrigin", () => {
   })
 
   describe("check: allowedHosts", () => {
-    const policy = CrossOrigin.make({ allowedHosts: ["mcp.example.com", "LOCALHOST"] })
+    const policy = CrossOrigin.unsafeMake({ allowedHosts: ["mcp.example.com", "LOCALHOST"] })
 
     it("accepts a listed host with any port or none, in any letter case, on any socket", () => {
       FastCheck.assert(
@@ -291,7 +291,7 @@ describe("CrossOrigin", () => {
   })
 
   describe("responseHeaders", () => {
-    const policy = CrossOrigin.make({ allowedOrigins: [APP, OTHER_APP] })
+    const policy = CrossOrigin.unsafeMake({ allowedOrigins: [APP, OTHER_APP] })
 
     it("echoes an allowed origin, exposes the session id and the challenge, with vary: Origin", () => {
       expect(CrossOrigin.responseHeaders(policy, APP)).toStrictEqual({
@@ -308,7 +308,7 @@ describe("CrossOrigin", () => {
     })
 
     it("sends no CORS headers at all when no origins are configured", () => {
-      expect(CrossOrigin.responseHeaders(CrossOrigin.make(), APP)).toStrictEqual({})
+      expect(CrossOrigin.responseHeaders(CrossOrigin.unsafeMake(), APP)).toStrictEqual({})
     })
 
     it.prop(
@@ -325,7 +325,7 @@ describe("CrossOrigin", () => {
   })
 
   describe("preflight", () => {
-    const policy = CrossOrigin.make({ allowedOrigins: [APP], credentialHeaders: ["X-API-Key"] })
+    const policy = CrossOrigin.unsafeMake({ allowedOrigins: [APP], credentialHeaders: ["X-API-Key"] })
     const allowHeaders = (answer: HttpAnswer.HttpAnswer) => answer.headers["access-control-allow-headers"]!.split(", ")
 
     it("answers 204 with no body, the allowed methods and OPTIONS, and the CORS headers of the origin", () => {
@@ -359,7 +359,7 @@ describe("CrossOrigin", () => {
     })
 
     it("always allows the MCP headers, whatever the credential headers", () => {
-      for (const answer of [CrossOrigin.preflight(CrossOrigin.make(), undefined, ["POST"]), CrossOrigin.preflight(policy, APP, ["POST"])]) {
+      for (const answer of [CrossOrigin.preflight(CrossOrigin.unsafeMake(), undefined, ["POST"]), CrossOrigin.preflight(policy, APP, ["POST"])]) {
         expect(allowHeaders(answer)).toEqual(expect.arrayContaining([
           "Content-Type",
           "Accept",
@@ -372,7 +372,7 @@ describe("CrossOrigin", () => {
     })
 
     it("adds the credential headers once each, whatever their casing", () => {
-      const policy = CrossOrigin.make({
+      const policy = CrossOrigin.unsafeMake({
         credentialHeaders: ["X-API-Key", "x-api-key", "AUTHORIZATION", "X-Team-Key", "mcp-session-id"]
       })
       expect(allowHeaders(CrossOrigin.preflight(policy, undefined, ["POST"]))).toEqual([
@@ -391,7 +391,7 @@ describe("CrossOrigin", () => {
       "never lists a header twice in any casing, and lists every credential header",
       [FastCheck.array(FastCheck.constantFrom("X-API-Key", "x-api-key", "Authorization", "authorization", "X-Team-Key", "Accept", "LAST-EVENT-ID"), { maxLength: 8 })],
       ([credentialHeaders]) => {
-        const names = allowHeaders(CrossOrigin.preflight(CrossOrigin.make({ credentialHeaders }), undefined, ["POST"]))
+        const names = allowHeaders(CrossOrigin.preflight(CrossOrigin.unsafeMake({ credentialHeaders }), undefined, ["POST"]))
         const lower = names.map((name) => name.toLowerCase())
         expect(new Set(lower).size).toBe(lower.length)
         for (const name of credentialHeaders) expect(lower).toContain(name.toLowerCase())

@@ -36,12 +36,12 @@ const browserOrigin = FastCheck.tuple(
 /** Any Origin value at all, browsers' and others' (`null`, junk). */
 const anyOrigin = FastCheck.oneof(browserOrigin, FastCheck.constant("null"), FastCheck.string({ minLength: 1 }))
 
-const any = CrossOrigin.make({ allowedOrigins: ["*"], credentialHeaders: ["X-API-Key"] })
+const any = CrossOrigin.unsafeMake({ allowedOrigins: ["*"], credentialHeaders: ["X-API-Key"] })
 
 describe("CrossOrigin with allowedOrigins: [\"*\"]", () => {
   it("decodes \"*\" alone and mixed with exact origins", () => {
-    expect([...CrossOrigin.make({ allowedOrigins: ["*"] }).allowedOrigins!]).toEqual(["*"])
-    expect([...CrossOrigin.make({ allowedOrigins: [APP, "*"] }).allowedOrigins!]).toEqual([APP, "*"])
+    expect([...CrossOrigin.unsafeMake({ allowedOrigins: ["*"] }).allowedOrigins!]).toEqual(["*"])
+    expect([...CrossOrigin.unsafeMake({ allowedOrigins: [APP, "*"] }).allowedOrigins!]).toEqual([APP, "*"])
   })
 
   it("refuses other wildcard spellings and patterns, naming \"*\" as the way to allow any", () => {
@@ -118,7 +118,7 @@ describe("CrossOrigin with allowedOrigins: [\"*\"]", () => {
     "mixed with exact origins: every origin is admitted and echoed, the listed ones as before",
     [browserOrigin],
     ([origin]) => {
-      const mixed = CrossOrigin.make({ allowedOrigins: [APP, "*"] })
+      const mixed = CrossOrigin.unsafeMake({ allowedOrigins: [APP, "*"] })
       for (const each of [origin, APP]) {
         expect(CrossOrigin.check(mixed, facts({ origin: each }))).toBeUndefined()
         expect(CrossOrigin.responseHeaders(mixed, each)["access-control-allow-origin"]).toBe(each)
@@ -128,7 +128,7 @@ describe("CrossOrigin with allowedOrigins: [\"*\"]", () => {
   )
 
   it("without \"*\", an unlisted origin is still refused (the wildcard is not implied)", () => {
-    const exact = CrossOrigin.make({ allowedOrigins: [APP] })
+    const exact = CrossOrigin.unsafeMake({ allowedOrigins: [APP] })
     expect(CrossOrigin.check(exact, facts({ origin: "https://other.example" }))).toStrictEqual(forbidden)
     expect(CrossOrigin.responseHeaders(exact, "https://other.example")).toStrictEqual({ vary: "Origin" })
   })
@@ -146,7 +146,7 @@ describe("CrossOrigin with allowedOrigins: [\"*\"]", () => {
   )
 
   it("does not switch off allowedHosts either", () => {
-    const policy = CrossOrigin.make({ allowedOrigins: ["*"], allowedHosts: ["mcp.example.com"] })
+    const policy = CrossOrigin.unsafeMake({ allowedOrigins: ["*"], allowedHosts: ["mcp.example.com"] })
     expect(CrossOrigin.check(policy, facts({ origin: APP, host: "mcp.example.com:443", localAddress: "10.0.0.5" })))
       .toBeUndefined()
     expect(CrossOrigin.check(policy, facts({ origin: APP, host: "evil.example", localAddress: "10.0.0.5" })))

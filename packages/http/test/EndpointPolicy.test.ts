@@ -12,7 +12,7 @@ describe("EndpointPolicy", () => {
   it("takes each flag on and off", () => {
     for (const sse of [true, false]) {
       for (const messages of [true, false]) {
-        const policy = EndpointPolicy.make({ sse, messages })
+        const policy = EndpointPolicy.unsafeMake({ sse, messages })
         expect(EndpointPolicy.requiresAuth(policy, "sse")).toBe(sse)
         expect(EndpointPolicy.requiresAuth(policy, "messages")).toBe(messages)
       }
@@ -20,14 +20,14 @@ describe("EndpointPolicy", () => {
   })
 
   it("always authenticates Streamable HTTP, whatever the flags", () => {
-    const open = EndpointPolicy.make({ sse: false, messages: false })
+    const open = EndpointPolicy.unsafeMake({ sse: false, messages: false })
     expect(EndpointPolicy.requiresAuth(open, "streamable-http")).toBe(true)
   })
 
   it("refuses a misspelled flag rather than leaving an endpoint open", () => {
     const decoded = EndpointPolicy.decode({ mesages: false })
     expect(Either.isLeft(decoded)).toBe(true)
-    expect(() => EndpointPolicy.make({ mesages: false } as never)).toThrow(/mesages/)
-    expect(() => EndpointPolicy.make({ sse: "yes" } as never)).toThrow(/sse/)
+    expect(() => EndpointPolicy.unsafeMake({ mesages: false } as never)).toThrow(/mesages/)
+    expect(() => EndpointPolicy.unsafeMake({ sse: "yes" } as never)).toThrow(/sse/)
   })
 })

@@ -134,7 +134,7 @@ describe("Gate: the failed-attempt limit before any cryptography", () => {
 
   it.effect("shares one budget between gates given the same limiter", () =>
     Effect.gen(function*() {
-      const limiter = RateLimiter.make({ maxFailures: 2 })
+      const limiter = RateLimiter.unsafeMake({ maxFailures: 2 })
       const sse = Gate.unsafeMake(yield* keyed, { rateLimit: limiter })
       const stream = Gate.unsafeMake(yield* keyed, { rateLimit: limiter })
       yield* sse.check(request("a", "wrong-key-aaaaaaaaaa"), true)

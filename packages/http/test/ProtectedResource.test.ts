@@ -14,14 +14,14 @@ const minimal = { resource: RESOURCE, authorizationServers: [AUTH_SERVER] }
 
 describe("ProtectedResource: the metadata URL (RFC 9728 section 3.1)", () => {
   it("puts the well-known segment between the host and the path", () => {
-    const made = ProtectedResource.make(minimal)
+    const made = ProtectedResource.unsafeMake(minimal)
     expect(made.metadataUrl).toBe("https://mcp.example.com/.well-known/oauth-protected-resource/mcp")
     expect(made.metadataPaths).toEqual([`${WELL_KNOWN}/mcp`, WELL_KNOWN])
   })
 
   it("is the plain well-known URL for a resource without a path, with or without the slash", () => {
     for (const resource of ["https://mcp.example.com", "https://mcp.example.com/"]) {
-      const made = ProtectedResource.make({ ...minimal, resource })
+      const made = ProtectedResource.unsafeMake({ ...minimal, resource })
       expect(made.metadataUrl).toBe("https://mcp.example.com/.well-known/oauth-protected-resource")
       expect(made.metadataPaths).toEqual([WELL_KNOWN])
     }
@@ -34,7 +34,7 @@ describe("ProtectedResource: the metadata URL (RFC 9728 section 3.1)", () => {
   })
 
   it("keeps a trailing slash of the path, and also answers without it (the MCP SDK client drops it)", () => {
-    const made = ProtectedResource.make({ ...minimal, resource: "https://mcp.example.com/mcp/" })
+    const made = ProtectedResource.unsafeMake({ ...minimal, resource: "https://mcp.example.com/mcp/" })
     expect(made.metadataUrl).toBe("https://mcp.example.com/.well-known/oauth-protected-resource/mcp/")
     expect(made.metadataPaths).toEqual([`${WELL_KNOWN}/mcp/`, `${WELL_KNOWN}/mcp`, WELL_KNOWN])
   })
@@ -52,7 +52,7 @@ describe("ProtectedResource: the metadata URL (RFC 9728 section 3.1)", () => {
   })
 
   it("keeps the resource itself exactly as configured, since JWTs must name it in aud byte for byte", () => {
-    const made = ProtectedResource.make({ ...minimal, resource: "https://mcp.example.com" })
+    const made = ProtectedResource.unsafeMake({ ...minimal, resource: "https://mcp.example.com" })
     expect(made.resource).toBe("https://mcp.example.com")
     expect(made.document.resource).toBe("https://mcp.example.com")
   })
@@ -60,7 +60,7 @@ describe("ProtectedResource: the metadata URL (RFC 9728 section 3.1)", () => {
 
 describe("ProtectedResource: the document (RFC 9728 section 2)", () => {
   it("has the required members and says tokens go in the header only", () => {
-    expect(ProtectedResource.make(minimal).answer).toEqual({
+    expect(ProtectedResource.unsafeMake(minimal).answer).toEqual({
       status: 200,
       headers: { "content-type": "application/json", "cache-control": "public, max-age=3600" },
       body: `{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com"],` +
@@ -69,7 +69,7 @@ describe("ProtectedResource: the document (RFC 9728 section 2)", () => {
   })
 
   it("lists every optional member given, snake_case, in a fixed order", () => {
-    const made = ProtectedResource.make({
+    const made = ProtectedResource.unsafeMake({
       resource: RESOURCE,
       authorizationServers: [AUTH_SERVER, "https://login.example.org/tenant-1"],
       scopesSupported: ["tools:read", "tools:write"],
@@ -125,7 +125,7 @@ describe("ProtectedResource: options are checked at startup", () => {
   })
 
   it("make throws the ConfigurationError", () => {
-    expect(() => ProtectedResource.make({ ...minimal, authorizationServers: [] })).toThrow(ConfigurationError.ConfigurationError)
+    expect(() => ProtectedResource.unsafeMake({ ...minimal, authorizationServers: [] })).toThrow(ConfigurationError.ConfigurationError)
   })
 
   it("oneResource: an adapter's resource option may repeat the resource, not contradict it", () => {
@@ -145,7 +145,7 @@ describe("ProtectedResource with the gate", () => {
       .setIssuedAt().setExpirationTime("1h")
     return (aud === undefined ? jwt : jwt.setAudience(aud)).sign(new TextEncoder().encode(SECRET))
   }
-  const protectedResource = ProtectedResource.make(minimal)
+  const protectedResource = ProtectedResource.unsafeMake(minimal)
   // The type is what the gate takes, as is.
   const options: GateTypes.Options = { rateLimit: false, protectedResource }
   const challenge = `Bearer realm="mcp", resource_metadata="${protectedResource.metadataUrl}"`

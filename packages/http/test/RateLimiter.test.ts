@@ -96,7 +96,7 @@ describe("RateLimitStore.memory", () => {
 describe("RateLimiter: only failures spend the budget", () => {
   it.effect("allows maxFailures failures, then limits the client until its window ends", () =>
     Effect.gen(function*() {
-      const limiter = RateLimiter.make({ maxFailures: 3, window: 60 })
+      const limiter = RateLimiter.unsafeMake({ maxFailures: 3, window: 60 })
       expect(yield* limiter.check("a")).toEqual({ _tag: "Allowed" })
       const decisions = yield* repeat(3, limiter.recordFailure("a"))
       expect(decisions.map((d) => d._tag)).toEqual(["Allowed", "Allowed", "Limited"])
@@ -111,7 +111,7 @@ describe("RateLimiter: only failures spend the budget", () => {
 
   it.effect("defaults to 20 failures per 60 seconds", () =>
     Effect.gen(function*() {
-      const limiter = RateLimiter.make()
+      const limiter = RateLimiter.unsafeMake()
       expect(limiter.maxFailures).toBe(20)
       yield* repeat(19, limiter.recordFailure("a"))
       expect(yield* limiter.check("a")).toEqual({ _tag: "Allowed" })
@@ -122,7 +122,7 @@ describe("RateLimiter: only failures spend the budget", () => {
   it.effect("with the store down, counts in memory by default, and goes back to the store when it returns", () =>
     Effect.gen(function*() {
       const { setDown, store } = flakyStore()
-      const limiter = RateLimiter.make({ maxFailures: 2, store })
+      const limiter = RateLimiter.unsafeMake({ maxFailures: 2, store })
       const counter = Metric.tagged(
         Metric.tagged(RateLimiter.storeUnavailableCounter, "store", "flaky"),
         "fallback",
@@ -142,7 +142,7 @@ describe("RateLimiter: only failures spend the budget", () => {
   it.effect("with the store down and onStoreUnavailable \"refuse\", answers Unavailable (fail-closed)", () =>
     Effect.gen(function*() {
       const { setDown, store } = flakyStore()
-      const limiter = RateLimiter.make({ store, onStoreUnavailable: "refuse" })
+      const limiter = RateLimiter.unsafeMake({ store, onStoreUnavailable: "refuse" })
       setDown(true)
       expect(yield* limiter.check("a")).toEqual({ _tag: "Unavailable" })
       expect(yield* limiter.recordFailure("a")).toEqual({ _tag: "Unavailable" })
@@ -159,27 +159,27 @@ describe("RateLimiter: only failures spend the budget", () => {
         },
         recordFailure: () => Effect.die(new Error("boom"))
       }
-      const lenient = RateLimiter.make({ maxFailures: 1, store: throwing })
+      const lenient = RateLimiter.unsafeMake({ maxFailures: 1, store: throwing })
       expect(yield* lenient.check("a")).toEqual({ _tag: "Allowed" })
       yield* lenient.recordFailure("a")
       expect(lenient.fallback.size()).toBe(1)
-      const strict = RateLimiter.make({ store: throwing, onStoreUnavailable: "refuse" })
+      const strict = RateLimiter.unsafeMake({ store: throwing, onStoreUnavailable: "refuse" })
       expect(yield* strict.check("a")).toEqual({ _tag: "Unavailable" })
     }))
 
   it("refuses bad options at construction, naming them", () => {
-    expect(() => RateLimiter.make({ maxFailures: 0 })).toThrow(ConfigurationError.ConfigurationError)
-    expect(() => RateLimiter.make({ maxFailures: 0 })).toThrow("maxFailures")
-    expect(() => RateLimiter.make({ window: "soon" })).toThrow("window")
-    expect(() => RateLimiter.make({ window: 0 })).toThrow("window")
-    expect(() => RateLimiter.make({ onStoreUnavailable: "ignore" as never })).toThrow("onStoreUnavailable")
-    expect(() => RateLimiter.make({ store: {} as never })).toThrow("store")
-    expect(() => RateLimiter.make({ maxFailure: 3 } as never)).toThrow("maxFailure")
+    expect(() => RateLimiter.unsafeMake({ maxFailures: 0 })).toThrow(ConfigurationError.ConfigurationError)
+    expect(() => RateLimiter.unsafeMake({ maxFailures: 0 })).toThrow("maxFailures")
+    expect(() => RateLimiter.unsafeMake({ window: "soon" })).toThrow("window")
+    expect(() => RateLimiter.unsafeMake({ window: 0 })).toThrow("window")
+    expect(() => RateLimiter.unsafeMake({ onStoreUnavailable: "ignore" as never })).toThrow("onStoreUnavailable")
+    expect(() => RateLimiter.unsafeMake({ store: {} as never })).toThrow("store")
+    expect(() => RateLimiter.unsafeMake({ maxFailure: 3 } as never)).toThrow("maxFailure")
   })
 
   it.effect("takes the window as jose-style text or a Duration", () =>
     Effect.gen(function*() {
-      const limiter = RateLimiter.make({ maxFailures: 1, window: "2 minutes" })
+      const limiter = RateLimiter.unsafeMake({ maxFailures: 1, window: "2 minutes" })
       yield* limiter.recordFailure("a")
       expect(yield* limiter.check("a")).toEqual({ _tag: "Limited", retryAfterSeconds: 120 })
     }))

@@ -23,18 +23,18 @@ const problemsOf = (options: unknown): string => {
   return decoded.left.message
 }
 
-const TOOLS = ToolScopes.make({ deploy: ["deploy:write", "ops"], search: ["docs:read"] })
+const TOOLS = ToolScopes.unsafeMake({ deploy: ["deploy:write", "ops"], search: ["docs:read"] })
 
 describe("ToolScopes", () => {
   describe("the option", () => {
     it("decodes to a Map, each scope once", () => {
-      const decoded = ToolScopes.make({ deploy: ["a", "b", "a"], search: ["c"] })
+      const decoded = ToolScopes.unsafeMake({ deploy: ["a", "b", "a"], search: ["c"] })
       expect(decoded).toBeInstanceOf(Map)
       expect([...decoded]).toEqual([["deploy", ["a", "b"]], ["search", ["c"]]])
     })
 
     it("keeps `__proto__` and `constructor` as tool names, never as object machinery", () => {
-      const decoded = ToolScopes.make(JSON.parse(`{"__proto__":["root"],"constructor":["ctor"],"toString":["x"]}`))
+      const decoded = ToolScopes.unsafeMake(JSON.parse(`{"__proto__":["root"],"constructor":["ctor"],"toString":["x"]}`))
       expect([...decoded.keys()]).toEqual(["__proto__", "constructor", "toString"])
       expect(ToolScopes.refusedScopes(decoded, call("__proto__"), [])).toEqual(["root"])
       expect(ToolScopes.refusedScopes(decoded, call("constructor"), ["ctor"])).toEqual([])

@@ -15,7 +15,7 @@ const buildServer = () => {
 }
 
 // The lines that add authentication.
-const mcp = await StreamableHttp.make({
+const mcp = await StreamableHttp.makePromise({
   auth: { provider: new APIKeyAuthProvider({ keys: (process.env.MCP_API_KEYS ?? "").split(",") }) },
   createServer: buildServer
 })

@@ -14,7 +14,7 @@
  * import { McpServer } from "@modelcontextprotocol/server"
  * import { createServer } from "node:http"
  *
- * const mcp = await StreamableHttp.make({
+ * const mcp = await StreamableHttp.makePromise({
  *   auth: { provider: new APIKeyAuthProvider({ keys: [process.env.MCP_API_KEY!] }) },
  *   createServer: () => {
  *     const server = new McpServer({ name: "example", version: "1.0.0" })
@@ -29,6 +29,8 @@
  *
  * @since 0.1.0
  */
+import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { StreamableHttpOptions, StreamableHttpServer } from "./internal/serving.js"
 import { loadSdk } from "./internal/sdk.js"
@@ -65,12 +67,23 @@ export type {
 } from "./internal/serving.js"
 
 /**
- * Builds the endpoint; loads the SDK first. Rejects with a `ConfigurationError` for bad
+ * Builds the endpoint; loads the SDK first. Fails with a `ConfigurationError` for bad
  * options or a missing SDK.
  *
  * @since 0.1.0
  */
-export const make = async (options: StreamableHttpOptions): Promise<StreamableHttpServer> => {
+export const make = (options: StreamableHttpOptions): Effect.Effect<StreamableHttpServer, ConfigurationError> =>
+  Effect.tryPromise({
+    try: () => makePromise(options),
+    catch: (error) => error instanceof ConfigurationError ? error : new ConfigurationError({ message: String(error) })
+  })
+
+/**
+ * The same as a Promise, for code without Effect: rejects with the `ConfigurationError`.
+ *
+ * @since 0.1.0
+ */
+export const makePromise = async (options: StreamableHttpOptions): Promise<StreamableHttpServer> => {
   const decoded = decodeStreamableOptions(options)
   if (Either.isLeft(decoded)) throw decoded.left
   const { sdk, settings } = decoded.right

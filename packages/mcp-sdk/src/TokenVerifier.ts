@@ -11,7 +11,7 @@
  * import { JWTAuthProvider, TokenVerifier } from "@mcpgate/mcp-sdk"
  * import { requireBearerAuth } from "@modelcontextprotocol/server"
  *
- * const verifier = TokenVerifier.make(new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET! }))
+ * const verifier = TokenVerifier.unsafeMake(new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET! }))
  * const gate = requireBearerAuth({ verifier })
  * ```
  *
@@ -19,6 +19,7 @@
  */
 import type { AuthProvider } from "@mcpgate/auth-core"
 import { Options } from "@mcpgate/auth-core"
+import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { RequestGate } from "@mcpgate/http"
 import * as Either from "effect/Either"
 import * as Logger from "effect/Logger"
@@ -73,15 +74,28 @@ const VerifierOptions = Schema.Struct({
 })
 
 /**
- * Builds the verifier; throws a `ConfigurationError` for bad options. A refused token rejects with the SDK's `invalid_token` error (the
- * middleware answers 401); an unreachable key source with its `server_error`. The reason
- * is never in the message: the middleware sends it to the client.
+ * Builds the verifier; throws a `ConfigurationError` for bad options. A refused token rejects
+ * with the SDK's `invalid_token` error (the middleware answers 401); an unreachable key source
+ * with its `server_error`. The reason is never in the message: the middleware sends it to the
+ * client.
  *
  * @since 0.1.0
  */
-export const make = (provider: ProviderInput, options: TokenVerifierOptions = {}): OAuthTokenVerifier => {
-  const service = serviceOf(provider)
-  const decoded = Either.getOrThrowWith(Options.decode(VerifierOptions, options, "token verifier"), (error) => error)
+export const unsafeMake = (provider: ProviderInput, options: TokenVerifierOptions = {}): OAuthTokenVerifier =>
+  Either.getOrThrowWith(make(provider, options), (error) => error)
+
+/**
+ * The same, as an Effect that fails with a `ConfigurationError` for bad options.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  provider: ProviderInput,
+  options: TokenVerifierOptions = {}
+): Either.Either<OAuthTokenVerifier, ConfigurationError> =>
+  Either.map(Options.decode(VerifierOptions, options, "token verifier"), (decoded) => build(serviceOf(provider), decoded))
+
+const build = (service: AuthProvider.Service, decoded: typeof VerifierOptions.Type): OAuthTokenVerifier => {
   const resource = decoded.resource === undefined ? undefined : new URL(decoded.resource)
   const exposeToken = decoded.exposeToken === true
   // Through the gate, so refusals are counted and logged as on every other adapter. The SDK

@@ -59,7 +59,7 @@ const connected = async (use: Use, ...args: Parameters<typeof connect>) => {
 const refusalOf = async (options: unknown): Promise<ConfigurationError> => {
   let made: Promise<unknown> | undefined
   expect(() => {
-    made = StreamableHttp.make(options as StreamableHttp.StreamableHttpOptions)
+    made = StreamableHttp.makePromise(options as StreamableHttp.StreamableHttpOptions)
   }).not.toThrow()
   const error = await rejectionOf(made!)
   expect(error).toBeInstanceOf(ConfigurationError)
@@ -122,7 +122,7 @@ describe("StreamableHttp.make", () => {
     })
 
     it("accepts the same options once corrected", async () => {
-      const endpoint = await StreamableHttp.make({ auth: { provider: apiKeys() }, createServer, endpoint: "/status", healthEndpoint: false })
+      const endpoint = await StreamableHttp.makePromise({ auth: { provider: apiKeys() }, createServer, endpoint: "/status", healthEndpoint: false })
       expect(endpoint.sessionCount()).toBe(0)
       await endpoint.close()
     })
@@ -133,7 +133,7 @@ describe("StreamableHttp.make", () => {
       it.scopedLive(`sdk: "${line}" serves real v2 and v1 clients, each tool sees the caller`, () => inScope(async (use) => {
         const seen: Array<Seen> = []
         const shapes: Array<Shape> = []
-        const endpoint = await StreamableHttp.make({
+        const endpoint = await StreamableHttp.makePromise({
           auth: { provider: apiKeys() },
           sdk: line,
           createServer: serverFactory(line, seen, shapes)
@@ -156,7 +156,7 @@ describe("StreamableHttp.make", () => {
     it.scopedLive("the SDK line decides what tools get: v2 a ctx with http, v1 an extra with requestInfo", () => inScope(async (use) => {
       for (const line of ["v2", "v1"] as const) {
         const shapes: Array<Shape> = []
-        const endpoint = await StreamableHttp.make({
+        const endpoint = await StreamableHttp.makePromise({
           auth: { provider: apiKeys() },
           sdk: line,
           createServer: serverFactory(line, [], shapes)
@@ -175,7 +175,7 @@ describe("StreamableHttp.make", () => {
     }))
 
     it.scopedLive("answers before authentication: 404 elsewhere, health; then the contract's 401 without credentials", () => inScope(async (use) => {
-      const endpoint = await StreamableHttp.make({ auth: { provider: apiKeys() }, createServer })
+      const endpoint = await StreamableHttp.makePromise({ auth: { provider: apiKeys() }, createServer })
       const { base, url } = await mount(use, endpoint)
       const notFound = await fetch(new URL("/elsewhere", base))
       expect(notFound.status).toBe(404)
@@ -195,7 +195,7 @@ describe("StreamableHttp.make", () => {
     }))
 
     it.scopedLive("a chosen endpoint is served there, and the default path is then unknown", () => inScope(async (use) => {
-      const endpoint = await StreamableHttp.make({
+      const endpoint = await StreamableHttp.makePromise({
         auth: { provider: jwts() },
         endpoint: "/api/mcp",
         createServer: serverFactory("v2", [], [])
@@ -207,7 +207,7 @@ describe("StreamableHttp.make", () => {
     }))
 
     it.scopedLive("close() closes every session: the count drops to 0 and the next request finds no session", () => inScope(async (use) => {
-      const endpoint = await StreamableHttp.make({ auth: { provider: apiKeys() }, createServer: serverFactory("v2", [], []) })
+      const endpoint = await StreamableHttp.makePromise({ auth: { provider: apiKeys() }, createServer: serverFactory("v2", [], []) })
       const { url } = await mount(use, endpoint)
       const alice = await connected(use, "v2", "http-stream", url, { "x-api-key": KEY_ALICE })
       const bob = await connected(use, "v1", "http-stream", url, { "x-api-key": KEY_BOB })

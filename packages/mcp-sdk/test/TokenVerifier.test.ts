@@ -76,7 +76,7 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
   it("a valid token: the AuthInfo of its principal, token empty, provider jwt", async () => {
     const token = await tokenFor("alice", { claims: { client_id: "alice-app" } })
     const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number
-    const gate = requireBearerAuth({ verifier: TokenVerifier.make(jwts()) })
+    const gate = requireBearerAuth({ verifier: TokenVerifier.unsafeMake(jwts()) })
     const authInfo = await authInfoOf(gate, token)
     expect(authInfo).toMatchObject({
       token: "",
@@ -91,12 +91,12 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
 
   it("exposeToken: true puts the raw token in AuthInfo.token", async () => {
     const token = await tokenFor("alice")
-    const gate = requireBearerAuth({ verifier: TokenVerifier.make(jwts(), { exposeToken: true }) })
+    const gate = requireBearerAuth({ verifier: TokenVerifier.unsafeMake(jwts(), { exposeToken: true }) })
     expect((await authInfoOf(gate, token)).token).toBe(token)
   })
 
   it("expired, forged or malformed tokens: the SDK's 401 invalid_token, never a 500, never the reason", async () => {
-    const gate = requireBearerAuth({ verifier: TokenVerifier.make(jwts()) })
+    const gate = requireBearerAuth({ verifier: TokenVerifier.unsafeMake(jwts()) })
     for (
       const token of [
         await tokenFor("alice", { expiresIn: -3600 }),
@@ -116,7 +116,7 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
 
   it("a verifier that rejects directly rejects with the SDK's OAuthError invalid_token", async () => {
     const { OAuthError } = await import("@modelcontextprotocol/server")
-    const error = await TokenVerifier.make(jwts()).verifyAccessToken("not-a-jwt").then(
+    const error = await TokenVerifier.unsafeMake(jwts()).verifyAccessToken("not-a-jwt").then(
       () => {
         throw new Error("expected a rejection")
       },
@@ -128,7 +128,7 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
 
   it("resource: reported as AuthInfo.resource; expectedResource accepts it and refuses another", async () => {
     const token = await tokenFor("alice")
-    const verifier = TokenVerifier.make(jwts(), { resource: RESOURCE })
+    const verifier = TokenVerifier.unsafeMake(jwts(), { resource: RESOURCE })
     const authInfo = await verifier.verifyAccessToken(token)
     expect(authInfo.resource).toBeInstanceOf(URL)
     expect(authInfo.resource?.href).toBe(RESOURCE)
@@ -142,12 +142,12 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
     expect(refused.headers.get("www-authenticate")).toContain("error=\"invalid_token\"")
 
     // Without `resource`, a server that expects one refuses every token.
-    const unset = requireBearerAuth({ verifier: TokenVerifier.make(jwts()), expectedResource: new URL(RESOURCE) })
+    const unset = requireBearerAuth({ verifier: TokenVerifier.unsafeMake(jwts()), expectedResource: new URL(RESOURCE) })
     expect((await refusalOf(unset, token)).status).toBe(401)
   })
 
   it("an unreachable JWKS: the SDK's 500 server_error, not invalid_token", async () => {
-    const gate = requireBearerAuth({ verifier: TokenVerifier.make(unreachableJwks()) })
+    const gate = requireBearerAuth({ verifier: TokenVerifier.unsafeMake(unreachableJwks()) })
     const response = await refusalOf(gate, rsaToken)
     expect(response.status).toBe(500)
     expect(response.headers.get("www-authenticate")).toBeNull()
@@ -156,7 +156,7 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
 
   describe("an API-key provider (the bearer token is the key)", () => {
     it("verifies a key into its principal's AuthInfo, and refuses an unknown key as invalid_token", async () => {
-      const verifier = TokenVerifier.make(apiKeys())
+      const verifier = TokenVerifier.unsafeMake(apiKeys())
       expect(await verifier.verifyAccessToken(KEY_ALICE)).toStrictEqual({
         token: "",
         clientId: "alice",
@@ -170,13 +170,13 @@ describe("TokenVerifier with SDK v2's requireBearerAuth (web-standard)", () => {
     })
 
     it("reads the key from a custom header name as configured", async () => {
-      const verifier = TokenVerifier.make(new APIKeyAuthProvider({ keys: [{ key: KEY_ALICE, label: "alice" }], headerName: "X-Team-Key" }))
+      const verifier = TokenVerifier.unsafeMake(new APIKeyAuthProvider({ keys: [{ key: KEY_ALICE, label: "alice" }], headerName: "X-Team-Key" }))
       expect((await verifier.verifyAccessToken(KEY_ALICE)).clientId).toBe("alice")
     })
 
     it("passes the SDK gate when the key entry carries an expiresAt (the SDK refuses AuthInfo without one)", async () => {
       const expiresAt = nowSeconds() + 3600
-      const verifier = TokenVerifier.make(new APIKeyAuthProvider({ keys: [{ key: KEY_ALICE, label: "alice", expiresAt }] }))
+      const verifier = TokenVerifier.unsafeMake(new APIKeyAuthProvider({ keys: [{ key: KEY_ALICE, label: "alice", expiresAt }] }))
       const authInfo = await authInfoOf(requireBearerAuth({ verifier }), KEY_ALICE)
       expect(authInfo).toMatchObject({ clientId: "alice", expiresAt, extra: { provider: "api-key", keyLabel: "alice" } })
     })
@@ -202,7 +202,7 @@ describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", (
 
   it.scopedLive("a valid token: next() runs with req.auth set to the principal's AuthInfo", () => inScope(async (use) => {
     const token = await tokenFor("alice")
-    const call = await use(app(TokenVerifier.make(jwts(), { sdk: "v1", resource: RESOURCE }), { expectedResource: new URL(RESOURCE) }))
+    const call = await use(app(TokenVerifier.unsafeMake(jwts(), { sdk: "v1", resource: RESOURCE }), { expectedResource: new URL(RESOURCE) }))
     const response = await call(token)
     expect(response.status).toBe(200)
     const { auth } = await response.json() as { auth: Record<string, unknown> }
@@ -217,7 +217,7 @@ describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", (
   }))
 
   it.scopedLive("a bad or expired token: 401 with invalid_token, not 500", () => inScope(async (use) => {
-    const call = await use(app(TokenVerifier.make(jwts(), { sdk: "v1" })))
+    const call = await use(app(TokenVerifier.unsafeMake(jwts(), { sdk: "v1" })))
     for (const token of [await tokenFor("alice", { expiresIn: -3600 }), await forgedToken(), "garbage"]) {
       const response = await call(token)
       expect(response.status).toBe(401)
@@ -227,7 +227,7 @@ describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", (
   }))
 
   it.scopedLive("a token for another resource: 401 invalid_token", () => inScope(async (use) => {
-    const call = await use(app(TokenVerifier.make(jwts(), { sdk: "v1", resource: RESOURCE }), {
+    const call = await use(app(TokenVerifier.unsafeMake(jwts(), { sdk: "v1", resource: RESOURCE }), {
       expectedResource: new URL("https://other.example.com/mcp")
     }))
     const response = await call(await tokenFor("alice"))
@@ -236,7 +236,7 @@ describe("TokenVerifier with SDK v1's Express requireBearerAuth, sdk: \"v1\"", (
   }))
 
   it.scopedLive("an unreachable JWKS: 500 server_error", () => inScope(async (use) => {
-    const call = await use(app(TokenVerifier.make(unreachableJwks(), { sdk: "v1" })))
+    const call = await use(app(TokenVerifier.unsafeMake(unreachableJwks(), { sdk: "v1" })))
     const response = await call(rsaToken)
     expect(response.status).toBe(500)
     expect(await response.json()).toEqual({ error: "server_error", error_description: "Authentication unavailable" })

@@ -24,7 +24,7 @@ describe("TokenVerifier through the gate", () => {
     const logger = Logger.make(({ annotations, message }) => {
       lines.push(`${JSON.stringify(message)} ${JSON.stringify(Object.fromEntries(annotations))}`)
     })
-    const verifier = TokenVerifier.make(new APIKeyAuthProvider({ keys: [KEY] }), { sdk: "v2", logger })
+    const verifier = TokenVerifier.unsafeMake(new APIKeyAuthProvider({ keys: [KEY] }), { sdk: "v2", logger })
     const before = await unknownKeys()
     const guess = "a-guessed-key-0123456789"
     await expect(verifier.verifyAccessToken(guess)).rejects.toThrow("Invalid token")
@@ -36,7 +36,7 @@ describe("TokenVerifier through the gate", () => {
   })
 
   it("keeps no failed-attempt budget: the right token gets in after any number of guesses", async () => {
-    const verifier = TokenVerifier.make(new APIKeyAuthProvider({ keys: [{ key: KEY, label: "gate" }] }), {
+    const verifier = TokenVerifier.unsafeMake(new APIKeyAuthProvider({ keys: [{ key: KEY, label: "gate" }] }), {
       sdk: "v2",
       logger: Logger.none
     })

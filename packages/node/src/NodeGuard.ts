@@ -10,7 +10,7 @@
  * import { JWTAuthProvider } from "@mcpgate/auth-core"
  * import { NodeGuard } from "@mcpgate/node"
  *
- * const guard = NodeGuard.make({ provider: new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET! }) })
+ * const guard = NodeGuard.unsafeMake({ provider: new JWTAuthProvider({ secret: process.env.MCP_JWT_SECRET! }) })
  *
  * // node:http
  * http.createServer(async (req, res) => {
@@ -31,6 +31,7 @@ import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import type { RateLimiter } from "@mcpgate/http"
 import { AuthProvider, HttpAnswer, Options } from "@mcpgate/auth-core"
 import type * as Logger from "effect/Logger"
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { CustomProvider } from "@mcpgate/auth-core"
@@ -99,11 +100,18 @@ export interface NodeGuard {
 }
 
 /**
+ * A guard from options, as an Effect that fails with a `ConfigurationError` on bad ones.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: NodeGuardOptions): Effect.Effect<NodeGuard, ConfigurationError> => decode(options)
+
+/**
  * Builds a guard; throws a `ConfigurationError` for bad options.
  *
  * @since 0.1.0
  */
-export const make = (options: NodeGuardOptions): NodeGuard => Either.getOrThrowWith(decode(options), (error) => error)
+export const unsafeMake = (options: NodeGuardOptions): NodeGuard => Either.getOrThrowWith(decode(options), (error) => error)
 
 const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, ConfigurationError> =>
   Either.map(Options.decode(GuardOptions, input, "guard"), (decoded) => {

@@ -100,6 +100,12 @@ export {
    */
   describe,
   /**
+   * Listens on a port and host and answers the server's URL (an IPv6 address in brackets).
+   *
+   * @since 0.1.0
+   */
+  listenOn,
+  /**
    * The header-line limit when none is configured: 2,000, Node's documented figure.
    *
    * @since 0.1.0

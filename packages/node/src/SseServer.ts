@@ -46,8 +46,7 @@ import type * as Logger from "effect/Logger"
 import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type * as http from "node:http"
-import type { AddressInfo } from "node:net"
-import { createServer } from "./internal/nodeHttp.js"
+import { createServer, listenOn } from "./internal/nodeHttp.js"
 import { build } from "./internal/sseServer.js"
 import * as internal from "./internal/sseSettings.js"
 import type { SseTransport } from "./SseTransport.js"
@@ -219,12 +218,19 @@ export const decodeSettings: (
 export const fromSettings = (settings: Settings): SseServer => build(settings)
 
 /**
- * Builds the transport's request listener. Throws a `ConfigurationError` for bad options.
+ * Builds the transport's request listener, as an Effect that fails with a `ConfigurationError`.
  *
  * @since 0.1.0
  */
-export const make = (options: SseServerOptions): SseServer =>
-  fromSettings(Either.getOrThrowWith(decodeSettings(options), (error) => error))
+export const make = (options: SseServerOptions): Either.Either<SseServer, ConfigurationError> =>
+  Either.map(decodeSettings(options), fromSettings)
+
+/**
+ * The same; throws a `ConfigurationError` for bad options.
+ *
+ * @since 0.1.0
+ */
+export const unsafeMake = (options: SseServerOptions): SseServer => Either.getOrThrowWith(make(options), (error) => error)
 
 /**
  * The server with the provider from context, closed when the scope ends.
@@ -270,22 +276,14 @@ export const listen = async (
   options: SseServerOptions & { readonly port?: number; readonly host?: string }
 ): Promise<RunningServer> => {
   const { port = 8080, host = "127.0.0.1", ...rest } = options
-  const sse = make(rest)
+  const sse = unsafeMake(rest)
   const server = createServer(sse.handle, { maxHeadersCount: rest.maxHeadersCount })
   // Answer `Expect: 100-continue` requests ourselves, so a refusal (401, 413) goes out
   // before the client sends its body; Node would otherwise send "100 Continue" at once.
   server.on("checkContinue", sse.handle)
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(port, host, () => {
-      server.off("error", reject)
-      resolve()
-    })
-  })
-  const address = server.address() as AddressInfo
-  const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address
+  const url = await listenOn(server, port, host)
   return {
-    url: new URL(`http://${hostname}:${address.port}`),
+    url,
     server,
     sse,
     close: async () => {

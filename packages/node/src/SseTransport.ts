@@ -7,7 +7,7 @@
  * ```ts
  * import { SseServer } from "@mcpgate/node"
  *
- * SseServer.make({
+ * SseServer.unsafeMake({
  *   auth: { provider },
  *   onSession: (transport) => buildMcpServer().connect(transport)
  * })

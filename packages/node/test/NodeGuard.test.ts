@@ -88,7 +88,7 @@ const expect401 = (response: RawResponse, body: string, challenge: string) => {
 describe("NodeGuard.authenticate", () => {
   it("lets a valid API key through: the principal, and req.auth in the SDK's AuthInfo shape with no token", async () => {
     const served: Array<Served> = []
-    await withServer(guardedHandler(NodeGuard.make({ provider: apiKeys }), served), async (url) => {
+    await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: apiKeys }), served), async (url) => {
       const response = await fetch(new URL("/mcp", url), { headers: { "X-API-Key": KEY_ALICE } })
       expect(response.status).toBe(200)
       expect(await response.text()).toBe("served")
@@ -111,7 +111,7 @@ describe("NodeGuard.authenticate", () => {
   it("lets a valid JWT through, with expiresAt and the claims", async () => {
     const served: Array<Served> = []
     const token = await tokenFor("carol", { claims: { client_id: "cli-9" } })
-    await withServer(guardedHandler(NodeGuard.make({ provider: jwts }), served), async (url) => {
+    await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: jwts }), served), async (url) => {
       const response = await fetch(new URL("/mcp", url), { headers: { Authorization: `Bearer ${token}` } })
       expect(response.status).toBe(200)
     })
@@ -131,7 +131,7 @@ describe("NodeGuard.authenticate", () => {
     const service = Effect.runSync(ApiKey.make({ keys: [{ key: KEY_BOB, label: "bob" }] }))
     for (const provider of [apiKeys, service]) {
       const served: Array<Served> = []
-      await withServer(guardedHandler(NodeGuard.make({ provider }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider }), served), async (url) => {
         expect((await get(url, [["X-API-Key", KEY_BOB]])).status).toBe(200)
       })
       expect(served.map(({ principal }) => principal.clientId)).toEqual(["bob"])
@@ -141,7 +141,7 @@ describe("NodeGuard.authenticate", () => {
   describe("exposeToken: true", () => {
     it("gives the raw API key as req.auth.token", async () => {
       const served: Array<Served> = []
-      await withServer(guardedHandler(NodeGuard.make({ provider: apiKeys, exposeToken: true }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: apiKeys, exposeToken: true }), served), async (url) => {
         expect((await get(url, [["x-api-key", KEY_ALICE]])).status).toBe(200)
       })
       expect(served.map(({ auth }) => (auth as { token: string }).token)).toEqual([KEY_ALICE])
@@ -150,7 +150,7 @@ describe("NodeGuard.authenticate", () => {
     it("gives the raw JWT without its scheme, however the scheme was written", async () => {
       const served: Array<Served> = []
       const token = await tokenFor("carol")
-      await withServer(guardedHandler(NodeGuard.make({ provider: jwts, exposeToken: true }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: jwts, exposeToken: true }), served), async (url) => {
         for (const value of [`Bearer ${token}`, `bearer ${token}`, `BEARER   ${token}`]) {
           expect((await get(url, [["Authorization", value]])).status).toBe(200)
         }
@@ -160,7 +160,7 @@ describe("NodeGuard.authenticate", () => {
 
     it("gives the raw key sent as a Bearer token with allowBearer", async () => {
       const served: Array<Served> = []
-      await withServer(guardedHandler(NodeGuard.make({ provider: apiKeysWithBearer, exposeToken: true }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: apiKeysWithBearer, exposeToken: true }), served), async (url) => {
         expect((await get(url, [["Authorization", `Bearer ${KEY_ALICE}`]])).status).toBe(200)
       })
       expect(served.map(({ auth }) => (auth as { token: string }).token)).toEqual([KEY_ALICE])
@@ -171,7 +171,7 @@ describe("NodeGuard.authenticate", () => {
       const served: Array<Served> = []
       const token = await tokenFor("carol")
       try {
-        await withServer(guardedHandler(NodeGuard.make({ provider, exposeToken: true }), served), async (url) => {
+        await withServer(guardedHandler(NodeGuard.unsafeMake({ provider, exposeToken: true }), served), async (url) => {
           expect((await get(url, [["X-Access-Token", token]])).status).toBe(200)
         })
       } finally {
@@ -184,7 +184,7 @@ describe("NodeGuard.authenticate", () => {
       const both = AuthProvider.firstOf(apiKeys.service, jwts.service)
       const served: Array<Served> = []
       const token = await tokenFor("carol")
-      await withServer(guardedHandler(NodeGuard.make({ provider: both, exposeToken: true }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: both, exposeToken: true }), served), async (url) => {
         const response = await get(url, [["X-API-Key", "mcp_test_not_a_key_000000"], ["Authorization", `Bearer ${token}`]])
         expect(response.status).toBe(200)
       })
@@ -196,7 +196,7 @@ describe("NodeGuard.authenticate", () => {
   describe("refusals: the exact bytes, and the app never runs", () => {
     it("API key missing, empty or wrong: the API-key 401", async () => {
       const served: Array<Served> = []
-      await withServer(guardedHandler(NodeGuard.make({ provider: apiKeys }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: apiKeys }), served), async (url) => {
         for (
           const headers of [
             [],
@@ -217,7 +217,7 @@ describe("NodeGuard.authenticate", () => {
       const served: Array<Served> = []
       const foreign = await tokenFor("carol", { secret: `${SECRET}-but-another-one` })
       const expired = await tokenFor("carol", { expiresIn: -3600 })
-      await withServer(guardedHandler(NodeGuard.make({ provider: jwts }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: jwts }), served), async (url) => {
         expect401(await get(url, []), Bodies.jwt, NO_CREDENTIALS)
         expect401(await get(url, [["Authorization", "Basic YWxpY2U6c2VjcmV0"]]), Bodies.jwt, NO_CREDENTIALS)
         expect401(await get(url, [["Authorization", `Bearer ${foreign}`]]), Bodies.jwt, INVALID_TOKEN)
@@ -232,7 +232,7 @@ describe("NodeGuard.authenticate", () => {
     it("duplicate Authorization lines, even both valid: 401 with error=\"invalid_request\"", async () => {
       const served: Array<Served> = []
       const token = await tokenFor("carol")
-      await withServer(guardedHandler(NodeGuard.make({ provider: jwts }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: jwts }), served), async (url) => {
         expect401(
           await get(url, [["Authorization", `Bearer ${token}`], ["Authorization", `Bearer ${token}`]]),
           Bodies.jwt,
@@ -249,7 +249,7 @@ describe("NodeGuard.authenticate", () => {
 
     it("duplicate X-API-Key lines, even both valid: the API-key 401", async () => {
       const served: Array<Served> = []
-      await withServer(guardedHandler(NodeGuard.make({ provider: apiKeys }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: apiKeys }), served), async (url) => {
         expect401(await get(url, [["X-API-Key", KEY_ALICE], ["X-API-Key", KEY_ALICE]]), Bodies.apiKey, API_KEY_CHALLENGE)
         expect401(await get(url, [["X-API-Key", KEY_ALICE], ["x-api-key", KEY_BOB]]), Bodies.apiKey, API_KEY_CHALLENGE)
       })
@@ -262,7 +262,7 @@ describe("NodeGuard.authenticate", () => {
       const payload = Buffer.from(JSON.stringify({ sub: "carol", exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url")
       const token = `${header}.${payload}.${Buffer.alloc(256, 7).toString("base64url")}`
       const served: Array<Served> = []
-      await withServer(guardedHandler(NodeGuard.make({ provider }), served), async (url) => {
+      await withServer(guardedHandler(NodeGuard.unsafeMake({ provider }), served), async (url) => {
         const response = await get(url, [["Authorization", `Bearer ${token}`]])
         expect(response.statusLine).toBe("HTTP/1.1 503 Service Unavailable")
         expect(response.header("content-type")).toBe("application/json")
@@ -274,7 +274,7 @@ describe("NodeGuard.authenticate", () => {
     })
 
     it("resolves with undefined once the refusal is written, and never rejects", async () => {
-      const guard = NodeGuard.make({ provider: apiKeys })
+      const guard = NodeGuard.unsafeMake({ provider: apiKeys })
       const outcomes: Array<Promise<Principal.Principal | undefined>> = []
       await withServer((req, res) => {
         outcomes.push(guard.authenticate(req, res))
@@ -296,7 +296,7 @@ describe("NodeGuard.authenticate", () => {
     for (const [how, authenticate] of dying) {
       it(`with authenticate: a provider that ${how}`, async () => {
         const served: Array<Served> = []
-        await withServer(guardedHandler(NodeGuard.make({ provider: customProvider(authenticate) }), served), async (url) => {
+        await withServer(guardedHandler(NodeGuard.unsafeMake({ provider: customProvider(authenticate) }), served), async (url) => {
           expect401(await get(url, [["Authorization", "Bearer abc"]]), Bodies.jwt, INVALID_TOKEN)
         })
         expect(served).toEqual([])
@@ -304,7 +304,7 @@ describe("NodeGuard.authenticate", () => {
 
       it(`with middleware: a provider that ${how}, and next is never called`, async () => {
         let nexts = 0
-        const guard = NodeGuard.make({ provider: customProvider(authenticate, ["api-key"]) })
+        const guard = NodeGuard.unsafeMake({ provider: customProvider(authenticate, ["api-key"]) })
         await withServer(chain(guard.middleware, (_req, res) => {
           nexts++
           res.end("served")
@@ -328,7 +328,7 @@ describe("NodeGuard.middleware", () => {
   it("calls next once, with no error, for an authenticated request, with req.auth set", async () => {
     const served: Array<unknown> = []
     const nextArgs: Array<ReadonlyArray<unknown>> = []
-    const guard = NodeGuard.make({ provider: apiKeys })
+    const guard = NodeGuard.unsafeMake({ provider: apiKeys })
     const recording: Middleware = (req, res, next) =>
       guard.middleware(req, res, (...args: Array<unknown>) => {
         nextArgs.push(args)
@@ -349,7 +349,7 @@ describe("NodeGuard.middleware", () => {
   it("with requestContext, runs what comes after in the request's context: getRequestContext() gives the caller", async () => {
     const contexts: Array<unknown> = []
     const token = await tokenFor("carol")
-    const handler = chain(NodeGuard.make({ provider: jwts, requestContext: true }).middleware, (_req, res) => {
+    const handler = chain(NodeGuard.unsafeMake({ provider: jwts, requestContext: true }).middleware, (_req, res) => {
       // Later in the request, after an await, as a tool would run.
       void Promise.resolve().then(() => {
         contexts.push(getRequestContext())
@@ -363,7 +363,7 @@ describe("NodeGuard.middleware", () => {
     expect(getRequestContext()).toBeUndefined()
     // Off by default: no request context, and none of its cost.
     const plain: Array<unknown> = []
-    await withServer(chain(NodeGuard.make({ provider: jwts }).middleware, (_req, res) => {
+    await withServer(chain(NodeGuard.unsafeMake({ provider: jwts }).middleware, (_req, res) => {
       plain.push(getRequestContext())
       res.end("served")
     }), async (url) => {
@@ -375,7 +375,7 @@ describe("NodeGuard.middleware", () => {
   it("answers a refusal itself and never calls next", async () => {
     const served: Array<unknown> = []
     const token = await tokenFor("carol")
-    await withServer(app(NodeGuard.make({ provider: jwts }), served), async (url) => {
+    await withServer(app(NodeGuard.unsafeMake({ provider: jwts }), served), async (url) => {
       expect401(await get(url, []), Bodies.jwt, NO_CREDENTIALS)
       expect401(await get(url, [["Authorization", "Bearer not-a-jwt"]]), Bodies.jwt, INVALID_TOKEN)
       expect401(await get(url, [["Authorization", `Bearer ${token}`], ["Authorization", `Bearer ${token}`]]), Bodies.jwt, INVALID_REQUEST)
@@ -388,7 +388,7 @@ describe("NodeGuard.middleware", () => {
 describe("NodeGuard.make: bad options throw a readable ConfigurationError", () => {
   const refusal = (options: unknown): string => {
     try {
-      NodeGuard.make(options as NodeGuard.NodeGuardOptions)
+      NodeGuard.unsafeMake(options as NodeGuard.NodeGuardOptions)
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
       return (error as Error).message

@@ -19,7 +19,7 @@ const onSession = (transport: SseTransport) => transport.start()
 /** The message `make` throws for these options. */
 const refusal = (options: unknown): string => {
   try {
-    SseServer.make(options as SseServer.SseServerOptions)
+    SseServer.unsafeMake(options as SseServer.SseServerOptions)
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
     return (error as Error).message
@@ -72,7 +72,7 @@ describe("SseServer options", () => {
 
 describe("SseServer.make: the request listener on a server of one's own", () => {
   it("serves streams, and close() ends them", async () => {
-    const sse = SseServer.make({ auth: { provider, endpoints: { sse: true } }, onSession })
+    const sse = SseServer.unsafeMake({ auth: { provider, endpoints: { sse: true } }, onSession })
     const server = http.createServer(sse.handle)
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     try {

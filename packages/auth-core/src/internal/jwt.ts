@@ -1,6 +1,7 @@
 /**
  * The JWT provider, wired from its parts: options (`jwtOptions.ts`), key material
- * (`jwtKeyMaterial.ts`), the token's form (`jwtTokenForm.ts`), verification with jose
+ * (`jwtKeyMaterial.ts`), the token's form (`jwtTokenForm.ts`), verification on `node:crypto`
+ * for local keys (`jwtNodeVerification.ts`, synchronous) or with jose for a remote key set
  * (`jwtVerification.ts`), claim rules (`jwtClaims.ts`), the principal (`jwtPrincipal.ts`)
  * and the verified-token cache (`jwtTokenCache.ts`). What is here is the order of the
  * checks and the key rotation; every rule lives with its concern.
@@ -11,6 +12,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
+import type { JWSHeaderParameters } from "jose"
 import type { AuthFailure, ChallengeParams } from "../AuthFailure.js"
 import { InvalidCredentials } from "../AuthFailure.js"
 import type { ConfigurationError } from "../ConfigurationError.js"
@@ -21,6 +23,7 @@ import { failuresFor } from "./failures.js"
 import { makeClaimsCheck } from "./jwtClaims.js"
 import { claimedIdentityOf } from "./jwtIdentity.js"
 import type { KeyMaterial } from "./jwtKeyMaterial.js"
+import { isRefusal, makeNodeVerifier } from "./jwtNodeVerification.js"
 import { makeKeyMaterial, replacementKeyMaterial } from "./jwtKeyMaterial.js"
 import type { JwtKeyOptionsInput, JwtOptions } from "./jwtOptions.js"
 import { decodeJwtOptions } from "./jwtOptions.js"
@@ -28,6 +31,7 @@ import { principalOf, principalStillHolds } from "./jwtPrincipal.js"
 import type { RememberToken } from "./jwtTokenCache.js"
 import { makeTokenCache } from "./jwtTokenCache.js"
 import { protectedHeaderOf } from "./jwtTokenForm.js"
+import type { Verified } from "./jwtVerification.js"
 import { makeVerifier } from "./jwtVerification.js"
 import { deepFreeze } from "./verifiedTokens.js"
 
@@ -57,12 +61,20 @@ export interface JwtChecker {
   readonly checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
 }
 
+/**
+ * How local keys verify a signature: on `node:crypto`, synchronously (the default), or with
+ * jose's `jwtVerify` on WebCrypto, kept so that tests can hold both paths to the same answers.
+ * A remote key set is always verified with jose.
+ */
+export type Verification = "node" | "jose"
+
 export const makeProvider = (options: JwtOptions, initialKeys: KeyMaterial): Effect.Effect<JwtProvider> =>
   Effect.map(makeChecker(options, initialKeys), ({ provider }) => provider)
 
 export const makeChecker = (
   options: JwtOptions,
-  initialKeys: KeyMaterial
+  initialKeys: KeyMaterial,
+  verification: Verification = "node"
 ): Effect.Effect<JwtChecker> =>
   Effect.map(SubscriptionRef.make(initialKeys), (source) => {
     // The keys in force, read synchronously by every check; `source` only announces changes.
@@ -75,6 +87,12 @@ export const makeChecker = (
     const failures = failuresFor("jwt", challenge)
     const { fail, unread } = failures
     const verify = makeVerifier(options, failures)
+    const nodeVerifier = verification === "node" ? makeNodeVerifier(options, failures) : undefined
+    /** Readies the keys of a material for `node:crypto`, before it is put in force. */
+    const prepare = (material: KeyMaterial) => {
+      if (material._tag === "Local") nodeVerifier?.prepare(material)
+    }
+    prepare(initialKeys)
     const claimsProblem = makeClaimsCheck(options, failures.failure)
     const tokenCache = makeTokenCache(options)
     const credentialHeader = options.headerName.toLowerCase()
@@ -112,7 +130,10 @@ export const makeChecker = (
       }
     }
 
-    /** The full check: the token's form, its signature, then the claim rules. */
+    /**
+     * The full check: the token's form, its signature, then the claim rules. With local keys
+     * on `node:crypto` nothing waits, and the answer is an Exit.
+     */
     const verifyToken = (
       token: string,
       material: KeyMaterial,
@@ -120,15 +141,30 @@ export const makeChecker = (
       remember: RememberToken | undefined
     ): Effect.Effect<Principal, AuthFailure> => {
       const header = protectedHeaderOf(token, material.algorithms)
-      if (Either.isLeft(header)) return fail(InvalidCredentials, header.left)
-      return Effect.flatMap(verify(token, header.right, material, now), (verified) => {
-        const problem = claimsProblem(verified.payload, now)
-        if (problem !== undefined) return Effect.fail(problem)
-        // Frozen whether cached or not, so a tool behaves the same with the cache on or off.
-        const principal = deepFreeze(principalOf(token, verified, credentialHeader))
-        remember?.({ principal, payload: verified.payload, material, key: verified.key, header: header.right })
-        return Effect.succeed(principal)
-      })
+      if (Either.isLeft(header)) return Exit.fail(failures.failure(InvalidCredentials, header.left))
+      if (nodeVerifier !== undefined && material._tag === "Local") {
+        const verdict = nodeVerifier.verify(token, header.right, material, now)
+        return isRefusal(verdict) ? Exit.fail(verdict) : accept(token, verdict, header.right, material, now, remember)
+      }
+      return Effect.flatMap(verify(token, header.right, material, now), (verified) =>
+        accept(token, verified, header.right, material, now, remember))
+    }
+
+    /** A token whose signature held: the claim rules, then its principal, remembered. */
+    const accept = (
+      token: string,
+      verified: Verified,
+      header: JWSHeaderParameters,
+      material: KeyMaterial,
+      now: number,
+      remember: RememberToken | undefined
+    ): Exit.Exit<Principal, AuthFailure> => {
+      const problem = claimsProblem(verified.payload, now)
+      if (problem !== undefined) return Exit.fail(problem)
+      // Frozen whether cached or not, so a tool behaves the same with the cache on or off.
+      const principal = deepFreeze(principalOf(token, verified, credentialHeader))
+      remember?.({ principal, payload: verified.payload, material, key: verified.key, header })
+      return Exit.succeed(principal)
     }
 
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
@@ -142,6 +178,8 @@ export const makeChecker = (
           // Entries of the old keys would only be refused by their material; free them now.
           Effect.zipRight(
             Effect.sync(() => {
+              // Its keys readied first, so the material is swapped in whole, in one assignment.
+              prepare(next)
               current = next
               tokenCache.clear()
             }),

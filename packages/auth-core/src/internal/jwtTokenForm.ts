@@ -5,7 +5,7 @@
  */
 import * as Either from "effect/Either"
 import type { JWSHeaderParameters } from "jose"
-import { decodeProtectedHeader } from "jose"
+import { isUtf8 } from "node:buffer"
 import { isCompactJws } from "../Credentials.js"
 import type { Algorithm } from "./jwtKeys.js"
 
@@ -19,12 +19,9 @@ export const protectedHeaderOf = (
   algorithms: ReadonlyArray<Algorithm>
 ): Either.Either<JWSHeaderParameters, "malformed_token" | "alg_not_allowed"> => {
   if (!isCompactJws(token) || !isCanonical(token)) return Either.left("malformed_token")
-  let header: JWSHeaderParameters
-  try {
-    header = decodeProtectedHeader(token)
-  } catch {
-    return Either.left("malformed_token")
-  }
+  // Decoded once, as jose decodes it; both verification paths take this header.
+  const header = jsonObjectOf<JWSHeaderParameters>(token.slice(0, token.indexOf(".")))
+  if (header === undefined) return Either.left("malformed_token")
   if (typeof header.alg !== "string" || !(algorithms as ReadonlyArray<string>).includes(header.alg)) {
     return Either.left("alg_not_allowed")
   }
@@ -52,3 +49,24 @@ const isCanonical = (token: string): boolean => {
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+const BOM = 0xfeff
+
+/**
+ * A base64url segment decoded as jose decodes a header or a claims set: strict UTF-8 (a
+ * leading byte-order mark dropped, as `TextDecoder` drops it), JSON, a plain object; else
+ * undefined. The segment has passed `protectedHeaderOf`'s checks of form.
+ */
+export const jsonObjectOf = <A extends object>(segment: string): A | undefined => {
+  const bytes = Buffer.from(segment, "base64url")
+  if (!isUtf8(bytes)) return undefined
+  let text = bytes.toString("utf8")
+  if (text.charCodeAt(0) === BOM) text = text.slice(1)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed as A : undefined
+}

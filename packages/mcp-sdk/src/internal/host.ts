@@ -9,7 +9,7 @@ import { CrossOrigin } from "@mcpgate/http"
 import { NodeHttp, SseServer } from "@mcpgate/node"
 import * as Either from "effect/Either"
 import type * as http from "node:http"
-import type { AddressInfo, Socket } from "node:net"
+import type { Socket } from "node:net"
 import type { HostSettings } from "./hostSettings.js"
 import { makeMetricsRoute } from "./metrics.js"
 import type { Sdk } from "./sdk.js"
@@ -132,20 +132,13 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
     awaitingContinue.add(request)
     counted(request, response)
   })
+  let url: URL
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject)
-      server.listen(settings.port, settings.host, () => {
-        server.off("error", reject)
-        resolve()
-      })
-    })
+    url = await NodeHttp.listenOn(server, settings.port, settings.host)
   } catch (error) {
     await Promise.all([sse?.close(), stream?.close()])
     throw error
   }
-  const address = server.address() as AddressInfo
-  const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address
 
   const close = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -158,7 +151,7 @@ export const listen = async (settings: HostSettings, sdk: Sdk): Promise<Host> =>
   }
 
   return {
-    url: new URL(`http://${hostname}:${address.port}`),
+    url,
     server,
     sessionCount: () => (sse?.sessionCount() ?? 0) + (stream?.sessionCount() ?? 0),
     close: () => (closing ??= close())

@@ -70,7 +70,7 @@ describe("more header lines than the server reads: 431", () => {
   }))
 
   it.scopedLive("StreamableHttp.make on a server with Node's defaults (1,000 lines kept): 431 past them, the duplicate seen below", () => inScope(async (use) => {
-    const endpoint = await StreamableHttp.make({
+    const endpoint = await StreamableHttp.makePromise({
       auth: { provider: apiKeys() },
       createServer: () => new McpServer({ name: "limits", version: "1.0.0" }),
       rateLimit: false

@@ -199,7 +199,7 @@ describe("McpHttp.layer with both transports on one server", () => {
 describe("StreamableHttp.make mounted on any node:http server", () => {
   const resource = "https://mcp.example.com/mcp"
   const mount = async (use: Use, options: Partial<StreamableHttp.StreamableHttpOptions>) => {
-    const endpoint = await StreamableHttp.make({
+    const endpoint = await StreamableHttp.makePromise({
       auth: { provider: jwtFor(resource) },
       createServer: () => new McpServer({ name: "test", version: "1.0.0" }),
       protectedResource: optionsFor(resource),
@@ -218,14 +218,14 @@ describe("StreamableHttp.make mounted on any node:http server", () => {
 
   it.scopedLive("takes a shared gate only if it was made with the same protectedResource", () => inScope(async (use) => {
     const provider = jwtFor(resource)
-    const refused = await rejectionOf(StreamableHttp.make({
+    const refused = await rejectionOf(StreamableHttp.makePromise({
       auth: { provider },
       createServer: () => new McpServer({ name: "test", version: "1.0.0" }),
       protectedResource: optionsFor(resource),
       gate: NodeHttp.gate(provider.service)
     }))
     expect(String(refused)).toContain("gate was made without this protectedResource")
-    const gate = NodeHttp.gate(provider.service, { rateLimit: false, protectedResource: ProtectedResource.make(optionsFor(resource)) })
+    const gate = NodeHttp.gate(provider.service, { rateLimit: false, protectedResource: ProtectedResource.unsafeMake(optionsFor(resource)) })
     const base = await mount(use, { auth: { provider }, gate })
     expect((await refusable(base, "http-stream")).header("www-authenticate")).toContain("resource_metadata=")
   }))

@@ -117,7 +117,7 @@ describe("the option", () => {
     expect(construct(0)).toThrow("0 is not a positive whole number")
     expect(construct(2.5)).toThrow("2.5 is not a positive whole number")
     await expect(
-      StreamableHttp.make({ auth: { provider: apiKeys() }, createServer: () => ({}) as never, maxSessionsPerIdentity: -1 })
+      StreamableHttp.makePromise({ auth: { provider: apiKeys() }, createServer: () => ({}) as never, maxSessionsPerIdentity: -1 })
     ).rejects.toThrow("maxSessionsPerIdentity: -1 is not a positive whole number")
     const exit = await Effect.runPromiseExit(
       Effect.scoped(Layer.build(

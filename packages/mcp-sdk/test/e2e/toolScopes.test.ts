@@ -293,7 +293,7 @@ describe.each(["v1", "v2"] as const)("toolScopes on MCPServer's legacy SSE trans
 describe("toolScopes on StreamableHttp.make and McpHttp.layer", () => {
   it.scopedLive.each(["v1", "v2"] as const)("StreamableHttp.make, SDK %s: refused and allowed calls", (sdk) => inScope(async (use) => {
     const ran: Array<string> = []
-    const endpoint = await StreamableHttp.make({
+    const endpoint = await StreamableHttp.makePromise({
       auth: { provider: apiKeys() },
       sdk,
       toolScopes: TOOL_SCOPES,
@@ -336,7 +336,7 @@ describe("toolScopes options are checked at startup", () => {
 
   it("StreamableHttp.make rejects a tool without scopes, a bad scope token, and a misspelled key", async () => {
     const refusal = async (extra: Record<string, unknown>) => {
-      const error = await rejectionOf(StreamableHttp.make({ auth: { provider: apiKeys() }, createServer, ...extra } as never))
+      const error = await rejectionOf(StreamableHttp.makePromise({ auth: { provider: apiKeys() }, createServer, ...extra } as never))
       expect(error).toBeInstanceOf(ConfigurationError)
       return (error as Error).message
     }

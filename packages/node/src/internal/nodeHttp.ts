@@ -6,7 +6,7 @@ import { headerFieldsTooLarge } from "@mcpgate/auth-core/HttpAnswer"
 import { Pipeline } from "@mcpgate/http"
 import * as http from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { Socket } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
 import type { Duplex } from "node:stream"
 
 /**
@@ -173,4 +173,21 @@ const answerClientError = (error: Error & { readonly code?: string }, socket: Du
     )
   }
   socket.destroy()
+}
+
+/**
+ * Listens on `port` and `host` and answers the URL the server is reachable at
+ * (`http://127.0.0.1:8080`, an IPv6 address in brackets); rejects if it cannot listen.
+ */
+export const listenOn = async (server: http.Server, port: number, host: string): Promise<URL> => {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, host, () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address
+  return new URL(`http://${hostname}:${address.port}`)
 }

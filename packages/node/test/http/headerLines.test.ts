@@ -87,7 +87,7 @@ describe("more header lines than the server reads: 431, before anything else", (
   }))
 
   it.scopedLive("SseServer.make on a server of one's own, with Node's defaults (1,000 lines kept): 431 wherever lines may be gone", () => inScope(async (use) => {
-    const sse = SseServer.make({
+    const sse = SseServer.unsafeMake({
       auth: { provider: apiKeyProvider(), endpoints: { sse: true } },
       onSession: (transport: SseTransport) => transport.start(),
       rateLimit: false
@@ -103,7 +103,7 @@ describe("more header lines than the server reads: 431, before anything else", (
   it.scopedLive("NodeGuard in front of a handler on a server of one's own: 431, and the handler never runs", () => inScope(async (use) => {
     const { checks, provider } = counting()
     let served = 0
-    const guard = NodeGuard.make({ provider, rateLimit: false })
+    const guard = NodeGuard.unsafeMake({ provider, rateLimit: false })
     const { url } = await use(httpServer(async (request, response) => {
       if ((await guard.authenticate(request, response)) === undefined) return
       served++
@@ -124,10 +124,10 @@ describe("more header lines than the server reads: 431, before anything else", (
   it("maxHeadersCount must be a positive whole number", () => {
     for (const bad of [0, -1, 1.5, "20"]) {
       expect(() =>
-        SseServer.make({ auth: { provider: apiKeyProvider() }, onSession: () => {}, maxHeadersCount: bad as number })
+        SseServer.unsafeMake({ auth: { provider: apiKeyProvider() }, onSession: () => {}, maxHeadersCount: bad as number })
       ).toThrow(ConfigurationError.ConfigurationError)
     }
-    expect(() => SseServer.make({ auth: { provider: apiKeyProvider() }, onSession: () => {}, maxHeadersCount: 0 })).toThrow(
+    expect(() => SseServer.unsafeMake({ auth: { provider: apiKeyProvider() }, onSession: () => {}, maxHeadersCount: 0 })).toThrow(
       "maxHeadersCount: 0 is not a positive whole number"
     )
   })

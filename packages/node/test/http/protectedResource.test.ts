@@ -143,7 +143,7 @@ describe("protectedResource options", () => {
   const base = { auth: { provider: jwtFor(RESOURCE) }, onSession: () => {} }
   const refusal = (options: Omit<SseServer.SseServerOptions, "auth" | "onSession">): string => {
     try {
-      SseServer.make({ ...base, ...options })
+      SseServer.unsafeMake({ ...base, ...options })
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
       return (error as Error).message
@@ -159,7 +159,7 @@ describe("protectedResource options", () => {
   })
 
   it("resource may repeat protectedResource.resource, not contradict it", () => {
-    expect(() => SseServer.make({ ...base, resource: RESOURCE, protectedResource })).not.toThrow()
+    expect(() => SseServer.unsafeMake({ ...base, resource: RESOURCE, protectedResource })).not.toThrow()
     expect(refusal({ resource: OTHER, protectedResource })).toContain("differ")
   })
 
@@ -170,7 +170,7 @@ describe("protectedResource options", () => {
   it("a gate given whole must have been made with the same protectedResource", () => {
     const provider = jwtFor(RESOURCE)
     expect(refusal({ protectedResource, gate: NodeHttp.gate(provider.service) })).toContain("gate was made without this protectedResource")
-    const gate = NodeHttp.gate(provider.service, { protectedResource: ProtectedResource.make(protectedResource) })
-    expect(() => SseServer.make({ ...base, protectedResource, gate })).not.toThrow()
+    const gate = NodeHttp.gate(provider.service, { protectedResource: ProtectedResource.unsafeMake(protectedResource) })
+    expect(() => SseServer.unsafeMake({ ...base, protectedResource, gate })).not.toThrow()
   })
 })

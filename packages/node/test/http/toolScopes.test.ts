@@ -148,7 +148,7 @@ describe("toolScopes options", () => {
   const onSession = (transport: SseTransport) => transport.start()
   const refusal = (toolScopes: unknown, key = "toolScopes"): string => {
     try {
-      SseServer.make({ auth: { provider: apiKeyProvider() }, onSession, [key]: toolScopes } as SseServer.SseServerOptions)
+      SseServer.unsafeMake({ auth: { provider: apiKeyProvider() }, onSession, [key]: toolScopes } as SseServer.SseServerOptions)
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
       return (error as Error).message

@@ -122,7 +122,7 @@ describe("trustProxy: the client behind a proxy", () => {
   it("refuses bad rateLimit options at startup, each problem once", () => {
     const refusal = (rateLimit: unknown): string => {
       try {
-        SseServer.make({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: rateLimit as never })
+        SseServer.unsafeMake({ auth: { provider: apiKeyProvider() }, onSession: () => {}, rateLimit: rateLimit as never })
         return "accepted"
       } catch (error) {
         return (error as Error).message
@@ -139,8 +139,8 @@ describe("trustProxy: the client behind a proxy", () => {
 
 describe("NodeGuard: the same gate in front of any handler", () => {
   it.scopedLive("limits failed attempts per client, and shares a limiter when given one", () => inScope(async (use) => {
-    const limiter = RateLimiter.make({ maxFailures: 2 })
-    const guard = NodeGuard.make({ provider: apiKeyProvider(), rateLimit: limiter })
+    const limiter = RateLimiter.unsafeMake({ maxFailures: 2 })
+    const guard = NodeGuard.unsafeMake({ provider: apiKeyProvider(), rateLimit: limiter })
     const { url } = await use(httpServer(async (request, response) => {
       if ((await guard.authenticate(request, response)) !== undefined) response.end("ok")
     }))

@@ -142,7 +142,7 @@ describe("anonymousStreamTimeout", () => {
 describe("options", () => {
   const refusal = (options: Partial<SseServer.SseServerOptions>): string => {
     try {
-      SseServer.make({ auth: { provider: apiKeyProvider() }, onSession: () => {}, ...options })
+      SseServer.unsafeMake({ auth: { provider: apiKeyProvider() }, onSession: () => {}, ...options })
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigurationError.ConfigurationError)
       return (error as Error).message
