@@ -211,3 +211,25 @@ export {
    */
   headerLimitFields
 } from "./internal/options.js"
+export {
+  /**
+   * The pipeline in front of a server's own work: 431 for a head Node may have cut short,
+   * then the pipeline's answer written, or the route served with the caller.
+   *
+   * @since 0.1.0
+   */
+  front,
+  /**
+   * A request listener that never lets an error become a 500: the exchange ends, and
+   * `onError` hears of it.
+   *
+   * @since 0.1.0
+   */
+  listener,
+  /**
+   * `onError`, guarded: a reporter that throws cannot take the server down.
+   *
+   * @since 0.1.0
+   */
+  reporter
+} from "./internal/front.js"

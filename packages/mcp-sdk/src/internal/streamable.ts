@@ -32,14 +32,6 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   const sessions = makeSessions(provider, settings)
   const credentialHeaders = new Set(provider.headerNames.map((name) => name.toLowerCase()))
 
-  const reportError = (error: unknown) => {
-    try {
-      settings.onError?.(error)
-    } catch {
-      // A failing error reporter must not take the server down.
-    }
-  }
-
   // A transport closed at once answers every request as the SDK does for a session it does
   // not know: 404 with its JSON-RPC error. Requests naming an unknown session go to it, so
   // that answer stays the SDK's own.
@@ -71,26 +63,13 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     protectedResource: settings.protectedResource
   })
 
-  const serve = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> | void => {
-    // A header set Node may have cut short is judged on nothing, not even its Origin.
-    if (NodeHttp.tooManyHeaderLines(request, settings.maxHeadersCount)) {
-      response.setHeader("connection", "close")
-      return NodeHttp.writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
-    }
-    // Origin and Host, route, preflight, public routes, then every request is authenticated,
-    // whatever its method, before its body is read (`Pipeline`).
-    const decision = pipeline.decide(NodeHttp.describe(request))
-    return decision instanceof Promise
-      ? decision.then((decided) => serveDecision(request, response, decided))
-      : serveDecision(request, response, decision)
-  }
-
-  const serveDecision = (
+  // Origin and Host, route, preflight, public routes, then every request is authenticated,
+  // whatever its method, before its body is read (`NodeHttp.front`).
+  const serve = (
     request: http.IncomingMessage,
     response: http.ServerResponse,
-    decision: Pipeline.Decision<"mcp">
+    decision: Pipeline.Proceed<"mcp">
   ): Promise<void> | void => {
-    if (decision._tag === "Answer") return NodeHttp.writeAnswer(response, decision.answer)
     const { corsHeaders, principal } = decision
     const answer = (reply: HttpAnswer.HttpAnswer) => NodeHttp.writeAnswer(response, reply, corsHeaders)
     // The route requires credentials: the pipeline lets nobody in anonymously.
@@ -265,18 +244,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   }
 
   return {
-    handle: (request, response) => {
-      const failed = (error: unknown) => {
-        reportError(error)
-        // Never a 500 with details: end the exchange.
-        response.destroy()
-      }
-      try {
-        serve(request, response)?.catch(failed)
-      } catch (error) {
-        failed(error)
-      }
-    },
+    handle: NodeHttp.listener(NodeHttp.front(pipeline, settings.maxHeadersCount, serve), settings.onError),
     sessionCount: () => sessions.size(),
     close: async () => {
       await Effect.runPromise(Fiber.interrupt(rotations))

@@ -15,7 +15,8 @@ import { readBody } from "./body.js"
 import { parseMessages } from "./jsonRpc.js"
 import type { ExtraOptions } from "./messageExtra.js"
 import { messageExtra } from "./messageExtra.js"
-import { DEFAULT_MAX_HEADERS_COUNT, describe, fullUrlOf, mediaTypeOf, tooManyHeaderLines, writeAnswer } from "./nodeHttp.js"
+import { front, listener, reporter } from "./front.js"
+import { DEFAULT_MAX_HEADERS_COUNT, fullUrlOf, mediaTypeOf, writeAnswer } from "./nodeHttp.js"
 import { DEFAULT_HEARTBEAT_SECONDS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BUFFERED_BYTES, streamLimitsOf } from "./options.js"
 import { Session } from "./session.js"
 import type { Settings } from "./sseSettings.js"
@@ -48,13 +49,8 @@ export const build = (settings: Settings): Built => {
     provider,
     registry: sessions
   }
-  const reportError = (error: unknown) => {
-    try {
-      settings.onError?.(error)
-    } catch {
-      // A failing error reporter must not take the server down.
-    }
-  }
+  const reportError = reporter(settings.onError)
+
 
   // A revoked credential's open streams are closed (docs/behaviour.md#keys-and-tokens).
   const rotations = Effect.runFork(
@@ -73,44 +69,14 @@ export const build = (settings: Settings): Built => {
     protectedResource: settings.protectedResource
   })
 
-  const handle = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    const failed = (error: unknown) => {
-      reportError(error)
-      // Never a 500 with details: end the exchange.
-      response.destroy()
-    }
-    try {
-      const served = serve(request, response)
-      if (served !== undefined) served.catch(failed)
-    } catch (error) {
-      failed(error)
-    }
-  }
-
-  const serve = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> | void => {
-    // A header set Node may have cut short is judged on nothing, not even its Origin.
-    if (tooManyHeaderLines(request, maxHeadersCount)) {
-      response.setHeader("connection", "close")
-      return writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
-    }
-    // Origin and Host, route, preflight, method, public routes, then the gate per endpoint
-    // policy, before the body and before any session lookup (`Pipeline`).
-    const decision = pipeline.decide(describe(request))
-    return decision instanceof Promise
-      ? decision.then((decided) => serveDecision(request, response, decided))
-      : serveDecision(request, response, decision)
-  }
-
-  const serveDecision = (
-    request: http.IncomingMessage,
-    response: http.ServerResponse,
-    decision: Pipeline.Decision<Route>
-  ): Promise<void> | void => {
-    if (decision._tag === "Answer") return writeAnswer(response, decision.answer)
+  // Origin and Host, route, preflight, method, public routes, then the gate per endpoint
+  // policy, before the body and before any session lookup.
+  const serve = (request: http.IncomingMessage, response: http.ServerResponse, decision: Pipeline.Proceed<Route>) => {
     const answer = (reply: HttpAnswer.HttpAnswer) => writeAnswer(response, reply, decision.corsHeaders)
     if (decision.route === "sse") return openStream(request, response, decision, answer)
     return postMessage(request, response, decision.url, decision.principal, answer)
   }
+  const handle = listener(front(pipeline, maxHeadersCount, serve), settings.onError)
 
   const openStream = async (
     request: http.IncomingMessage,
