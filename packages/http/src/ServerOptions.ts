@@ -75,16 +75,6 @@ export const PositiveSeconds = Seconds.pipe(
 )
 
 /**
- * Whether a value is a limiter (`RateLimiter.make`) rather than its options: it has a
- * `check` to call and the `fallback` store every limiter carries, which options never do.
- *
- * @since 0.1.0
- */
-export const isRateLimiter = (value: unknown): value is RateLimiter.RateLimiter =>
-  typeof value === "object" && value !== null &&
-  typeof (value as { check?: unknown }).check === "function" && "fallback" in value
-
-/**
  * What `rateLimit` decodes to.
  *
  * @since 0.1.0
@@ -104,7 +94,7 @@ export const RateLimit = Schema.transformOrFail(
   {
     strict: true,
     decode: (input, options, ast): Effect.Effect<RateLimitOption, ParseResult.ParseIssue> => {
-      if (input === false || isRateLimiter(input)) return ParseResult.succeed(input)
+      if (input === false || RateLimiter.isRateLimiter(input)) return ParseResult.succeed(input)
       if (typeof input !== "object" || input === null) {
         return ParseResult.fail(
           new ParseResult.Type(

@@ -15,12 +15,12 @@ type Route = "mcp" | "open" | "metrics"
 
 /** A provider that counts its checks, so that a test can say none ran. */
 const counted = () => {
-  const keys = new APIKeyAuthProvider({ keys: [{ key: KEY_ALICE, label: "alice" }] })
+  const keys: AuthProvider.Service = new APIKeyAuthProvider({ keys: [{ key: KEY_ALICE, label: "alice" }] }).service
   let checks = 0
   const service: AuthProvider.Service = {
-    ...keys.service,
-    authenticate: (request) => Effect.suspend(() => (checks++, keys.service.authenticate(request))),
-    authenticateAt: (request, now) => (checks++, keys.service.authenticateAt!(request, now))
+    ...keys,
+    authenticate: (request) => Effect.suspend(() => (checks++, keys.authenticate(request))),
+    authenticateAt: (request, now) => (checks++, keys.authenticateAt!(request, now))
   }
   return { service, checks: () => checks }
 }

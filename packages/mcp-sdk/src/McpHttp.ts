@@ -21,8 +21,8 @@
  */
 import { AuthProvider, Options } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import type { EndpointPolicy, RateLimiter } from "@mcpgate/http"
-import { RateLimitStore, ServerOptions } from "@mcpgate/http"
+import type { EndpointPolicy } from "@mcpgate/http"
+import { RateLimiter, RateLimitStore } from "@mcpgate/http"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -165,6 +165,6 @@ const withStore = (
 ): RateLimiter.Options | RateLimiter.RateLimiter | false => {
   if (rateLimit === false) return false
   if (rateLimit === undefined) return { store }
-  if (ServerOptions.isRateLimiter(rateLimit)) return rateLimit
+  if (RateLimiter.isRateLimiter(rateLimit)) return rateLimit
   return rateLimit.store === undefined ? { ...rateLimit, store } : rateLimit
 }
