@@ -51,8 +51,8 @@ const unboundedHeld = unbounded.kept.size
 progress("time: a successful check, limiter on against off, alternating rounds")
 const KEY = "mcp_bench_key_5f1c9e2a7b3d"
 const provider = Effect.runSync(ApiKey.make({ keys: [KEY] }))
-const limited = Gate.make(provider)
-const unlimited = Gate.make(provider, { rateLimit: false })
+const limited = Gate.unsafeMake(provider)
+const unlimited = Gate.unsafeMake(provider, { rateLimit: false })
 const request = { client: "127.0.0.1", headers: { "x-api-key": KEY } }
 const timing = await perCall(
   {
