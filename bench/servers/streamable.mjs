@@ -6,14 +6,15 @@
 //         default options (verified-token cache, rate limit, Origin/Host checks, session binding);
 //   sdk   the SDK's own bearer check in front of its transport, with the verifier a server
 //         author writes by hand: jose's `jwtVerify` with a key imported once;
-//   open  the SDK transport alone, no authentication.
+//   open  the SDK transport alone, no authentication;
+//   identity  the SDK transport alone with a fixed `req.auth`: the SDK's own cost of an identity.
 import { JWTAuthProvider, StreamableHttp } from "@mcpgate/mcp-sdk"
 import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node"
 import { bearerAuthChallengeResponse, McpServer, OAuthError, OAuthErrorCode, verifyBearerToken } from "@modelcontextprotocol/server"
 import { jwtVerify } from "jose"
 import { randomUUID } from "node:crypto"
 import http from "node:http"
-import { JWT_SECRET, registerTool, serveUntilStopped } from "./common.mjs"
+import { JWT_SECRET, JWT_SUBJECT, registerTool, serveUntilStopped } from "./common.mjs"
 
 const mcpServer = () => {
   const server = new McpServer({ name: "bench", version: "1.0.0" })
@@ -98,6 +99,16 @@ const sides = {
   open: async () => {
     const unguarded = sdkHandler(async () => true)
     return [await listen(unguarded), () => unguarded.close()]
+  },
+  // The SDK transport alone, handed a fixed identity without checking anything: what carrying
+  // `req.auth` costs the SDK itself, which no authentication in front of it can avoid.
+  identity: async () => {
+    const authInfo = { token: "", clientId: JWT_SUBJECT, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: {} }
+    const identified = sdkHandler(async (req) => {
+      req.auth = authInfo
+      return true
+    })
+    return [await listen(identified), () => identified.close()]
   }
 }
 
