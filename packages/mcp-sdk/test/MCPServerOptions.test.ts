@@ -9,7 +9,7 @@ import type { MCPServerOptions } from "@mcpgate/mcp-sdk"
 import { FastCheck } from "effect"
 import * as net from "node:net"
 import { apiKeys, KEY_ALICE } from "./fixtures/credentials.js"
-import { rejectionOf } from "./fixtures/mcp.js"
+import { rejectionOf } from "@mcpgate/testing/thrownBy"
 import { started } from "./fixtures/whoamiServer.js"
 import { acquire, inScope, onClose } from "@mcpgate/testing/scoped"
 const provider = apiKeys()

@@ -112,16 +112,6 @@ export const connectClient = async (sdk: Sdk, base: URL, headers: Record<string,
   }
 }
 
-/** The error a promise rejects with; fails the test if it resolves. */
-export const rejectionOf = async (promise: Promise<unknown>): Promise<unknown> => {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a rejection")
-}
-
 /**
  * Closes a server for cleanup: ends every session, then drops the remaining connections.
  * `server.close()` alone waits for connections a client opened but never sent a request on

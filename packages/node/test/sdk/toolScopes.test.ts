@@ -13,7 +13,8 @@ import { McpServer as McpServerV2 } from "@modelcontextprotocol/server"
 import { acquire, inScope } from "@mcpgate/testing/scoped"
 import { apiKeyProvider, KEY_ALICE, KEY_BOB } from "@mcpgate/testing/credentials"
 import type { Sdk } from "./mcp.js"
-import { rejectionOf, SDK_PAIRS, stop } from "./mcp.js"
+import { SDK_PAIRS, stop } from "./mcp.js"
+import { rejectionOf } from "@mcpgate/testing/thrownBy"
 import { start } from "../fixtures/servers.js"
 
 /** An `onSession` with `whoami` (unscoped) and `deploy` (scoped); each call is recorded in `ran`. */
