@@ -93,16 +93,22 @@ const guard = <E, R>(
   app: HttpApp.Default<E, R>
 ): HttpApp.Default<E, Exclude<R, CurrentPrincipal> | HttpServerRequest.HttpServerRequest> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const headers = headersOf(request)
-    const client = ClientAddress.of(Option.getOrUndefined(request.remoteAddress), forwardedFor(request), proxies)
-    const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : undefined
-    return Effect.flatMap(gate.checkNow({ headers, client, query }, true), (verdict) =>
+    const verdict = Effect.suspend(() => {
+      const client = ClientAddress.of(Option.getOrUndefined(request.remoteAddress), forwardedFor(request), proxies)
+      const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : undefined
+      return gate.checkNow({ headers: headersOf(request), client, query }, true)
+    }).pipe(
+      // Headers or an address that cannot be read: nothing was verified, so the 401, never a 500.
+      Effect.catchAllDefect(() => Effect.succeed<Gate.Verdict>({ _tag: "Refused", answer: unverified(gate) }))
+    )
+    return Effect.flatMap(verdict, (verdict) =>
       verdict._tag === "Authenticated"
         ? Effect.provideService(app, CurrentPrincipal, verdict.principal)
-        : Effect.succeed(toResponse(
-          verdict._tag === "Refused" ? verdict.answer : HttpAnswer.fromFailure(AuthProvider.unverified(gate.provider), gate.challenge)
-        )))
+        : Effect.succeed(toResponse(verdict._tag === "Refused" ? verdict.answer : unverified(gate))))
   })
+
+const unverified = (gate: Gate.Gate): HttpAnswer.HttpAnswer =>
+  HttpAnswer.fromFailure(AuthProvider.unverified(gate.provider), gate.challenge)
 
 const forwardedFor = (request: HttpServerRequest.HttpServerRequest): string | undefined => request.headers["x-forwarded-for"]
 
