@@ -222,14 +222,11 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
     )
 
   const UNAVAILABLE: Decision = { _tag: "Unavailable" }
+  const common = { [TypeId]: TypeId, maxFailures, store, fallback, proven } as const
   if (store === fallback) {
     // The in-memory store cannot be down: no outage handling on the path of every request.
     return {
-      [TypeId]: TypeId,
-      maxFailures,
-      store,
-      fallback,
-      proven,
+      ...common,
       check: (client) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.map(fallback.peek(client, now), (window) => decide(window, now))),
       checkNow: (client, now) => decide(fallback.peekNow(client, now), now),
@@ -239,11 +236,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): RateLimiter => 
     }
   }
   return {
-    [TypeId]: TypeId,
-    maxFailures,
-    store,
-    fallback,
-    proven,
+    ...common,
     check: (client) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         withStore(
