@@ -36,6 +36,7 @@ import * as Either from "effect/Either"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { CustomProvider } from "@mcpgate/auth-core"
 import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
+import type { Gate } from "@mcpgate/http"
 import { RequestGate } from "@mcpgate/http"
 import { authenticate } from "./internal/authenticate.js"
 import { authInfoOf } from "./internal/messageExtra.js"
@@ -122,21 +123,35 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
       exposeToken: decoded.exposeToken
     }
     const maxHeadersCount = decoded.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT
-    const guard = async (request: IncomingMessage, response: ServerResponse): Promise<Principal | undefined> => {
-      // Judged on a truncated set of lines, a second credential line could go unseen.
-      if (tooManyHeaderLines(request, maxHeadersCount)) {
-        writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
-        return undefined
+    /** The caller, or undefined once answered: at once when the gate needed nothing to wait for. */
+    const guard = (request: IncomingMessage, response: ServerResponse): Principal | undefined | Promise<Principal | undefined> => {
+      try {
+        // Judged on a truncated set of lines, a second credential line could go unseen.
+        if (tooManyHeaderLines(request, maxHeadersCount)) {
+          writeAnswer(response, HttpAnswer.headerFieldsTooLarge)
+          return undefined
+        }
+        const outcome = authenticate(gate, request, true)
+        return outcome instanceof Promise
+          ? outcome.then((settled) => admit(request, response, settled), () => refuseUnverified(response))
+          : admit(request, response, outcome)
+      } catch {
+        return refuseUnverified(response)
       }
-      const outcome = await authenticate(gate, request, true)
-      if (outcome._tag === "Refused") {
-        writeAnswer(response, outcome.answer)
-        return undefined
+    }
+    const admit = (request: IncomingMessage, response: ServerResponse, outcome: Gate.Verdict): Principal | undefined => {
+      try {
+        if (outcome._tag === "Refused") {
+          writeAnswer(response, outcome.answer)
+          return undefined
+        }
+        // Credentials are required here: nothing verified is nothing let in.
+        if (outcome._tag === "Anonymous") return refuseUnverified(response)
+        ;(request as AuthenticatedRequest).auth = authInfoOf(request, outcome.principal, extraOptions)
+        return outcome.principal
+      } catch {
+        return refuseUnverified(response)
       }
-      // Credentials are required here: nothing verified is nothing let in.
-      if (outcome._tag === "Anonymous") return refuseUnverified(response)
-      ;(request as AuthenticatedRequest).auth = authInfoOf(request, outcome.principal, extraOptions)
-      return outcome.principal
     }
     // Unreachable with mcpgate's providers: a custom one that yields something other than a
     // principal. Nothing was verified, so the request is refused with the 401 (never a 500,
@@ -149,17 +164,18 @@ const decode = (input: NodeGuardOptions): Either.Either<NodeGuard, Configuration
       }
       return undefined
     }
-    const safeGuard = (request: IncomingMessage, response: ServerResponse): Promise<Principal | undefined> =>
-      guard(request, response).catch(() => refuseUnverified(response))
+    const proceed = (principal: Principal | undefined, next: (error?: unknown) => void): void => {
+      // What runs after, tools included, reads the caller through `getRequestContext()` too.
+      if (principal === undefined) return
+      if (decoded.requestContext) RequestContext.runAs(principal, next)
+      else next()
+    }
     return {
-      authenticate: safeGuard,
+      authenticate: async (request, response) => guard(request, response),
       middleware: (request, response, next) => {
-        void safeGuard(request, response).then((principal) => {
-          // What runs after, tools included, reads the caller through `getRequestContext()` too.
-          if (principal === undefined) return
-          if (decoded.requestContext) RequestContext.runAs(principal, next)
-          else next()
-        })
+        const principal = guard(request, response)
+        if (principal instanceof Promise) void principal.then((settled) => proceed(settled, next))
+        else proceed(principal, next)
       }
     }
   })
