@@ -1,5 +1,6 @@
 // Issue 18's comparisons, for bench/per-call.mjs: first-seen and repeated JWTs for HS256,
-// RS256, ES256 and EdDSA, ours (the Promise API, mcp-framework's contract) side by side with
+// RS256, ES256 and EdDSA, ours (both the synchronous check every server of ours makes,
+// `service.authenticateAt`, and the Promise API of mcp-framework's contract) side by side with
 // jose alone, fast-jwt and jsonwebtoken, each verifier configured with the same checks
 // (algorithm, `exp` required, `iss`, `aud`), and the raw node:crypto limit; then 1,000
 // concurrent first-seen tokens with the event loop's delay, and the heap per cached token.
@@ -96,6 +97,9 @@ export const compare = async (alg, { scaled, rounds, warmup }) => {
   const keys = keysFor(alg)
   const providerOptions = { ...(alg === "HS256" ? { secret: keys.secret } : { publicKey: keys.pem }), algorithms: [alg], issuer: ISSUER, audience: AUDIENCE }
   const fresh = new JWTAuthProvider(providerOptions)
+  // The path every server of ours takes (`Gate.checkNow`): the service's synchronous check.
+  const serving = new JWTAuthProvider(providerOptions)
+  const authenticateAt = serving.service.authenticateAt
   const repeated = new JWTAuthProvider(providerOptions)
   const joseKey = alg === "HS256" ? new TextEncoder().encode(keys.secret) : await importSPKI(keys.pem, alg)
   const joseOptions = { algorithms: [alg], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ["exp"] }
@@ -110,6 +114,7 @@ export const compare = async (alg, { scaled, rounds, warmup }) => {
   const tokens = pool(alg, keys, size)
   const one = tokens.pop()
   mustAccept(`ours (${alg})`, Boolean((await fresh.authenticate(bearer(one)))?.data?.sub))
+  mustAccept(`ours, server path (${alg})`, authenticateAt(bearer(one), Date.now())?._tag === "Success")
   mustAccept(`ours, repeated (${alg})`, Boolean((await repeated.authenticate(bearer(one)))?.data?.sub))
   mustAccept(`jose (${alg})`, (await jwtVerify(one, joseKey, joseOptions)).payload.sub === "user-42")
   mustAccept(`fast-jwt (${alg})`, fastJwt(one).sub === "user-42")
@@ -120,6 +125,7 @@ export const compare = async (alg, { scaled, rounds, warmup }) => {
 
   const sides = {
     ours: cursor(records, (record) => fresh.authenticate(record)),
+    oursServer: cursor(records, (record) => authenticateAt(record, Date.now())),
     oursRepeated: () => repeated.authenticate(headers),
     jose: cursor(tokens, (token) => jwtVerify(token, joseKey, joseOptions)),
     fastJwt: cursor(tokens, fastJwt),
@@ -128,22 +134,25 @@ export const compare = async (alg, { scaled, rounds, warmup }) => {
   }
   const result = await perCall(sides, { iterations, rounds, warmup })
   progress("  " + Object.entries(result).map(([side, value]) => `${side} ${micros(value)} µs`).join(", "))
-  await Promise.all([fresh.dispose(), repeated.dispose()])
+  await Promise.all([fresh.dispose(), serving.dispose(), repeated.dispose()])
   return { alg, iterations, ...result }
 }
 
 export const comparisonTable = (rows) =>
   table(
-    ["algorithm", "ours first-seen (µs)", "ours repeated (µs)", "jose (µs)", "fast-jwt (µs)", "jsonwebtoken (µs)", "limit (µs)", "ours/limit", "ours/fast-jwt", "ours/jose", "repeated/limit"],
+    ["algorithm", "ours first-seen, server path (µs)", "ours first-seen, Promise API (µs)", "ours repeated (µs)", "jose (µs)", "fast-jwt (µs)", "jsonwebtoken (µs)", "limit (µs)", "server/limit", "Promise/limit", "server/fast-jwt", "Promise/fast-jwt", "Promise/jose", "repeated/limit"],
     rows.map((row) => [
       row.alg,
+      micros(row.oursServer),
       micros(row.ours),
       micros(row.oursRepeated),
       micros(row.jose),
       micros(row.fastJwt),
       row.jsonwebtoken === undefined ? "n/a" : micros(row.jsonwebtoken),
       micros(row.limit),
+      ratio(row.oursServer / row.limit),
       ratio(row.ours / row.limit),
+      ratio(row.oursServer / row.fastJwt),
       ratio(row.ours / row.fastJwt),
       ratio(row.ours / row.jose),
       ratio(row.oursRepeated / row.limit)
@@ -155,8 +164,10 @@ export const comparisonTargets = (rows) =>
     const bound = row.alg === "HS256" ? 2 : 1.3
     const what = row.alg === "HS256" ? "HMAC + compare + JSON.parse" : "bare crypto.verify + JSON.parse"
     return [
-      target(`JWT ${row.alg}, first-seen token: within ${bound}x of the raw limit (${what})`, row.ours / row.limit <= bound, `ours/limit ${ratio(row.ours / row.limit)}`),
-      target(`JWT ${row.alg}, first-seen token: no slower than fast-jwt with the same checks`, row.ours <= row.fastJwt, `ours/fast-jwt ${ratio(row.ours / row.fastJwt)}`)
+      target(`JWT ${row.alg}, first-seen token, server path: within ${bound}x of the raw limit (${what})`, row.oursServer / row.limit <= bound, `server/limit ${ratio(row.oursServer / row.limit)}`),
+      target(`JWT ${row.alg}, first-seen token, Promise API: within ${bound}x of the raw limit (${what})`, row.ours / row.limit <= bound, `Promise/limit ${ratio(row.ours / row.limit)}`),
+      target(`JWT ${row.alg}, first-seen token, server path: no slower than fast-jwt with the same checks`, row.oursServer <= row.fastJwt, `server/fast-jwt ${ratio(row.oursServer / row.fastJwt)}`),
+      target(`JWT ${row.alg}, first-seen token, Promise API: no slower than fast-jwt with the same checks`, row.ours <= row.fastJwt, `Promise/fast-jwt ${ratio(row.ours / row.fastJwt)}`)
     ]
   }).join("\n")
 

@@ -321,8 +321,10 @@ printSection(
   "### JWT first-seen and repeated tokens, by algorithm (issue 18)",
   comparisonTable(algorithmRows),
   comparisonTargets(algorithmRows),
-  "Every verifier has the same checks: the one algorithm, `exp` required, `iss` and `aud`. Ours is the Promise API " +
-    "(`authenticate`, mcp-framework's contract) with its defaults (verified-token cache of 10,000, clock tolerance 30 s); " +
+  "Every verifier has the same checks: the one algorithm, `exp` required, `iss` and `aud`. Ours is measured twice, with its " +
+    "defaults (verified-token cache of 10,000, clock tolerance 30 s): the server path is the provider service's synchronous " +
+    "`authenticateAt`, which every server of ours calls (`Gate.checkNow`) and which answers an `Exit`; the Promise API is " +
+    "`authenticate` (mcp-framework's contract), which wraps that answer in a Promise; " +
     "jose is `jwtVerify` with a key imported once; fast-jwt is `createVerifier` without its cache; jsonwebtoken 9 has no " +
     "EdDSA. The limit is the signature check (`createHmac` + `timingSafeEqual`, or `crypto.verify` with a prepared " +
     "`KeyObject`) plus decoding and `JSON.parse` of the payload. All first-seen sides take the tokens of one pool in the same " +

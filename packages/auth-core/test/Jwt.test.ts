@@ -1,10 +1,11 @@
 import type { Vitest } from "@effect/vitest"
 import { describe, expect, it, layer } from "@effect/vitest"
 import type { CheckResult } from "@mcpgate/auth-core"
-import { AuthProvider, ConfigurationError, Jwt, JWTAuthProvider } from "@mcpgate/auth-core"
+import { AuthFailure, AuthProvider, ConfigurationError, Jwt, JWTAuthProvider } from "@mcpgate/auth-core"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
@@ -16,6 +17,7 @@ import {
   b64url,
   bearer,
   expectRefusal,
+  forAll,
   handMade,
   INVALID_REQUEST,
   INVALID_TOKEN,
@@ -426,6 +428,33 @@ describe("Jwt provider", () => {
           const failure = yield* refusal(provider, bearer(handMade(header, `{"sub":"u","exp":${NOW + 60}}`, SECRET_256)))
           expectRefusal(failure, { tag: "InvalidCredentials", reason: "alg_not_allowed" })
         }
+      }))
+
+    // The provider remembers the few header segments it decoded last (a new token of a known
+    // issuer skips decoding its header): whatever order headers come in, and however many
+    // more there are than it remembers, each token is read by its own header.
+    it.effect("reads each token by its own header, over more distinct headers than it remembers", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(NOW_MS)
+        const provider = yield* hs256()
+        const headers = Array.from({ length: 40 }, (_, index) =>
+          index % 3 === 0
+            ? `{"alg":"HS384","typ":"JWT","n":${index}}`
+            : index % 3 === 1
+            ? `{"alg":"HS256","typ":"JWT","n":${index}}`
+            : `{"alg":"HS256","crit":["unknown"],"unknown":${index}}`)
+        const payload = `{"sub":"u","exp":${NOW + 60}}`
+        yield* forAll(FastCheck.array(FastCheck.nat({ max: headers.length - 1 }), { minLength: 1, maxLength: 60 }), (picks) =>
+          Effect.forEach(picks, (index) =>
+            Effect.gen(function*() {
+              const verdict = yield* Effect.either(provider.authenticate(bearer(handMade(headers[index]!, payload, SECRET_256))))
+              if (index % 3 === 1) expect(verdict._tag).toBe("Right")
+              else {
+                expect(verdict._tag).toBe("Left")
+                const reason = AuthFailure.primaryOf((verdict as { left: AuthFailure.AuthFailure }).left).reason
+                expect(reason).toBe(index % 3 === 0 ? "alg_not_allowed" : "verification_error")
+              }
+            })), 30)
       }))
   })
 

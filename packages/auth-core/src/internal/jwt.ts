@@ -30,7 +30,7 @@ import { decodeJwtOptions } from "./jwtOptions.js"
 import { principalOf, principalStillHolds } from "./jwtPrincipal.js"
 import type { RememberToken } from "./jwtTokenCache.js"
 import { makeTokenCache } from "./jwtTokenCache.js"
-import { protectedHeaderOf } from "./jwtTokenForm.js"
+import { makeProtectedHeaderReader } from "./jwtTokenForm.js"
 import type { Verified } from "./jwtVerification.js"
 import { makeVerifier } from "./jwtVerification.js"
 import { deepFreeze } from "./verifiedTokens.js"
@@ -95,6 +95,7 @@ export const makeChecker = (
     prepare(initialKeys)
     const claimsProblem = makeClaimsCheck(options, failures.failure)
     const tokenCache = makeTokenCache(options)
+    const protectedHeaderOf = makeProtectedHeaderReader()
     const credentialHeader = options.headerName.toLowerCase()
 
     // Suspended by `clockWith`, so that nothing is read before the effect runs.

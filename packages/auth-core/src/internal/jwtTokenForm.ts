@@ -7,25 +7,53 @@ import * as Either from "effect/Either"
 import type { JWSHeaderParameters } from "jose"
 import { isUtf8 } from "node:buffer"
 import { isCompactJws } from "../Credentials.js"
+import { Lru } from "../Lru.js"
 import type { Algorithm } from "./jwtKeys.js"
+import { deepFreeze } from "./verifiedTokens.js"
+
+/** Why a token's form is refused, in the order the checks run. */
+export type FormProblem = "malformed_token" | "alg_not_allowed"
+
+/** Reads the protected header of a token of the right form (see `makeProtectedHeaderReader`). */
+export type ProtectedHeaderReader = (
+  token: string,
+  algorithms: ReadonlyArray<Algorithm>
+) => Either.Either<JWSHeaderParameters, FormProblem>
+
+/**
+ * How many distinct header segments a reader remembers. One issuer signs with one or a few
+ * headers (`alg`, `typ`, `kid`), so a handful covers every legitimate client.
+ */
+const HEADER_SEGMENTS_REMEMBERED = 16
 
 /**
  * The protected header of a token of the right form, or why the token is refused, in this
  * order: not a canonical compact JWS, or a header that cannot be decoded (`malformed_token`);
  * an `alg` missing or not allowed (`alg_not_allowed`).
+ *
+ * A reader remembers the few header segments it decoded last: every token of an issuer
+ * carries the same header, so a new token's header is a map look-up rather than a base64url
+ * decode, a UTF-8 check and a `JSON.parse`. The decoded headers are frozen, since every token
+ * with that segment shares one; the bound holds whatever headers strangers send. Only the
+ * decoding is remembered: the `alg` is checked on every token against the algorithms in
+ * force, which a rotation may change.
  */
-export const protectedHeaderOf = (
-  token: string,
-  algorithms: ReadonlyArray<Algorithm>
-): Either.Either<JWSHeaderParameters, "malformed_token" | "alg_not_allowed"> => {
-  if (!isCompactJws(token) || !isCanonical(token)) return Either.left("malformed_token")
-  // Decoded once, as jose decodes it; both verification paths take this header.
-  const header = jsonObjectOf<JWSHeaderParameters>(token.slice(0, token.indexOf(".")))
-  if (header === undefined) return Either.left("malformed_token")
-  if (typeof header.alg !== "string" || !(algorithms as ReadonlyArray<string>).includes(header.alg)) {
-    return Either.left("alg_not_allowed")
+export const makeProtectedHeaderReader = (): ProtectedHeaderReader => {
+  const decoded = new Lru<string, JWSHeaderParameters>(HEADER_SEGMENTS_REMEMBERED)
+  return (token, algorithms) => {
+    if (!isCompactJws(token) || !isCanonical(token)) return Either.left("malformed_token")
+    const segment = token.slice(0, token.indexOf("."))
+    let header = decoded.get(segment)
+    if (header === undefined) {
+      header = jsonObjectOf<JWSHeaderParameters>(segment)
+      if (header === undefined) return Either.left("malformed_token")
+      decoded.set(segment, deepFreeze(header))
+    }
+    if (typeof header.alg !== "string" || !(algorithms as ReadonlyArray<string>).includes(header.alg)) {
+      return Either.left("alg_not_allowed")
+    }
+    return Either.right(header)
   }
-  return Either.right(header)
 }
 
 /**
@@ -55,7 +83,7 @@ const BOM = 0xfeff
 /**
  * A base64url segment decoded as jose decodes a header or a claims set: strict UTF-8 (a
  * leading byte-order mark dropped, as `TextDecoder` drops it), JSON, a plain object; else
- * undefined. The segment has passed `protectedHeaderOf`'s checks of form.
+ * undefined. The segment has passed the checks of form of `makeProtectedHeaderReader`.
  */
 export const jsonObjectOf = <A extends object>(segment: string): A | undefined => {
   const bytes = Buffer.from(segment, "base64url")

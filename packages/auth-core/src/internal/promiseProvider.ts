@@ -29,6 +29,15 @@ export type CheckResult =
     readonly reason: ReasonCode
   }
 
+/** mcp-framework's answer for a verdict; never a throw, so `authenticate` never rejects. */
+const acceptanceOrRefusal = (verdict: CheckResult): boolean | AuthResult => {
+  try {
+    return verdict.ok ? acceptanceOf(verdict.principal) : false
+  } catch {
+    return false
+  }
+}
+
 /** Runs an Effect that cannot block or fail, returning its value or throwing its error. */
 export const runSyncOrThrow = <A>(effect: Effect.Effect<A, ConfigurationError>): A =>
   Exit.match(Effect.runSyncExit(effect), {
@@ -83,12 +92,16 @@ export class PromiseProvider {
    * reads any truthy result as success: `true` for a valid API key, `{ data: <claims> }`
    * for a valid token, `false` for every refusal. Never rejects. Our adapters use `check`.
    */
-  async authenticate(request: RequestHeaders): Promise<boolean | AuthResult> {
+  authenticate(request: RequestHeaders): Promise<boolean | AuthResult> {
     try {
-      const verdict = await this.check(request)
-      return verdict.ok ? acceptanceOf(verdict.principal) : false
+      const verdict = this.#verdict(request)
+      // One promise, already settled when the check was synchronous (an API key, a token on
+      // local keys): the contract is a Promise, but nothing else need wait.
+      return verdict instanceof Promise
+        ? verdict.then(acceptanceOrRefusal, () => false)
+        : Promise.resolve(acceptanceOrRefusal(verdict))
     } catch {
-      return false
+      return Promise.resolve(false)
     }
   }
 
@@ -102,16 +115,26 @@ export class PromiseProvider {
    * resolves to the principal or to the exact answer to send; never rejects.
    */
   async check(request: RequestHeaders): Promise<CheckResult> {
+    return this.#verdict(request)
+  }
+
+  /** The verdict, at once when the check was synchronous; a promise of it otherwise. */
+  #verdict(request: RequestHeaders): CheckResult | Promise<CheckResult> {
     // A disposed provider refuses everything, whether or not a check would need the runtime.
-    let exit: Exit.Exit<Principal, AuthFailure>
+    let check: Effect.Effect<Principal, AuthFailure>
     try {
-      const check = this.#disposed ? Exit.die("disposed") : this.#checkNow(request)
-      exit = Exit.isExit(check)
-        ? check as Exit.Exit<Principal, AuthFailure>
-        : await this.#runtime.runPromiseExit(check)
+      check = this.#disposed ? Exit.die("disposed") : this.#checkNow(request)
     } catch (error) {
-      exit = Exit.die(error)
+      return this.#resultOf(Exit.die(error))
     }
+    if (Exit.isExit(check)) return this.#resultOf(check as Exit.Exit<Principal, AuthFailure>)
+    return this.#runtime.runPromiseExit(check).then(
+      (exit) => this.#resultOf(exit),
+      (error) => this.#resultOf(Exit.die(error))
+    )
+  }
+
+  #resultOf(exit: Exit.Exit<Principal, AuthFailure>): CheckResult {
     if (Exit.isSuccess(exit)) return { ok: true, principal: exit.value }
     const failure: AuthFailure = Option.getOrElse(Cause.failureOption(exit.cause), () =>
       // A defect here is a bug of ours; it still must not let the caller in, nor be a 500.
