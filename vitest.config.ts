@@ -19,6 +19,10 @@ export default defineConfig({
       { find: /^@mcpgate\/mcp-sdk\/(.*)$/, replacement: source("./packages/mcp-sdk/src/$1.ts") },
       { find: /^@mcpgate\/redis$/, replacement: source("./packages/redis/src/index.ts") },
       { find: /^@mcpgate\/redis\/(.*)$/, replacement: source("./packages/redis/src/$1.ts") },
+      { find: /^@mcpgate\/hono$/, replacement: source("./packages/hono/src/index.ts") },
+      { find: /^@mcpgate\/hono\/(.*)$/, replacement: source("./packages/hono/src/$1.ts") },
+      { find: /^@mcpgate\/express$/, replacement: source("./packages/express/src/index.ts") },
+      { find: /^@mcpgate\/express\/(.*)$/, replacement: source("./packages/express/src/$1.ts") },
       { find: /^@mcpgate\/testing\/(.*)$/, replacement: source("./packages/testing/src/$1.ts") }
     ]
   },
@@ -71,6 +75,32 @@ export default defineConfig({
         test: {
           name: "redis",
           root: "packages/redis",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          name: "hono",
+          root: "packages/hono",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          name: "express",
+          root: "packages/express",
+          include: ["test/**/*.test.ts"]
+        }
+      },
+      {
+        extends: true,
+        test: {
+          // The shared behaviour suite against real runtimes (Bun, Deno, workerd, Node 22)
+          // and a real browser: everything started by the tests from the project's own files.
+          name: "runtimes",
+          root: "runtimes",
           include: ["test/**/*.test.ts"]
         }
       }

@@ -17,7 +17,9 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** The scripts, in the order they run, with the Node flags each needs. */
 const SCRIPTS = [
   { name: "per-call", flags: [] },
+  { name: "introspection", flags: [] },
   { name: "http", flags: [] },
+  { name: "fetch", flags: [] },
   { name: "memory", flags: ["--expose-gc"] },
   { name: "rate-limit", flags: ["--expose-gc"] }
 ]

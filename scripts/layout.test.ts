@@ -16,7 +16,9 @@ const ALLOWED: Readonly<Record<string, ReadonlyArray<string>>> = {
   http: ["auth-core"],
   node: ["auth-core", "http"],
   "mcp-sdk": ["auth-core", "http", "node"],
-  redis: ["auth-core", "http"]
+  redis: ["auth-core", "http"],
+  hono: ["auth-core", "http"],
+  express: ["auth-core", "http", "node"]
 }
 
 const MAX_LINES = 300

@@ -1,6 +1,7 @@
 // The whole test command: type-check and build, run every test on this Node and again on
-// Node 22 (from the npm package node@22), check the packed packages, then print the plain
-// count line `N passed, N failed` that CI reads.
+// Node 22 (from the npm package node@22; the runtimes project once, as it starts its own
+// runtimes), check the packed packages, then print the plain count line `N passed, N failed`
+// that CI reads.
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 
@@ -25,12 +26,16 @@ const step = (name, ok) => {
 
 const built = step("typecheck and build (tsc -b)", run(bin("tsc"), ["-b"]))
 const vitestArgs = (output) => ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${output}`]
-step("tests (vitest)", run(bin("vitest"), vitestArgs(results)))
+// Node 22 comes first: the runtimes project starts it as one of its runtimes.
 const hasNode22 = () => existsSync(node22) && spawnSync(node22, ["--version"], { encoding: "utf8" }).stdout?.startsWith("v22.")
 const node22Ready = hasNode22() ||
   (run("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", node22Prefix, "node@22"]) && hasNode22())
-if (step("Node 22 from the npm package node@22", node22Ready)) {
-  step("tests on Node 22 (vitest)", run(node22, ["node_modules/vitest/vitest.mjs", ...vitestArgs(results22)]))
+step("Node 22 from the npm package node@22", node22Ready)
+step("tests (vitest)", run(bin("vitest"), vitestArgs(results)))
+if (node22Ready) {
+  // The runtimes project runs once: it starts Node 22, Bun, Deno, workerd and Chromium itself,
+  // whichever Node runs vitest.
+  step("tests on Node 22 (vitest)", run(node22, ["node_modules/vitest/vitest.mjs", ...vitestArgs(results22), "--project", "!runtimes"]))
 }
 step("no secret in any captured log line", run("node", ["scripts/scan-logs.mjs"]))
 if (built) step("packed packages (publint, attw, import from the tarball)", run("node", ["scripts/check-packs.mjs"]))

@@ -34,10 +34,11 @@ export class APIKeyAuthProvider extends PromiseProvider {
   declare readonly service: ApiKey.Service
   readonly #headerName: string
   readonly #keyCount: () => number
+  readonly #replaceKeys: (keys: ReadonlyArray<ApiKey.KeySpec>) => void
 
   constructor(options: ApiKey.Options) {
     const { keys, options: decoded } = orThrow(internal.parseOptions(options))
-    const { checkNow, keyCount, provider } = runSyncOrThrow(internal.makeChecker(decoded, keys))
+    const { checkNow, keyCount, provider, replaceKeysNow } = runSyncOrThrow(internal.makeChecker(decoded, keys))
     super(
       provider,
       "api-key",
@@ -47,6 +48,7 @@ export class APIKeyAuthProvider extends PromiseProvider {
     )
     this.#headerName = decoded.headerName
     this.#keyCount = keyCount
+    this.#replaceKeys = replaceKeysNow
   }
 
   /**
@@ -54,7 +56,7 @@ export class APIKeyAuthProvider extends PromiseProvider {
    * set refuses every request. Throws on bad keys.
    */
   updateKeys(keys: ReadonlyArray<ApiKey.KeySpec>): void {
-    runSyncOrThrow(this.service.updateKeys(keys))
+    this.#replaceKeys(keys)
   }
 
   /** How many keys are in force (mcp-framework's name). */

@@ -11,11 +11,12 @@
 import * as Data from "effect/Data"
 
 /**
- * Which kind of provider refused.
+ * Which kind of provider refused. `oauth` is mcp-framework's `OAuthAuthProvider`: Bearer
+ * tokens like `jwt`, refused with its own body (docs/behaviour.md#the-promise-api).
  *
  * @since 0.1.0
  */
-export type ProviderKind = "api-key" | "jwt" | "custom"
+export type ProviderKind = "api-key" | "jwt" | "oauth" | "custom"
 
 /**
  * What a provider announces in `WWW-Authenticate` (docs/behaviour.md#challenges).
@@ -32,6 +33,11 @@ export type ChallengeParams =
     readonly scheme: "Bearer"
     readonly realm: string
     readonly resourceMetadata?: string | undefined
+    /**
+     * A provider that accepts DPoP (RFC 9449 7.1) also announces `DPoP algs="..."`; the error
+     * code goes on the challenge of the scheme the request used (`presented`).
+     */
+    readonly dpop?: { readonly algorithms: ReadonlyArray<string>; readonly presented: "Bearer" | "DPoP" } | undefined
   }
 
 /**
@@ -67,10 +73,31 @@ export type ReasonCode =
   | "token_too_old"
   | "lifetime_too_long"
   | "missing_claim"
+  // an introspection answer said `active: false` (RFC 7662 2.2)
+  | "token_inactive"
+  // the token names an issuer that is not trusted
+  | "unknown_issuer"
   // a custom provider (mcp-framework's `authenticate(req)` shape) said no
   | "custom_refusal"
   // the key source could not be reached
   | "key_source_unavailable"
+  // DPoP (RFC 9449): the token's binding, then the proof (docs/behaviour.md#dpop)
+  | "dpop_bound_token_as_bearer"
+  | "dpop_binding_required"
+  | "dpop_unbound_token"
+  | "dpop_bad_binding"
+  | "dpop_proof_missing"
+  | "dpop_proof_malformed"
+  | "dpop_alg_not_allowed"
+  | "dpop_bad_signature"
+  | "dpop_method_mismatch"
+  | "dpop_url_mismatch"
+  | "dpop_proof_too_old"
+  | "dpop_issued_in_future"
+  | "dpop_ath_mismatch"
+  | "dpop_key_mismatch"
+  | "dpop_replayed"
+  | "dpop_request_unknown"
 
 /**
  * What every single-provider failure carries.

@@ -11,6 +11,7 @@ import type { AuthFailure, ProviderKind, SingleFailure } from "./AuthFailure.js"
 import { failuresOf, InvalidCredentials, NoProviderAccepted } from "./AuthFailure.js"
 import type { RequestHeaders } from "./Credentials.js"
 import { headerLines } from "./Credentials.js"
+import type { Binding } from "./Dpop.js"
 import type { Principal } from "./Principal.js"
 
 /**
@@ -51,6 +52,11 @@ export interface Service {
    * it is never trusted alone. A provider without it gets no such exemption.
    */
   readonly claimedIdentity?: ((request: RequestHeaders) => string | undefined) | undefined
+  /**
+   * A token provider's DPoP rules (RFC 9449, the `dpop` option), which the request gate
+   * applies to every token it accepted, knowing the method and the URL (docs/behaviour.md#dpop).
+   */
+  readonly dpop?: Binding | undefined
 }
 
 /**
@@ -107,6 +113,8 @@ export const firstOf = (...providers: ReadonlyArray<Service>): Service => {
         (answers) => answers.some(Boolean)
       ),
     changes: Stream.mergeAll(providers.map((provider) => provider.changes), { concurrency: "unbounded" }),
+    // The first DPoP rules apply to every token: a bound token is bound whoever accepted it.
+    dpop: providers.find((provider) => provider.dpop !== undefined)?.dpop,
     claimedIdentity: (request) => {
       for (const provider of providers) {
         const claimed = provider.claimedIdentity?.(request)
@@ -131,7 +139,10 @@ const uniqueIgnoringCase = (names: ReadonlyArray<string>): ReadonlyArray<string>
 
 const choose = (request: RequestHeaders, failures: ReadonlyArray<SingleFailure>): NoProviderAccepted => {
   const wanted = wantedKind(request)
-  const primary = failures.find((failure) => failure.provider === wanted) ?? failures[0]!
+  const primary = failures.find((failure) => failure.provider === wanted) ??
+    // `OAuthAuthProvider` reads Bearer tokens too: its body answers where a JWT one would.
+    (wanted === "jwt" ? failures.find((failure) => failure.provider === "oauth") : undefined) ??
+    failures[0]!
   return new NoProviderAccepted({ primary, failures })
 }
 

@@ -43,7 +43,7 @@ export type RequestHeaders = Headers | HeaderRecord | NodeRequestLike
  * @since 0.1.0
  */
 export type CredentialRead =
-  | { readonly _tag: "Found"; readonly value: string }
+  | { readonly _tag: "Found"; readonly value: string; readonly scheme?: "DPoP" | undefined }
   | { readonly _tag: "Absent" }
   | { readonly _tag: "Malformed"; readonly reason: ReasonCode }
   | { readonly _tag: "TooLarge" }
@@ -119,12 +119,15 @@ const nodeLines = (request: NodeRequestLike, wanted: string): ReadonlyArray<stri
  * @since 0.1.0
  */
 export const headerLines = (input: RequestHeaders, name: string): ReadonlyArray<string> => {
+  const wanted = name.toLowerCase()
+  // A request first: Express's `req` has `get` (a header getter) and, as a Readable,
+  // `forEach`, yet only its wire lines tell a header sent twice.
+  if (isNodeRequest(input)) return nodeLines(input, wanted)
   if (isFetchHeaders(input)) {
     const value = input.get(name)
-    return value === null ? [] : [value]
+    return typeof value === "string" ? [value] : []
   }
-  const wanted = name.toLowerCase()
-  return isNodeRequest(input) ? nodeLines(input, wanted) : recordLines(input as HeaderRecord, wanted)
+  return recordLines(input as HeaderRecord, wanted)
 }
 
 /**
@@ -162,21 +165,24 @@ export type TokenSyntax = "b64token" | "api-key"
  * Reads `<scheme> <token>` strictly: the scheme `Bearer` in any casing, one or more
  * spaces, one b64token and nothing else. Another scheme (say `Basic`) counts as absent,
  * so the challenge carries no error code (RFC 6750 3.1); tabs, a second token or
- * trailing junk are malformed.
+ * trailing junk are malformed. With `dpop`, the scheme `DPoP` (RFC 9449 7.1) is read the
+ * same way, and the credential says so (`scheme: "DPoP"`).
  *
  * @since 0.1.0
  */
-export const parseBearer = (value: string, syntax: TokenSyntax = "b64token"): CredentialRead => {
+export const parseBearer = (value: string, syntax: TokenSyntax = "b64token", dpop = false): CredentialRead => {
   if (value.length === 0) return malformed("empty_header")
   const scheme = SCHEME.exec(value)?.[0]
   if (scheme === undefined) return malformed("malformed_header")
-  if (scheme.length !== 6 || scheme.toLowerCase() !== "bearer") return absent
+  const isDpop = dpop && scheme.length === 4 && scheme.toLowerCase() === "dpop"
+  if (!isDpop && (scheme.length !== 6 || scheme.toLowerCase() !== "bearer")) return absent
   let start = scheme.length
   while (value.charCodeAt(start) === 0x20) start++
   if (start === scheme.length || start === value.length) return malformed("malformed_header")
   if (value.length - start > MAX_TOKEN_LENGTH) return tooLarge
   const token = value.slice(start)
-  return (syntax === "b64token" ? B64TOKEN : API_KEY_TOKEN).test(token) ? found(token) : malformed("malformed_header")
+  if (!(syntax === "b64token" ? B64TOKEN : API_KEY_TOKEN).test(token)) return malformed("malformed_header")
+  return isDpop ? { _tag: "Found", value: token, scheme: "DPoP" } : found(token)
 }
 
 /**
@@ -200,11 +206,12 @@ export const parseBareToken = (value: string): CredentialRead => {
 export const readBearer = (
   input: RequestHeaders,
   headerName: string,
-  requireBearer: boolean
+  requireBearer: boolean,
+  dpop = false
 ): CredentialRead => {
   const line = readSingle(input, headerName)
   if (line._tag !== "Found") return line
-  return requireBearer ? parseBearer(line.value) : parseBareToken(line.value)
+  return requireBearer ? parseBearer(line.value, "b64token", dpop) : parseBareToken(line.value)
 }
 
 // Compact JWS: three base64url segments, no padding, no whitespace (RFC 7515 7.1).
@@ -216,3 +223,18 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
  * @since 0.1.0
  */
 export const isCompactJws = (token: string): boolean => COMPACT_JWS.test(token)
+
+const TOKEN_SCHEME = /^(?:bearer|dpop) +/i
+
+/**
+ * The credential of a header a caller was let in with, without its `Bearer` or `DPoP`
+ * scheme: what `exposeToken` hands tools as `authInfo.token` (the header was read strictly
+ * before; this only drops the scheme).
+ *
+ * @since 0.1.0
+ */
+export function withoutScheme(value: string): string
+export function withoutScheme(value: string | null | undefined): string | undefined
+export function withoutScheme(value: string | null | undefined): string | undefined {
+  return value === null || value === undefined ? undefined : value.replace(TOKEN_SCHEME, "")
+}

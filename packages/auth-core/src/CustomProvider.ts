@@ -23,14 +23,13 @@
  */
 import * as AuthFailure from "./AuthFailure.js"
 import * as AuthProvider from "./AuthProvider.js"
-import * as Credentials from "./Credentials.js"
 import type { RequestHeaders } from "./Credentials.js"
 import { DEFAULT_AUTH_ERROR } from "./McpFrameworkAuth.js"
 import * as Principal from "./Principal.js"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { createHmac, randomBytes, randomUUID } from "node:crypto"
 import type { IncomingMessage } from "node:http"
+import { unnamedIdentity } from "./internal/customIdentity.js"
 
 /**
  * mcp-framework's provider interface.
@@ -130,6 +129,7 @@ export const serviceOf = (input: ProviderInput): AuthProvider.Service => {
  */
 export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
   const headerNames = credentialHeadersOf(provider)
+  // On the web path the keyed digest is Web Crypto's, and is waited for.
   const identityOf = unnamedIdentity(headerNames.length > 0 ? headerNames : DEFAULT_CREDENTIAL_HEADERS)
   const fields = () => ({
     provider: "custom" as const,
@@ -150,12 +150,16 @@ export const fromCustom = (provider: CustomProvider): AuthProvider.Service => {
           try: async () => provider.authenticate(asNodeRequest(request)),
           catch: broken
         }),
-        (verdict): Effect.Effect<Principal.Principal, AuthFailure.SingleFailure> =>
-          verdict === true
-            ? Effect.succeed(principalOf({}, () => identityOf(request)))
-            : isAcceptance(verdict)
-            ? Effect.succeed(principalOf(isRecord(verdict.data) ? verdict.data : {}, () => identityOf(request)))
-            : Effect.fail(refuse())
+        (verdict): Effect.Effect<Principal.Principal, AuthFailure.SingleFailure> => {
+          const data = verdict === true ? {} : isAcceptance(verdict) ? isRecord(verdict.data) ? verdict.data : {} : undefined
+          if (data === undefined) return Effect.fail(refuse())
+          const named = subjectOf(data)
+          if (named !== undefined) return Effect.succeed(principalOf(data, `custom:${named}`))
+          const unnamed = identityOf(request)
+          return typeof unnamed === "string"
+            ? Effect.succeed(principalOf(data, unnamed))
+            : Effect.map(Effect.promise(() => unnamed), (identity) => principalOf(data, identity))
+        }
       ),
     // Nothing to re-check against: a custom provider has no key set to rotate.
     stillValid: () => Effect.succeed(true),
@@ -211,30 +215,12 @@ const credentialHeadersOf = (provider: CustomProvider): ReadonlyArray<string> =>
 // Where credentials usually are, for a provider that declares no headers.
 const DEFAULT_CREDENTIAL_HEADERS = ["authorization", "x-api-key", "cookie"]
 
-/**
- * The identity of a caller let in without a subject: an HMAC of the credential headers it
- * showed, keyed by a secret that lives only in this process, so the digest names the
- * credential without being a way to test guesses of it offline.
- */
-const unnamedIdentity = (names: ReadonlyArray<string>) => {
-  const key = randomBytes(32)
-  return (request: RequestHeaders): string => {
-    const mac = createHmac("sha256", key)
-    let shown = false
-    for (const name of names) {
-      for (const line of Credentials.headerLines(request, name)) {
-        shown = true
-        mac.update(`${name.toLowerCase()}\0${line}\0`)
-      }
-    }
-    // Nothing to tell callers apart by: this request is nobody else, not everybody.
-    return shown ? `custom:~${mac.digest("hex").slice(0, 32)}` : `custom:~${randomUUID()}`
-  }
-}
+const subjectOf = (data: Record<string, unknown>): string | undefined =>
+  text(data["sub"]) ?? text(data["id"]) ?? text(data["userId"]) ?? text(data["clientId"])
 
-const principalOf = (data: Record<string, unknown>, unnamed: () => string): Principal.Principal => {
-  const named = text(data["sub"]) ?? text(data["id"]) ?? text(data["userId"]) ?? text(data["clientId"])
-  const subject = named ?? "custom"
+/** The principal of a caller let in, with its identity (`custom:` and its subject, or a keyed digest). */
+const principalOf = (data: Record<string, unknown>, identity: string): Principal.Principal => {
+  const subject = subjectOf(data) ?? "custom"
   const listed = Array.isArray(data["scopes"])
     ? data["scopes"].filter((scope): scope is string => typeof scope === "string")
     : []
@@ -246,7 +232,7 @@ const principalOf = (data: Record<string, unknown>, unnamed: () => string): Prin
     scopes: listed.length > 0 ? listed : Principal.scopesFromClaims(data),
     expiresAt: typeof exp === "number" && Number.isFinite(exp) ? exp : undefined,
     claims: data,
-    identity: named === undefined ? unnamed() : `custom:${named}`,
+    identity,
     keyId: "custom"
   }
 }

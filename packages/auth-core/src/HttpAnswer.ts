@@ -108,9 +108,10 @@ export const quote: (value: string) => string = Challenges.quote
 export const challengeOf = (failure: SingleFailure, options: ChallengeOptions = {}): string => {
   const params = failure.challenge
   if (params.scheme === "ApiKey") return `ApiKey realm=${quote(params.realm)}, header=${quote(params.headerName)}`
-  return Challenges.bearerChallenge(
+  return Challenges.tokenChallenge(
     { ...params, resourceMetadata: params.resourceMetadata ?? options.resourceMetadata },
-    Challenges.bearerError(failure)
+    failure,
+    options.scope
   )
 }
 
@@ -125,6 +126,8 @@ export interface ChallengeOptions {
    * `resource_metadata` in Bearer challenges that do not name one already.
    */
   readonly resourceMetadata?: string | undefined
+  /** The scopes a token needs, sent as `scope` in Bearer challenges (never `offline_access`). */
+  readonly scope?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -143,7 +146,8 @@ export const fromFailure = (failure: AuthFailure, options: ChallengeOptions = {}
     const { message, status } = primary.refusal ?? { status: 401, message: Messages.unauthorized }
     return error(status, message, "authentication_error", { "www-authenticate": challenges })
   }
-  const message = primary.provider === "jwt" ? Messages.jwt : Messages.apiKey
+  // `OAuthAuthProvider` answers with mcp-framework's body for it, `Unauthorized`.
+  const message = primary.provider === "jwt" ? Messages.jwt : primary.provider === "oauth" ? Messages.unauthorized : Messages.apiKey
   return error(401, message, "authentication_error", { "www-authenticate": challenges })
 }
 

@@ -37,7 +37,7 @@ export class JWTAuthProvider extends PromiseProvider {
     super(
       provider,
       "jwt",
-      { scheme: "Bearer", realm: decoded.realm, resourceMetadata: decoded.resourceMetadata },
+      provider.dpop?.challenge("Bearer") ?? { scheme: "Bearer", realm: decoded.realm, resourceMetadata: decoded.resourceMetadata },
       Messages.jwt,
       checkNow
     )

@@ -1,4 +1,3 @@
-import * as crypto from "node:crypto"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { APIKeyAuthProvider, ApiKey, AuthFailure, AuthProvider, ConfigurationError, HttpAnswer } from "@mcpgate/auth-core"
 import type { Credentials, Principal } from "@mcpgate/auth-core"
@@ -20,10 +19,12 @@ import { thrownBy } from "@mcpgate/testing/thrownBy"
 
 // Counts the library's hashing and comparisons, to show the cost of a lookup does not
 // depend on the number of keys. Both functions keep their real behaviour.
-vi.mock("node:crypto", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("node:crypto")>()
-  return { ...actual, hash: vi.fn(actual.hash), timingSafeEqual: vi.fn(actual.timingSafeEqual) }
-})
+// The core finds `node:crypto` at run time (`process.getBuiltinModule`, see
+// src/internal/platform.ts), not by an import a mock could replace: its functions are watched
+// on the module object itself.
+const crypto = process.getBuiltinModule("node:crypto")
+vi.spyOn(crypto, "hash")
+vi.spyOn(crypto, "timingSafeEqual")
 
 const HOW_TO_MAKE_A_KEY = "randomBytes(32).toString('base64url')"
 

@@ -323,4 +323,20 @@ describe("Credentials", () => {
       expect(isCompactJws("a/b.c.d")).toBe(false)
     })
   })
+
+  describe("withoutScheme (what exposeToken hands tools)", () => {
+    it.prop("drops a Bearer or DPoP scheme in any casing, with its spaces, and nothing else", [
+      FastCheck.constantFrom("Bearer", "bearer", "BEARER", "DPoP", "dpop", "DPOP"),
+      FastCheck.integer({ min: 1, max: 3 }),
+      b64token
+    ], ([scheme, spaces, token]) => {
+      expect(Credentials.withoutScheme(`${scheme}${" ".repeat(spaces)}${token}`)).toBe(token)
+      expect(Credentials.withoutScheme(token)).toBe(token)
+    })
+
+    it("passes on an absent header as undefined", () => {
+      expect(Credentials.withoutScheme(null)).toBeUndefined()
+      expect(Credentials.withoutScheme(undefined)).toBeUndefined()
+    })
+  })
 })

@@ -269,6 +269,26 @@ describe("HttpAnswer", () => {
       )
     })
 
+    it("names the server's scopes in every Bearer 401 challenge, never offline_access, and none in an ApiKey one", () => {
+      const scope = ["mcp", "offline_access", "files:read"]
+      const options = { resourceMetadata: RESOURCE_METADATA, scope }
+      expect(HttpAnswer.fromFailure(jwtFailure(MissingCredentials, "missing"), options).headers["www-authenticate"]).toBe(
+        `Bearer realm="mcp", scope="mcp files:read", resource_metadata="${RESOURCE_METADATA}"`
+      )
+      expect(HttpAnswer.fromFailure(jwtFailure(InvalidCredentials, "bad_signature"), options).headers["www-authenticate"]).toBe(
+        `Bearer realm="mcp", error="invalid_token", scope="mcp files:read", resource_metadata="${RESOURCE_METADATA}"`
+      )
+      expect(HttpAnswer.fromFailure(apiKeyFailure(MissingCredentials, "missing"), options).headers["www-authenticate"]).toBe(
+        `ApiKey realm="mcp", header="X-API-Key"`
+      )
+      // Nothing left to name: no scope parameter at all.
+      expect(HttpAnswer.fromFailure(jwtFailure(MissingCredentials, "missing"), { scope: ["offline_access"] }).headers["www-authenticate"])
+        .toBe(`Bearer realm="mcp"`)
+      expect(HttpAnswer.insufficientScope(["offline_access", "a"]).headers["www-authenticate"]).toBe(
+        `Bearer realm="mcp", error="insufficient_scope", scope="a"`
+      )
+    })
+
     it("answers 503 without a challenge when the key source is unavailable", () => {
       expect(HttpAnswer.fromFailure(jwtFailure(KeySourceUnavailable, "key_source_unavailable"))).toStrictEqual(
         answer(503, Bodies.unavailable)

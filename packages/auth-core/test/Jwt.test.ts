@@ -10,7 +10,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as jose from "jose"
-import * as crypto from "node:crypto"
 import { vi } from "vitest"
 import type { TokenSpec } from "@mcpgate/testing/tokens"
 import {
@@ -42,10 +41,12 @@ vi.mock("jose", async (importOriginal) => {
   const actual = await importOriginal<typeof import("jose")>()
   return { ...actual, jwtVerify: vi.fn(actual.jwtVerify) }
 })
-vi.mock("node:crypto", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("node:crypto")>()
-  return { ...actual, createHmac: vi.fn(actual.createHmac), verify: vi.fn(actual.verify) }
-})
+// The core finds `node:crypto` at run time (`process.getBuiltinModule`, see
+// src/internal/platform.ts), not by an import a mock could replace: its functions are watched
+// on the module object itself.
+const crypto = process.getBuiltinModule("node:crypto")
+vi.spyOn(crypto, "createHmac")
+vi.spyOn(crypto, "verify")
 
 const keys = await makeKeys()
 

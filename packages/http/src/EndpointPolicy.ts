@@ -4,6 +4,11 @@
  * `true`. On Streamable HTTP every request is authenticated, as the MCP specification
  * requires, and no option turns that off (docs/behaviour.md#endpoint-policy).
  *
+ * `requiredScopes` are the scopes every authenticated request to a server's MCP endpoints
+ * needs, whatever it calls: named in every Bearer 401 challenge (`scope`), and a caller
+ * without them (through the `ScopeHierarchy`) gets the 403 `insufficient_scope`, which also
+ * names the scopes of any tool the request calls (`ToolScopes.check`).
+ *
  * @example
  * ```ts
  * import { EndpointPolicy } from "@mcpgate/http"
@@ -19,6 +24,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { decode as decodeOptions } from "@mcpgate/auth-core/Options"
+import { isScopeToken } from "@mcpgate/auth-core/Principal"
 
 /**
  * The `endpoints` option with its defaults.
@@ -88,3 +94,19 @@ export const defaults: EndpointPolicy = unsafeMake()
  */
 export const requiresAuth = (policy: EndpointPolicy, endpoint: Endpoint): boolean =>
   endpoint === "streamable-http" ? true : policy[endpoint]
+
+/**
+ * The `requiredScopes` option: RFC 6749 scope tokens, at least one (leave the option out to
+ * require none), each kept once.
+ *
+ * @since 0.1.0
+ */
+export const RequiredScopesSchema = Schema.Array(
+  Schema.String.pipe(Schema.filter((scope) =>
+    isScopeToken(scope) ||
+    `${JSON.stringify(scope)} is not a scope: visible ASCII without spaces, quotes or backslashes (RFC 6749 3.3)`
+  ))
+).pipe(
+  Schema.filter((scopes) => scopes.length > 0 || "must list at least one scope (leave the option out to require none)"),
+  Schema.transform(Schema.Array(Schema.String), { strict: true, decode: (scopes) => [...new Set(scopes)], encode: (scopes) => scopes })
+)

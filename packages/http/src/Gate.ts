@@ -34,16 +34,16 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import type { AuthFailure } from "@mcpgate/auth-core/AuthFailure"
-import { ClaimMismatch, failuresOf } from "@mcpgate/auth-core/AuthFailure"
+import { failuresOf } from "@mcpgate/auth-core/AuthFailure"
 import * as AuthMetrics from "./AuthMetrics.js"
 import { rateLimited, recordSuccess } from "./AuthMetrics.js"
 import * as AuthProvider from "@mcpgate/auth-core/AuthProvider"
 import type { RequestHeaders } from "@mcpgate/auth-core/Credentials"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
+import * as AcceptedToken from "./internal/acceptedToken.js"
 import * as Refusals from "./internal/refusals.js"
 import { asMalformed, credentialInQuery } from "./internal/queryCredentials.js"
-import { addressedTo } from "./ProtectedResource.js"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import * as RateLimiter from "./RateLimiter.js"
 
@@ -62,6 +62,9 @@ export interface Request {
    * any provider runs (MCP specification, Authorization: tokens never in the URI).
    */
   readonly query?: string | undefined
+  /** The method, and the absolute URL as the server sees it: what a DPoP proof must name (docs/behaviour.md#dpop). */
+  readonly method?: string | undefined
+  readonly url?: string | undefined
 }
 
 /**
@@ -84,6 +87,7 @@ export type Verdict =
 export interface ProtectedResource {
   readonly resource: string
   readonly metadataUrl: string
+  readonly scopesSupported?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -99,6 +103,8 @@ export interface Options {
    */
   readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false | undefined
   readonly protectedResource?: ProtectedResource | undefined
+  /** The scopes every request needs (`requiredScopes`), named in every Bearer 401 challenge. */
+  readonly requiredScopes?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -154,26 +160,17 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
     ? options.rateLimit
     : RateLimiter.unsafeMake(options.rateLimit ?? {})
   const protectedResource = options.protectedResource
-  const challenge: HttpAnswer.ChallengeOptions = { resourceMetadata: protectedResource?.metadataUrl }
+  // docs/behaviour.md#challenges: the scopes named are `requiredScopes`, else `scopes_supported`.
+  const scope = options.requiredScopes ?? protectedResource?.scopesSupported
+  const challenge: HttpAnswer.ChallengeOptions = { resourceMetadata: protectedResource?.metadataUrl, scope }
 
-  const authenticate = (headers: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
-    withResource(AuthProvider.authenticateSafely(provider, headers))
+  const authenticate = (request: Request): Effect.Effect<Principal, AuthFailure> =>
+    withResource(request, AuthProvider.authenticateSafely(provider, request.headers))
 
-  /** With protected-resource metadata, a JWT must name the resource in `aud` (RFC 9728 2, RFC 8707). */
-  const withResource = (checked: Effect.Effect<Principal, AuthFailure>): Effect.Effect<Principal, AuthFailure> => {
-    if (protectedResource === undefined) return checked
-    return Effect.flatMap(checked, (principal) =>
-      principal.provider !== "jwt" || addressedTo(principal, protectedResource.resource)
-        ? Effect.succeed(principal)
-        : Effect.fail(
-          new ClaimMismatch({
-            provider: "jwt",
-            reason: "audience_mismatch",
-            // Providers do not expose their realm; the default realm names it.
-            challenge: { scheme: "Bearer", realm: "mcp", resourceMetadata: protectedResource.metadataUrl }
-          })
-        ))
-  }
+  /** A JWT must name the resource in `aud`, and a bound token come with its proof (`internal/acceptedToken.ts`). */
+  const accepted = AcceptedToken.make(provider, protectedResource)
+  const withResource = (request: Request, checked: Effect.Effect<Principal, AuthFailure>): Effect.Effect<Principal, AuthFailure> =>
+    Effect.flatMap(checked, (principal) => accepted(request, principal) ?? Effect.succeed(principal))
 
   const refuse = Refusals.make(limiter, challenge)
 
@@ -200,7 +197,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
     )
 
   const verify = (request: Request, required: boolean): Effect.Effect<Verdict> =>
-    settle(request, required, authenticate(request.headers))
+    settle(request, required, authenticate(request))
 
   /** The verdict on a provider's check: admitted, anonymous, or refused (counted and logged). */
   const settle = (request: Request, required: boolean, checked: Effect.Effect<Principal, AuthFailure>): Effect.Effect<Verdict> =>
@@ -233,7 +230,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
       claimed = undefined
     }
     if (claimed === undefined || !limiter!.proven.has(request.client, claimed)) return tooMany
-    return Effect.flatMap(Effect.exit(authenticate(request.headers)), (exit) =>
+    return Effect.flatMap(Effect.exit(authenticate(request)), (exit) =>
       Exit.isSuccess(exit) && exit.value.identity === claimed ? admit(request, exit.value) : tooMany)
   }
 
@@ -274,7 +271,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
       const exit = checked as Exit.Exit<Principal, AuthFailure>
       if (Exit.isSuccess(exit)) {
         const principal = exit.value
-        if (protectedResource === undefined || principal.provider !== "jwt" || addressedTo(principal, protectedResource.resource)) {
+        if (accepted(request, principal) === undefined) {
           AuthMetrics.unsafeRecordSuccess(principal.provider)
           limiter?.proven.add(request.client, principal.identity)
           return Exit.succeed<Verdict>({ _tag: "Authenticated", principal })
@@ -283,7 +280,7 @@ export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}
         return Exit.succeed(ANONYMOUS)
       }
     }
-    return settle(request, required, withResource(Effect.catchAllDefect(checked, () => Effect.fail(AuthProvider.unverified(provider)))))
+    return settle(request, required, withResource(request, Effect.catchAllDefect(checked, () => Effect.fail(AuthProvider.unverified(provider)))))
   }
 
   return { provider, limiter, check, checkNow, challenge }

@@ -96,7 +96,9 @@ const guard = <E, R>(
     const verdict = Effect.suspend(() => {
       const client = ClientAddress.of(Option.getOrUndefined(request.remoteAddress), forwardedFor(request), proxies)
       const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : undefined
-      return gate.checkNow({ headers: headersOf(request), client, query }, true)
+      // The URL a DPoP proof must name, as the server sees it (docs/behaviour.md#dpop).
+      const url = `http://${request.headers["host"] ?? ""}${request.url}`
+      return gate.checkNow({ headers: headersOf(request), client, query, method: request.method, url }, true)
     }).pipe(
       // Headers or an address that cannot be read: nothing was verified, so the 401, never a 500.
       Effect.catchAllDefect(() => Effect.succeed<Gate.Verdict>({ _tag: "Refused", answer: unverified(gate) }))

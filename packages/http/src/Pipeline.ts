@@ -82,6 +82,8 @@ export interface Request {
   readonly remoteAddress: string | undefined
   /** The address the request arrived on: on a loopback one, `Host` must be a loopback name. */
   readonly localAddress: string | undefined
+  /** The absolute URL as the server sees it, for DPoP's `htu`; default `http://<Host><target>` (docs/behaviour.md#dpop). */
+  readonly url?: string | undefined
 }
 
 /**
@@ -195,7 +197,8 @@ export const unsafeMake = <R extends string>(options: Options<R>): Pipeline<R> =
 
     // 4 and 5. The request gate, before any body is read.
     const required = route.credentials === "required"
-    const checked = gate.gate.checkNow({ headers: request.headers, client, query: url!.search }, required)
+    const target = gate.provider.dpop === undefined ? undefined : request.url ?? hostUrl(request.headers, url!)
+    const checked = gate.gate.checkNow({ headers: request.headers, client, query: url!.search, method: request.method, url: target }, required)
     const settle = (verdict: Gate.Verdict): Decision<R> => {
       switch (verdict._tag) {
         case "Authenticated":
@@ -259,6 +262,10 @@ export const originRefusal = (
     localAddress: request.localAddress
   })
 }
+
+/** `http://<Host><path>`: the URL a Node server sees, which a DPoP proof names (docs/behaviour.md#dpop). */
+const hostUrl = (headers: RequestHeaders, url: URL): string | undefined =>
+  singleLine(headers, "host") === undefined ? undefined : `http://${singleLine(headers, "host")}${url.pathname}`
 
 const singleLine = (headers: RequestHeaders, name: string): string | undefined => {
   const lines = linesOf(headers, name)

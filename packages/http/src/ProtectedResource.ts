@@ -87,6 +87,8 @@ export interface ProtectedResource {
    * `/.well-known/oauth-protected-resource`, which MCP clients try when the first fails.
    */
   readonly metadataPaths: ReadonlyArray<string>
+  /** The scopes announced (`offline_access` left out), named in 401 challenges without `requiredScopes`. */
+  readonly scopesSupported: ReadonlyArray<string> | undefined
   readonly document: Document
   /** 200 with the document as JSON, for `GET` and `HEAD` on `metadataPaths`. */
   readonly answer: HttpAnswer.HttpAnswer
@@ -214,10 +216,13 @@ const ANSWER_HEADERS = { "content-type": "application/json", "cache-control": "p
  * @since 0.1.0
  */
 export const fromDecoded = (options: typeof OptionsSchema.Type): ProtectedResource => {
+  // MCP 2026-07-28 (authorization, "Refresh Tokens"): a protected resource SHOULD NOT list
+  // `offline_access` in `scopes_supported`, as refresh tokens are no resource requirement.
+  const scopesSupported = options.scopesSupported?.filter((scope) => scope !== "offline_access")
   const document: Document = {
     resource: options.resource,
     authorization_servers: [...options.authorizationServers],
-    ...(options.scopesSupported === undefined ? {} : { scopes_supported: [...options.scopesSupported] }),
+    ...(scopesSupported === undefined ? {} : { scopes_supported: [...scopesSupported] }),
     // Tokens travel in the Authorization header only, never in the query
     // (docs/behaviour.md#reading-credentials).
     bearer_methods_supported: ["header"],
@@ -228,6 +233,7 @@ export const fromDecoded = (options: typeof OptionsSchema.Type): ProtectedResour
     resource: options.resource,
     metadataUrl: metadataUrlOf(options.resource),
     metadataPaths: metadataPathsOf(options.resource),
+    scopesSupported,
     document,
     answer: { status: 200, headers: ANSWER_HEADERS, body: JSON.stringify(document) }
   }

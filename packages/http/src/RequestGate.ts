@@ -59,6 +59,8 @@ export interface Options {
    * name its metadata, and JWTs must name it in `aud`.
    */
   readonly protectedResource?: Gate.ProtectedResource | undefined
+  /** The scopes every request needs, named in every Bearer 401 challenge (`Gate.Options`). */
+  readonly requiredScopes?: ReadonlyArray<string> | undefined
   /** Replaces Effect's default logger for the gate's log lines. */
   readonly logger?: Logger.Logger<unknown, unknown> | undefined
   /** The runtime the gate runs in (an Effect app's own, with its logger); default Effect's default runtime. */
@@ -92,6 +94,9 @@ export interface Request {
   readonly remoteAddress: string | undefined
   /** The request target's query (`?a=b`), where credentials must never be; undefined for none. */
   readonly query: string | undefined
+  /** The method and absolute URL, which a DPoP proof must name (`Gate.Request`). */
+  readonly method?: string | undefined
+  readonly url?: string | undefined
 }
 
 /**
@@ -113,7 +118,11 @@ const REMEMBERED_ADDRESSES = 4096
  */
 export const unsafeMake = (provider: AuthProvider.Service, options: Options = {}): RequestGate => {
   const proxies = ClientAddress.trustedProxies(options.trustProxy ?? [])
-  const gate = Gate.unsafeMake(provider, { rateLimit: options.rateLimit, protectedResource: options.protectedResource })
+  const gate = Gate.unsafeMake(provider, {
+    rateLimit: options.rateLimit,
+    protectedResource: options.protectedResource,
+    requiredScopes: options.requiredScopes
+  })
   const runPromise = Runtime.runPromise(options.runtime ?? Runtime.defaultRuntime)
   const logger = options.logger
   const run = logger === undefined
@@ -167,7 +176,10 @@ export const verdict = (
   required: boolean,
   client: string = requestGate.clientOf(request.remoteAddress, request.headers)
 ): Gate.Verdict | Promise<Gate.Verdict> => {
-  const checked = requestGate.gate.checkNow({ headers: request.headers, client, query: request.query }, required)
+  const checked = requestGate.gate.checkNow(
+    { headers: request.headers, client, query: request.query, method: request.method, url: request.url },
+    required
+  )
   if (Exit.isExit(checked) && Exit.isSuccess(checked)) return checked.value as Gate.Verdict
   return requestGate.run(checked)
 }

@@ -29,9 +29,12 @@ import * as Logger from "effect/Logger"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as ClientAddress from "./ClientAddress.js"
+import * as EndpointPolicy from "./EndpointPolicy.js"
 import * as ProtectedResource from "./ProtectedResource.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as RequestGate from "./RequestGate.js"
+import * as ScopeHierarchy from "./ScopeHierarchy.js"
+import * as ToolScopes from "./ToolScopes.js"
 
 /**
  * The public health path when none is configured.
@@ -195,3 +198,73 @@ export const metadataPathsFree = (
   return taken === undefined ||
     `${JSON.stringify(taken)} is where the protected-resource metadata is served: give the endpoint another path`
 }
+
+/**
+ * The scope options every server that checks scopes takes, under one name each:
+ * `toolScopes` (tool name → scopes), `requiredScopes` (the scopes every request needs) and
+ * `scopeHierarchy` (broad scope → the narrower scopes it implies, or `"*"`). Give the
+ * decoded options to `scopePolicyOf`, and check them with `scopesKnown`.
+ *
+ * @since 0.1.0
+ */
+export const scopeFields = {
+  toolScopes: Schema.optional(ToolScopes.ToolScopesSchema),
+  requiredScopes: Schema.optional(EndpointPolicy.RequiredScopesSchema),
+  scopeHierarchy: Schema.optional(ScopeHierarchy.ScopeHierarchySchema)
+}
+
+/**
+ * The scope options beyond `toolScopes`, as written by users, documented once for every
+ * server that takes them.
+ *
+ * @since 0.1.0
+ */
+export interface ScopeOptions {
+  /**
+   * The scopes every caller needs, whatever it calls: named in every Bearer 401 challenge
+   * (`scope`), and a credential without them gets the 403 `insufficient_scope`, which also
+   * names the scopes of the tools the request calls (docs/behaviour.md#endpoint-policy).
+   * Default none.
+   */
+  readonly requiredScopes?: ReadonlyArray<string>
+  /**
+   * Broad scope → the narrower scopes it implies, or `"*"` for every scope, honoured by
+   * `requiredScopes` and `toolScopes` alike (`ScopeHierarchy`), e.g.
+   * `{ "files:write": ["files:read"], admin: "*" }`. Default none: scopes match exactly.
+   */
+  readonly scopeHierarchy?: ScopeHierarchy.Options
+}
+
+interface DecodedScopes {
+  readonly toolScopes?: ToolScopes.ToolScopes | undefined
+  readonly requiredScopes?: ReadonlyArray<string> | undefined
+  readonly scopeHierarchy?: ScopeHierarchy.ScopeHierarchy | undefined
+  readonly protectedResource?: { readonly scopesSupported?: ReadonlyArray<string> | undefined } | undefined
+}
+
+/**
+ * Every narrower scope of `scopeHierarchy` must be one the server requires (`toolScopes`,
+ * `requiredScopes`) or announces (`protectedResource.scopesSupported`), or a broad scope of
+ * the hierarchy itself: a name nothing asks for is most likely misspelled.
+ *
+ * @since 0.1.0
+ */
+export const scopesKnown = (options: DecodedScopes): true | string => {
+  if (options.scopeHierarchy === undefined) return true
+  const known = [
+    ...[...(options.toolScopes?.values() ?? [])].flat(),
+    ...(options.requiredScopes ?? []),
+    ...(options.protectedResource?.scopesSupported ?? [])
+  ]
+  const unknown = ScopeHierarchy.unknownScopes(options.scopeHierarchy, known)
+  return unknown.length === 0 ||
+    `scopeHierarchy names ${unknown.map((scope) => JSON.stringify(scope)).join(", ")}, which no toolScopes, ` +
+      "requiredScopes or protectedResource.scopesSupported names: a misspelling? Name it there, or leave it out"
+}
+
+/**
+ * The scope policy of decoded options (`ToolScopes.Policy`): what the transports check.
+ *
+ * @since 0.1.0
+ */
+export const scopePolicyOf = (options: DecodedScopes): ToolScopes.Policy => ToolScopes.policyOf(options)

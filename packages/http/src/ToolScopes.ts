@@ -1,7 +1,10 @@
 /**
  * Scopes per tool: a `tools/call` naming a tool of the map is refused with the 403
  * `insufficient_scope` (docs/behaviour.md#answers, RFC 6750 3.1) unless the caller holds
- * every scope that tool requires. Tools left out of the map need no scope.
+ * every scope that tool requires. Tools left out of the map need no scope. With a `Policy`
+ * (`policyOf`) the same check also holds every request to `requiredScopes`, judges held
+ * scopes through a `ScopeHierarchy`, and names every scope the request needs in the refusal
+ * (docs/behaviour.md#challenges); `scopeChallenge` gives SDK v2 tools the same decision.
  *
  * Transports check where they parse a request's body (docs/behaviour.md#order-of-checks, step 7): after
  * authentication, session lookup and identity binding. One refused call refuses the whole
@@ -27,6 +30,7 @@ import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import { decode as decodeOptions } from "@mcpgate/auth-core/Options"
 import { isScopeToken } from "@mcpgate/auth-core/Principal"
+import * as ScopeHierarchy from "./ScopeHierarchy.js"
 
 /**
  * The option as written by users: tool name → the scopes a caller must all hold.
@@ -131,40 +135,114 @@ const toolOf = (message: unknown): string | undefined => {
 }
 
 /**
- * Every scope required by the tools that `body` calls without the caller holding all their
- * scopes, each once; empty when the body may pass. `body` is a parsed JSON-RPC message or
- * batch; anything else calls no tool. Every `tools/call` counts, notification or not.
+ * Every scope a server requires: of every request (`required`, the `requiredScopes`
+ * option) and per tool (`tools`), judged through one hierarchy (`ScopeHierarchy`).
  *
  * @since 0.1.0
  */
-export const refusedScopes = (toolScopes: ToolScopes, body: unknown, held: ReadonlyArray<string>): ReadonlyArray<string> => {
-  if (toolScopes.size === 0) return []
-  const holding = new Set(held)
-  const required = new Set<string>()
-  for (const message of Array.isArray(body) ? body : [body]) {
-    const tool = toolOf(message)
-    const scopes = tool === undefined ? undefined : toolScopes.get(tool)
-    if (scopes === undefined || scopes.every((scope) => holding.has(scope))) continue
-    for (const scope of scopes) required.add(scope)
-  }
-  return [...required]
+export interface Policy {
+  readonly tools: ToolScopes
+  /** The scopes every request needs (`requiredScopes`), listed first in a refusal. */
+  readonly required: ReadonlyArray<string>
+  readonly hierarchy: ScopeHierarchy.ScopeHierarchy
 }
 
 /**
- * The 403 for a body that calls a tool without its scopes (the challenge lists every scope
- * of the refused tools), or undefined when it may pass. `held` is the caller's
+ * The policy of decoded options; what is left out requires nothing, and no hierarchy means
+ * each scope implies itself only.
+ *
+ * @since 0.1.0
+ */
+export const policyOf = (options: {
+  readonly toolScopes?: ToolScopes | undefined
+  readonly requiredScopes?: ReadonlyArray<string> | undefined
+  readonly scopeHierarchy?: ScopeHierarchy.ScopeHierarchy | undefined
+}): Policy => ({
+  tools: options.toolScopes ?? empty,
+  required: options.requiredScopes ?? [],
+  hierarchy: options.scopeHierarchy ?? ScopeHierarchy.empty
+})
+
+/**
+ * Whether a policy asks anything of anyone: without, transports check nothing and leave
+ * bodies unread.
+ *
+ * @since 0.1.0
+ */
+export const isActive = (policy: Policy): boolean => policy.tools.size > 0 || policy.required.length > 0
+
+/**
+ * The scopes `body` needs: `required`, then every scope of every tool of `tools` it calls
+ * (a `tools/call`, alone or in a batch, notification or not), each once. `body` is a parsed
+ * JSON-RPC message or batch; anything else (undefined: a body not read) calls no tool.
+ *
+ * @since 0.1.0
+ */
+export const scopesNeeded = (policy: Policy, body: unknown): ReadonlyArray<string> => {
+  if (policy.tools.size === 0) return policy.required
+  const needed = new Set(policy.required)
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const tool = toolOf(message)
+    for (const scope of (tool === undefined ? undefined : policy.tools.get(tool)) ?? []) needed.add(scope)
+  }
+  return [...needed]
+}
+
+const asPolicy = (scopes: ToolScopes | Policy): Policy => "tools" in scopes ? scopes : policyOf({ toolScopes: scopes })
+
+/**
+ * What a refusal of `body` names: every scope it needs (`scopesNeeded`) when the caller,
+ * holding `held`, lacks any of them through the hierarchy; empty when the body may pass.
+ * The MCP specification (2026-07-28, "Scope Challenge Handling") asks for every scope of
+ * the operation in one challenge, so that a client re-authorizes once, not once per scope.
+ *
+ * @since 0.1.0
+ */
+export const refusedScopes = (scopes: ToolScopes | Policy, body: unknown, held: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const policy = asPolicy(scopes)
+  const needed = scopesNeeded(policy, body)
+  return ScopeHierarchy.missing(policy.hierarchy, held, needed).length === 0 ? [] : needed
+}
+
+/**
+ * The 403 `insufficient_scope` for a body the caller lacks scopes for (the challenge lists
+ * every scope the request needs, docs/behaviour.md#challenges), or undefined when it may
+ * pass. `scopes` is a policy, or the tool scopes alone; `held` is the caller's
  * `principal.scopes`, or none for an anonymous caller.
  *
  * @since 0.1.0
  */
 export const check = (
-  toolScopes: ToolScopes,
+  scopes: ToolScopes | Policy,
   body: unknown,
   held: ReadonlyArray<string>,
   options: HttpAnswer.ChallengeOptions = {}
 ): HttpAnswer.HttpAnswer | undefined => {
-  const required = refusedScopes(toolScopes, body, held)
+  const required = refusedScopes(scopes, body, held)
   return required.length === 0
     ? undefined
     : HttpAnswer.insufficientScope(required, { resourceMetadata: options.resourceMetadata })
+}
+
+/**
+ * The SDK v2 `scopeChallenge` of a tool (`server.registerTool(name, { scopeChallenge }, ...)`)
+ * that decides as mcpgate does: with the hierarchy, and naming the policy's `required`
+ * scopes with the tool's, as mcpgate's own 403 does. Where mcpgate's `toolScopes` also
+ * names the tool, mcpgate answers first and the SDK never sees the call; this is for tools
+ * checked by the SDK alone, and for SDK servers served without mcpgate in front. Unlike
+ * the SDK's `requireScopes`, which matches scopes exactly, `files:write` passes a tool
+ * that needs `files:read` when the hierarchy says so.
+ *
+ * @since 0.1.0
+ */
+export const scopeChallenge = (
+  scopes: ReadonlyArray<string>,
+  policy: Pick<Policy, "hierarchy"> & Partial<Pick<Policy, "required">> = { hierarchy: ScopeHierarchy.empty }
+) => {
+  const needed = [...new Set([...(policy.required ?? []), ...scopes])]
+  // Without `authInfo` the request was not authenticated: the SDK leaves that to its gate.
+  return (context: { readonly authInfo?: { readonly scopes: ReadonlyArray<string> } | undefined }) =>
+    context.authInfo === undefined || ScopeHierarchy.missing(policy.hierarchy, context.authInfo.scopes, needed).length === 0
+      ? undefined
+      : { scopes: needed }
 }

@@ -86,6 +86,15 @@ describe("ProtectedResource: the document (RFC 9728 section 2)", () => {
     )
     expect(JSON.parse(made.answer.body)).toEqual(made.document)
   })
+
+  it("never announces offline_access (MCP 2026-07-28: refresh tokens are no resource requirement)", () => {
+    const made = ProtectedResource.unsafeMake({ ...minimal, scopesSupported: ["offline_access", "tools:read"] })
+    expect(made.answer.body).toBe(
+      `{"resource":"https://mcp.example.com/mcp","authorization_servers":["https://auth.example.com"],` +
+        `"scopes_supported":["tools:read"],"bearer_methods_supported":["header"]}`
+    )
+    expect(made.scopesSupported).toEqual(["tools:read"])
+  })
 })
 
 describe("ProtectedResource: options are checked at startup", () => {

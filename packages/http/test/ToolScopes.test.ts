@@ -4,7 +4,7 @@
  * gets the contract's 403 whose challenge lists every scope of the refused tools, once.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ToolScopes } from "@mcpgate/http"
+import { ScopeHierarchy, ToolScopes } from "@mcpgate/http"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as Either from "effect/Either"
 import { Bodies, JSON_HEADERS } from "@mcpgate/testing/contract"
@@ -98,10 +98,11 @@ describe("ToolScopes", () => {
         .toBeUndefined()
     })
 
-    it("refuses a whole batch for one refused call, listing the scopes of every refused tool once", () => {
+    it("refuses a whole batch for one refused call, listing every scope the batch needs once, held or not", () => {
       const batch = [call("whoami", 1), call("search", 2), call("deploy", 3), call("deploy", 4)]
       expect(ToolScopes.refusedScopes(TOOLS, batch, [])).toEqual(["docs:read", "deploy:write", "ops"])
-      expect(ToolScopes.refusedScopes(TOOLS, batch, ["docs:read"])).toEqual(["deploy:write", "ops"])
+      // MCP 2026-07-28: every scope of the operation in one challenge, so one re-authorization does.
+      expect(ToolScopes.refusedScopes(TOOLS, batch, ["docs:read"])).toEqual(["docs:read", "deploy:write", "ops"])
       expect(ToolScopes.refusedScopes(TOOLS, batch, ["docs:read", "ops", "deploy:write"])).toEqual([])
     })
 
@@ -117,6 +118,48 @@ describe("ToolScopes", () => {
 
     it("does nothing without tool scopes", () => {
       expect(ToolScopes.check(ToolScopes.empty, call("deploy"), [])).toBeUndefined()
+    })
+  })
+
+  describe("with requiredScopes and a hierarchy (a policy)", () => {
+    const POLICY = ToolScopes.policyOf({
+      toolScopes: ToolScopes.unsafeMake({ read: ["files:read"], deploy: ["deploy:write", "ops"] }),
+      requiredScopes: ["mcp"],
+      scopeHierarchy: ScopeHierarchy.unsafeMake({ admin: "*", "files:write": ["files:read"] })
+    })
+    const challengeOf = (body: unknown, held: ReadonlyArray<string>) =>
+      ToolScopes.check(POLICY, body, held)?.headers["www-authenticate"]
+
+    it("lets a broad scope pass where a narrower one is required", () => {
+      expect(ToolScopes.check(POLICY, call("read"), ["mcp", "files:write"])).toBeUndefined()
+      expect(ToolScopes.check(POLICY, call("deploy"), ["admin"])).toBeUndefined()
+      expect(ToolScopes.check(POLICY, undefined, ["admin"])).toBeUndefined()
+    })
+
+    it("refuses a request without the required scopes, a body or none, naming them first, then the tools'", () => {
+      expect(challengeOf(undefined, [])).toBe(`Bearer realm="mcp", error="insufficient_scope", scope="mcp"`)
+      expect(challengeOf(call("whoami"), ["files:read"])).toBe(`Bearer realm="mcp", error="insufficient_scope", scope="mcp"`)
+      expect(challengeOf(call("read"), ["files:write"])).toBe(`Bearer realm="mcp", error="insufficient_scope", scope="mcp files:read"`)
+      expect(challengeOf([call("read", 1), call("deploy", 2)], ["mcp", "files:read", "ops"])).toBe(
+        `Bearer realm="mcp", error="insufficient_scope", scope="mcp files:read deploy:write ops"`
+      )
+    })
+
+    it("never names offline_access in a challenge (MCP 2026-07-28, refresh tokens)", () => {
+      const policy = ToolScopes.policyOf({ toolScopes: ToolScopes.unsafeMake({ sync: ["offline_access", "sync"] }) })
+      expect(ToolScopes.check(policy, call("sync"), [])?.headers["www-authenticate"]).toBe(
+        `Bearer realm="mcp", error="insufficient_scope", scope="sync"`
+      )
+    })
+
+    it("gives SDK v2 tools a scopeChallenge that decides the same way and names the same scopes", () => {
+      const challenge = ToolScopes.scopeChallenge(["files:read"], POLICY)
+      expect(challenge({ authInfo: { scopes: ["mcp", "files:write"] } })).toBeUndefined()
+      expect(challenge({ authInfo: { scopes: ["files:write"] } })).toEqual({ scopes: ["mcp", "files:read"] })
+      expect(ToolScopes.refusedScopes(POLICY, call("read"), ["files:write"])).toEqual(["mcp", "files:read"])
+      // Unauthenticated: the SDK's authentication gate answers, as its own `requireScopes` leaves it.
+      expect(challenge({})).toBeUndefined()
+      expect(ToolScopes.scopeChallenge(["a"])({ authInfo: { scopes: ["b"] } })).toEqual({ scopes: ["a"] })
     })
   })
 })

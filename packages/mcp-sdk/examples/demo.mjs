@@ -4,7 +4,8 @@
 // public: the demo listens on loopback). Configured by environment variables read through
 // Effect `Config`:
 //
-//   PORT (8080)  HOST (127.0.0.1)  MCP_AUTH (api-key | jwt)
+//   PORT (8080)  HOST (127.0.0.1)  MCP_AUTH (api-key | jwt | oauth; `--oauth` on the command line
+//     makes oauth the default)
 //   MCP_API_KEYS (comma-separated; unset: one strong key is generated and printed once)
 //   MCP_API_KEYS_FILE (instead of MCP_API_KEYS: a file of keys, one a line, reloaded when it changes)
 //   MCP_API_KEYS_FILE_POLL (2: the file is also read again this often, in seconds)
@@ -20,6 +21,10 @@
 //     may only repeat the resource)
 //   MCP_AUTH_SSE (false)  MCP_AUTH_MESSAGES (true)
 //   REDIS_URL (unset: failed attempts are counted in memory; set: shared by every demo on that Redis)
+//   MCP_AUTH=oauth: a local OAuth authorization server (oidc-provider) starts in this process
+//     (./demo-oauth.mjs), and the demo is its protected resource: mcp-framework's
+//     OAuthAuthProvider given only the issuer. MCP_OAUTH_TOKENS (jwt | opaque: introspected),
+//     MCP_OAUTH_PORT (0: any free port), MCP_RESOURCE_URL (default http://HOST:PORT/mcp)
 //
 // Bad configuration exits with one line naming the variable.
 import { ProtectedResource } from "@mcpgate/http"
@@ -38,7 +43,14 @@ const optionalList = (name) => Config.map(optionalText(name), Option.map((list) 
 const DemoConfig = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(8080)),
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
-  auth: Config.literal("api-key", "jwt")("MCP_AUTH").pipe(Config.withDefault("api-key")),
+  auth: Config.literal("api-key", "jwt", "oauth")("MCP_AUTH").pipe(
+    Config.withDefault(process.argv.includes("--oauth") ? "oauth" : "api-key")
+  ),
+  oauthTokens: Config.literal("jwt", "opaque")("MCP_OAUTH_TOKENS").pipe(Config.withDefault("jwt")),
+  oauthPort: Config.integer("MCP_OAUTH_PORT").pipe(
+    Config.validate({ message: "must be a port from 0 (any free one) to 65535", validation: (port) => port >= 0 && port <= 65535 }),
+    Config.withDefault(0)
+  ),
   apiKeys: Config.option(Config.redacted("MCP_API_KEYS")),
   apiKeysFile: Config.option(Config.string("MCP_API_KEYS_FILE")),
   // How often the key file is read again whatever the watcher saw: the bound on a removal.
@@ -271,6 +283,27 @@ const watchKeyFile = (file, initialText, initialKeys, pollSeconds) =>
 const fail = (message) => Effect.fail(new DemoError(message))
 
 /**
+ * MCP_AUTH=oauth: a local authorization server, started here and stopped with the demo, and
+ * the demo's provider for it (./demo-oauth.mjs). The resource is MCP_RESOURCE_URL, else the
+ * demo's own /mcp.
+ */
+const oauthModeOf = (config) =>
+  Effect.gen(function*() {
+    if (Option.isSome(config.authorizationServers) || Option.isSome(config.scopesSupported)) {
+      return yield* fail("MCP_AUTHORIZATION_SERVERS and MCP_SCOPES_SUPPORTED are decided by MCP_AUTH=oauth's own authorization server: unset them")
+    }
+    const resource = Option.getOrElse(config.resourceUrl, () => `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}/mcp`)
+    const { startOAuthMode } = yield* Effect.promise(() => import("./demo-oauth.mjs"))
+    return yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => startOAuthMode({ resource, format: config.oauthTokens, port: config.oauthPort, host: config.host }),
+        catch: (error) => new DemoError(`the local authorization server could not start: ${error?.code ?? error?.message ?? error}`)
+      }),
+      (mode) => Effect.promise(() => mode.close())
+    )
+  })
+
+/**
  * The JWT provider's key: exactly one of the three variables. MCP_JWT_PUBLIC_KEY is an SPKI
  * PEM or one JWK as JSON; in a PEM, a literal "\n" stands for a line break, for environment
  * files that hold one line a variable (a PEM has no backslash of its own).
@@ -372,7 +405,7 @@ const KEY_PHRASES = {
   MCP_JWT_JWKS_URL: "a key of MCP_JWT_JWKS_URL"
 }
 
-const banner = ({ allowBearer, auth, claims, generatedKey, header, jwtKey, keyFile, policy, protectedResource, redis, url }) => {
+const banner = ({ allowBearer, auth, claims, generatedKey, header, jwtKey, keyFile, oauth, policy, protectedResource, redis, url }) => {
   const lines = [
     `mcpgate demo: an MCP server on ${url.origin}`,
     `  Streamable HTTP  ${new URL("/mcp", url)}`,
@@ -395,6 +428,8 @@ const banner = ({ allowBearer, auth, claims, generatedKey, header, jwtKey, keyFi
       "Try it from another terminal:",
       `  MCP_URL=${new URL("/mcp", url)} MCP_API_KEY=<the key above> node packages/mcp-sdk/examples/client.mjs`
     )
+  } else if (oauth !== undefined) {
+    lines.push(...oauth.banner(url))
   } else {
     lines.push(`  send header      Authorization: Bearer <a JWT signed with ${KEY_PHRASES[jwtKey.source]}, with exp>`)
     const checked = [
@@ -445,15 +480,18 @@ const program = Effect.gen(function*() {
     ? randomBytes(32).toString("base64url")
     : undefined
   const keys = generatedKey !== undefined ? [Redacted.make(generatedKey)] : keyFile?.keys
-  const protectedResource = yield* protectedResourceOf(config)
-  const jwtKey = apiKeys ? undefined : yield* jwtKeyOf(config)
-  const claims = apiKeys ? undefined : yield* claimsOf(config, protectedResource)
+  const oauth = config.auth === "oauth" ? yield* oauthModeOf(config) : undefined
+  const protectedResource = oauth === undefined ? yield* protectedResourceOf(config) : undefined
+  const jwtKey = config.auth === "jwt" ? yield* jwtKeyOf(config) : undefined
+  const claims = config.auth === "jwt" ? yield* claimsOf(config, protectedResource) : undefined
   // One provider for the server and the key file's watcher, so the keys replaced are the ones checked.
   const provider = apiKeys
     ? ApiKey.layerConfig({
       ...(keys === undefined ? {} : { keys: Config.succeed(keys) }),
       allowBearer: Config.succeed(Option.some(config.apiKeyAllowBearer))
     })
+    : oauth !== undefined
+    ? oauth.provider.layer
     : Jwt.layerConfig({
       publicKey: Config.succeed(jwtKey.publicKey),
       audience: Config.succeed(Option.fromNullable(claims.audience)),
@@ -471,6 +509,7 @@ const program = Effect.gen(function*() {
       // Public: the demo listens on loopback (HOST); behind anything else, keep it internal.
       metricsEndpoint: "/metrics",
       ...(protectedResource === undefined ? {} : { protectedResource: protectedResource.options }),
+      ...(oauth === undefined ? {} : { protectedResource: oauth.protectedResource }),
       ...(store === undefined ? {} : { rateLimit: { store } })
     })
   // With REDIS_URL, every demo on that Redis shares each client's budget; the connection closes with the server.
@@ -501,6 +540,7 @@ const program = Effect.gen(function*() {
         header: config.apiKeyHeader,
         jwtKey,
         keyFile: keyFilePath,
+        oauth,
         policy,
         protectedResource,
         redis: Option.isSome(config.redisUrl),
@@ -508,7 +548,11 @@ const program = Effect.gen(function*() {
       }))
     )
   })).pipe(Layer.provide(serving))).pipe(Effect.mapError((error) => ({ error, auth: config.auth, keyLines: keyFile?.lines })))
-}).pipe(Effect.mapError((failure) => (failure?.auth === undefined ? { error: failure, auth: "api-key" } : failure)))
+}).pipe(
+  // The local authorization server of MCP_AUTH=oauth stops with the demo.
+  Effect.scoped,
+  Effect.mapError((failure) => (failure?.auth === undefined ? { error: failure, auth: "api-key" } : failure))
+)
 
 // Ctrl-C (or SIGTERM) interrupts the program, which closes the server, streams and all.
 const fiber = Effect.runFork(program)

@@ -321,7 +321,8 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
     }
 
     // No token: the challenge names the metadata, on the POST a client sends and the GET curl sends.
-    const challenge = `Bearer realm="mcp", resource_metadata="${metadataUrl}"`
+    // It names the announced scopes too (docs/behaviour.md#challenges).
+    const challenge = `Bearer realm="mcp", scope="tools:read", resource_metadata="${metadataUrl}"`
     const bare = await postInitialize(mcp, {})
     expect(bare.status).toBe(401)
     expect(bare.headers.get("www-authenticate")).toBe(challenge)
@@ -355,7 +356,7 @@ describe("the demo (node packages/mcp-sdk/examples/demo.mjs)", () => {
       const refused = await postInitialize(mcp, { authorization: `Bearer ${token}` })
       expect(refused.status, String(index)).toBe(401)
       expect(refused.headers.get("www-authenticate"), String(index)).toBe(
-        `Bearer realm="mcp", error="invalid_token", resource_metadata="${metadataUrl}"`
+        `Bearer realm="mcp", error="invalid_token", scope="tools:read", resource_metadata="${metadataUrl}"`
       )
       expect(await refused.text(), String(index)).toBe(Bodies.jwt)
     }

@@ -39,7 +39,7 @@
 import type { CustomProvider } from "@mcpgate/auth-core"
 import { AuthProvider } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
-import type { EndpointPolicy, ProtectedResource, RateLimiter, RequestGate } from "@mcpgate/http"
+import type { EndpointPolicy, ProtectedResource, RateLimiter, RequestGate, ServerOptions } from "@mcpgate/http"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Logger from "effect/Logger"
@@ -68,7 +68,7 @@ type Settings = internal.Settings
  *
  * @since 0.1.0
  */
-export interface SseServerOptions {
+export interface SseServerOptions extends ServerOptions.ScopeOptions {
   /** The provider, and which endpoints require credentials (`sse: false`, `messages: true`). */
   readonly auth: {
     readonly provider: CustomProvider.ServiceInput

@@ -9,6 +9,8 @@
 export const Bodies = {
   apiKey: "{\"error\":\"Invalid API key\",\"status\":401,\"type\":\"authentication_error\"}",
   jwt: "{\"error\":\"Invalid or expired JWT token\",\"status\":401,\"type\":\"authentication_error\"}",
+  /** A custom provider (mcp-framework's shape) that names no refusal of its own. */
+  unauthorized: "{\"error\":\"Unauthorized\",\"status\":401,\"type\":\"authentication_error\"}",
   rateLimited: "{\"error\":\"Too many failed authentication attempts\",\"status\":429,\"type\":\"rate_limit_error\"}",
   sessionForbidden: "{\"error\":\"Session belongs to another identity\",\"status\":403,\"type\":\"authorization_error\"}",
   insufficientScope: "{\"error\":\"Insufficient scope\",\"status\":403,\"type\":\"authorization_error\"}",
@@ -21,6 +23,15 @@ export const Bodies = {
   methodNotAllowed: "{\"error\":\"Method not allowed\",\"status\":405,\"type\":\"invalid_request_error\"}",
   unsupportedMediaType: "{\"error\":\"Unsupported media type\",\"status\":415,\"type\":\"invalid_request_error\"}",
   headerFieldsTooLarge: "{\"error\":\"Request header fields too large\",\"status\":431,\"type\":\"invalid_request_error\"}",
+  /**
+   * Streamable HTTP: `Mcp-Method` disagrees with the body, or is missing where required
+   * (docs/behaviour.md#mcp-headers): a JSON-RPC error, code -32020, answering the request's id.
+   */
+  mcpMethodMismatch: (id: string | number | null) =>
+    `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":{"code":-32020,"message":"Mcp-Method header does not match the body"}}`,
+  /** Streamable HTTP: `Mcp-Name` disagrees with the body, or is missing where required. */
+  mcpNameMismatch: (id: string | number | null) =>
+    `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":{"code":-32020,"message":"Mcp-Name header does not match the body"}}`,
   /** One client past its cap of open sessions or anonymous streams. */
   tooManySessions: "{\"error\":\"Too many open sessions\",\"status\":429,\"type\":\"rate_limit_error\"}",
   /** The server past its cap of open streams, whoever asks. */
@@ -39,7 +50,23 @@ export const Challenge = {
   apiKey: (header = "X-API-Key", realm = "mcp") => `ApiKey realm="${realm}", header="${header}"`,
   bearer: "Bearer realm=\"mcp\"",
   invalidToken: "Bearer realm=\"mcp\", error=\"invalid_token\"",
-  invalidRequest: "Bearer realm=\"mcp\", error=\"invalid_request\""
+  invalidRequest: "Bearer realm=\"mcp\", error=\"invalid_request\"",
+  /**
+   * A provider with `dpop` and its default algorithms (docs/behaviour.md#dpop): `DPoP algs`
+   * after Bearer on every 401, the error code on the challenge of the scheme the request used.
+   */
+  dpop: {
+    /** No credential. */
+    none: "Bearer realm=\"mcp\", DPoP algs=\"ES256 EdDSA RS256 PS256\"",
+    /** A token refused under `Bearer` (a bound token sent as Bearer, an unbound one where binding is required). */
+    bearerInvalidToken: "Bearer realm=\"mcp\", error=\"invalid_token\", DPoP algs=\"ES256 EdDSA RS256 PS256\"",
+    /** A proof missing or refused. */
+    invalidProof: "Bearer realm=\"mcp\", DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_dpop_proof\"",
+    /** A token refused under `DPoP` (expired, unbound, bad signature). */
+    invalidToken: "Bearer realm=\"mcp\", DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_token\"",
+    /** A header malformed under `DPoP`. */
+    invalidRequest: "Bearer realm=\"mcp\", error=\"invalid_request\", DPoP algs=\"ES256 EdDSA RS256 PS256\""
+  }
 } as const
 
 /** The API-key challenge of docs/behaviour.md#challenges. */

@@ -3,7 +3,6 @@
  * constant-time comparison, with keys rotated at run time. The keys themselves, as given
  * and as held, are `apiKeySet.ts`.
  */
-import { timingSafeEqual } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -15,10 +14,12 @@ import type { ConfigurationError } from "../ConfigurationError.js"
 import type { CredentialRead, RequestHeaders } from "../Credentials.js"
 import { parseBearer, readSingle } from "../Credentials.js"
 import type { Principal } from "../Principal.js"
-import type { KeyEntry, KeySet, KeySpecInput } from "./apiKeySet.js"
-import { checkKeyEntries, KeySpec, makeKeySet, sha256 } from "./apiKeySet.js"
+import type { KeyEntry, KeySet, KeySpecInput, PendingKeySet } from "./apiKeySet.js"
+import { checkKeyEntries, KeySpec, keyDigestOf, makeKeySet } from "./apiKeySet.js"
 import { failuresFor } from "./failures.js"
 import { decodeOptions, HeaderName, Realm, secretMessage } from "./options.js"
+import type { Platform } from "./platform.js"
+import * as Platforms from "./platform.js"
 
 export type { KeySpecInput } from "./apiKeySet.js"
 
@@ -37,14 +38,25 @@ export const ApiKeyOptionsSchema = Schema.Struct({
 export type ApiKeyOptionsInput = Schema.Schema.Encoded<typeof ApiKeyOptionsSchema>
 export type ApiKeyOptions = Schema.Schema.Type<typeof ApiKeyOptionsSchema>
 
-/** Decodes and checks the options synchronously: the Promise API throws from its constructor. */
+/** The keys of a provider: settled, or (on the web path) with digests still to come. */
+export type Keys = KeySet | PendingKeySet
+
+/**
+ * Decodes and checks the options synchronously: the Promise API throws from its constructor.
+ * On the web path the keys' digests are settled later (see `makeKeySet`).
+ */
 export const parseOptions = (
-  input: unknown
-): Either.Either<{ readonly options: ApiKeyOptions; readonly keys: KeySet }, ConfigurationError> =>
+  input: unknown,
+  platform: Platform = Platforms.current
+): Either.Either<{ readonly options: ApiKeyOptions; readonly keys: Keys }, ConfigurationError> =>
   Either.flatMap(
     Either.flatMap(checkKeyEntries(input), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
-    (options) => Either.map(makeKeySet(options.keys), (keys) => ({ options, keys }))
+    (options) => Either.map(makeKeySet(options.keys, keyDigestOf(platform)), (keys) => ({ options, keys }))
   )
+
+/** The key set once its digests are settled, or the configuration error they revealed. */
+export const settledKeys = (keys: Keys): Effect.Effect<KeySet, ConfigurationError> =>
+  keys instanceof Promise ? Effect.flatMap(Effect.promise(() => keys), (settled) => settled) : Effect.succeed(keys)
 
 /** The Effect-facing API-key provider; also the rotation handle. */
 export interface ApiKeyProvider {
@@ -55,6 +67,7 @@ export interface ApiKeyProvider {
   readonly changes: Stream.Stream<void>
   readonly updateKeys: (keys: ReadonlyArray<KeySpecInput>) => Effect.Effect<void, ConfigurationError>
   readonly claimedIdentity: (request: RequestHeaders) => string | undefined
+  readonly authenticateAt: (request: RequestHeaders, nowMillis: number) => Effect.Effect<Principal, AuthFailure>
 }
 
 /** The provider, and its check on the live clock for the Promise API (see `promiseProvider.ts`). */
@@ -63,6 +76,12 @@ export interface ApiKeyChecker {
   readonly checkNow: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
   /** How many keys are in force now. */
   readonly keyCount: () => number
+  /**
+   * `updateKeys` for the Promise API, which cannot wait: throws what can be checked at once;
+   * on the web path the new keys are in force at once and their digests settle behind them
+   * (a plain key repeating a `sha256` entry then refuses every request, fail closed).
+   */
+  readonly replaceKeysNow: (keys: ReadonlyArray<KeySpecInput>) => void
 }
 
 const principalOf = (entry: KeyEntry, credentialHeader: string): Principal => {
@@ -80,12 +99,19 @@ const principalOf = (entry: KeyEntry, credentialHeader: string): Principal => {
   })
 }
 
-export const makeProvider = (options: ApiKeyOptions, initialKeys: KeySet): Effect.Effect<ApiKeyProvider> =>
-  Effect.map(makeChecker(options, initialKeys), ({ provider }) => provider)
+/** The provider, once its keys are settled: a bad key set fails here, never per request. */
+export const makeProvider = (
+  options: ApiKeyOptions,
+  initialKeys: Keys,
+  platform: Platform = Platforms.current
+): Effect.Effect<ApiKeyProvider, ConfigurationError> =>
+  Effect.flatMap(settledKeys(initialKeys), (keys) =>
+    Effect.map(makeChecker(options, keys, platform), ({ provider }) => provider))
 
 export const makeChecker = (
   options: ApiKeyOptions,
-  initialKeys: KeySet
+  initialKeys: Keys,
+  platform: Platform = Platforms.current
 ): Effect.Effect<ApiKeyChecker> =>
   Effect.map(SubscriptionRef.make(initialKeys), (source) => {
     const challenge: ChallengeParams = { scheme: "ApiKey", realm: options.realm, headerName: options.headerName }
@@ -114,28 +140,49 @@ export const makeChecker = (
       return [authorization._tag === "Found" ? parseBearer(authorization.value, "api-key") : authorization, "authorization"]
     }
 
+    const accept = (entry: KeyEntry, header: string, nowMillis: number): Effect.Effect<Principal, AuthFailure> =>
+      entry.expiresAt !== undefined && nowMillis / 1000 >= entry.expiresAt
+        ? fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint)
+        : Effect.succeed(principalVia(entry, header))
+
+    const refused = () => fail(InvalidCredentials, "verification_error")
+    // The web path cannot look a key's digest up without waiting, so the identities a key
+    // claims (for the gate's lockout exemption) are those it proved: only configured keys
+    // enter, and a rotation empties it.
+    const provenOnWeb = new Map<string, string>()
+    // Only the web path's key sets are ever pending: `node:crypto` digests synchronously.
+    const nodeCheck = platform._tag === "Node" ? makeNodeCheck(platform, () => current as KeySet) : undefined
+
     /**
-     * The whole check, synchronous: a hash, a look-up and a comparison, so it is answered as
-     * an Exit without a fiber. Any exception while checking is a 401, never a 500
-     * (docs/behaviour.md#answers).
+     * The whole check. On `node:crypto` it is synchronous: a hash, a look-up and a
+     * comparison, answered as an Exit without a fiber. On the web path the digest is Web
+     * Crypto's, so the answer is an Effect. Any exception while checking is a 401, never a
+     * 500 (docs/behaviour.md#answers).
      */
     const check = (request: RequestHeaders, nowMillis: () => number): Effect.Effect<Principal, AuthFailure> => {
       try {
         const [credential, header] = read(request)
         if (credential._tag !== "Found") return unread(credential)
-        const digest = sha256(credential.value)
-        const entry = current.get(digest.toString("hex"))
-        // The Map lookup already compared digests; this constant-time check makes the
-        // decision itself independent of where two digests first differ.
-        // An unknown key is named by nothing derived from it: a digest prefix of a pasted
-        // password or another service's key would be an offline oracle in the logs.
-        if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return fail(InvalidCredentials, "unknown_key")
-        if (entry.expiresAt !== undefined && nowMillis() / 1000 >= entry.expiresAt) {
-          return fail(ExpiredCredentials, "expired", entry.label ?? entry.fingerprint)
+        if (nodeCheck !== undefined) {
+          const entry = nodeCheck(credential.value)
+          return entry === undefined ? fail(InvalidCredentials, "unknown_key") : accept(entry, header, nowMillis())
         }
-        return Effect.succeed(principalVia(entry, header))
+        const keys = current
+        const now = nowMillis()
+        return Effect.catchAllDefect(
+          Effect.flatten(Effect.promise(async () => {
+            const set = keys instanceof Promise ? Either.getOrUndefined(await keys) : keys
+            if (set === undefined) return refused()
+            const digest = await Platforms.webSha256(credential.value)
+            const entry = set.get(Platforms.toHex(digest))
+            if (entry === undefined || !Platforms.constantTimeEqual(entry.digest, digest)) return fail(InvalidCredentials, "unknown_key")
+            if (current === keys) provenOnWeb.set(credential.value, entry.id)
+            return accept(entry, header, now)
+          })),
+          refused
+        )
       } catch {
-        return fail(InvalidCredentials, "verification_error")
+        return refused()
       }
     }
 
@@ -146,29 +193,49 @@ export const makeChecker = (
     /** The key entry the presented key would prove (its identity), without the final comparison. */
     const claimedIdentity = (request: RequestHeaders): string | undefined => {
       const [credential] = read(request)
-      return credential._tag === "Found" ? current.get(sha256(credential.value).toString("hex"))?.id : undefined
+      if (credential._tag !== "Found") return undefined
+      return platform._tag === "Node"
+        ? (current as KeySet).get(platform.crypto.hash("sha256", credential.value, "hex"))?.id
+        : provenOnWeb.get(credential.value)
     }
 
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
-      Effect.clockWith((clock) => {
-        for (const entry of current.values()) {
-          if (entry.id === principal.keyId) {
-            return Effect.succeed(entry.expiresAt === undefined || clock.unsafeCurrentTimeMillis() / 1000 < entry.expiresAt)
+      Effect.clockWith((clock) =>
+        Effect.map(Effect.either(settledKeys(current)), (keys) => {
+          if (Either.isLeft(keys)) return false
+          for (const entry of keys.right.values()) {
+            if (entry.id === principal.keyId) {
+              return entry.expiresAt === undefined || clock.unsafeCurrentTimeMillis() / 1000 < entry.expiresAt
+            }
           }
-        }
-        return Effect.succeed(false)
-      })
+          return false
+        })
+      )
 
+    /** The new keys checked (all that can be checked without waiting), then put in force. */
+    const replace = (keys: ReadonlyArray<KeySpecInput>): Either.Either<Keys, ConfigurationError> =>
+      // No keys at run time revokes them all (fail closed); only a server that starts
+      // without any is a configuration mistake.
+      keys.length === 0 ? Either.right<Keys>(new Map()) : Either.flatMap(
+        Either.flatMap(checkKeyEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
+        (decoded) => makeKeySet(decoded.keys, keyDigestOf(platform))
+      )
+
+    // In force before the change is announced, so whoever listens sees the new keys.
+    const putInForce = (next: Keys) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          current = next
+          provenOnWeb.clear()
+        }),
+        SubscriptionRef.set(source, next)
+      )
+
+    // The keys are validated fully (digests settled) before they replace the old ones.
     const updateKeys = (keys: ReadonlyArray<KeySpecInput>) =>
       Effect.flatMap(
-        // No keys at run time revokes them all (fail closed); only a server that starts
-        // without any is a configuration mistake.
-        keys.length === 0 ? Either.right<KeySet>(new Map()) : Either.flatMap(
-          Either.flatMap(checkKeyEntries({ keys }), (input) => decodeOptions(ApiKeyOptionsSchema, input, "API key")),
-          (decoded) => makeKeySet(decoded.keys)
-        ),
-        // In force before the change is announced, so whoever listens sees the new keys.
-        (next) => Effect.zipRight(Effect.sync(() => (current = next)), SubscriptionRef.set(source, next))
+        Effect.flatMap(replace(keys), settledKeys),
+        putInForce
       )
 
     return {
@@ -183,6 +250,24 @@ export const makeChecker = (
         claimedIdentity
       },
       checkNow: (request) => check(request, Date.now),
-      keyCount: () => current.size
+      keyCount: () => current instanceof Promise ? options.keys.length : current.size,
+      replaceKeysNow: (keys) => Effect.runSync(putInForce(Either.getOrThrowWith(replace(keys), (error) => error)))
     }
   })
+
+/**
+ * The `node:crypto` look-up: one-shot SHA-256, a map look-up and a constant-time
+ * comparison, all synchronous. The entry the key proves, or undefined.
+ */
+const makeNodeCheck = (platform: Platforms.NodePlatform, keys: () => KeySet) => {
+  const { hash, timingSafeEqual } = platform.crypto
+  return (key: string): KeyEntry | undefined => {
+    const digest = hash("sha256", key, "buffer")
+    const entry = keys().get(digest.toString("hex"))
+    // The Map lookup already compared digests; this constant-time check makes the
+    // decision itself independent of where two digests first differ.
+    // An unknown key is named by nothing derived from it: a digest prefix of a pasted
+    // password or another service's key would be an offline oracle in the logs.
+    return entry !== undefined && timingSafeEqual(entry.digest, digest) ? entry : undefined
+  }
+}

@@ -3,12 +3,13 @@
  * with a key or its SHA-256), the checks that refuse weak, odd and repeated keys, and the set
  * they make, which holds only digests. Problems name keys by position, never by value.
  */
-import { hash } from "node:crypto"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "../ConfigurationError.js"
 import { configurationError, formatIssues, invalidOptions, SecretString } from "./options.js"
+import type { Platform } from "./platform.js"
+import { fromHex, toHex, webSha256 } from "./platform.js"
 
 const Label = Schema.String.pipe(
   Schema.filter((label) => /^[\x20-\x7e]{1,128}$/.test(label) || "a key label must be 1 to 128 printable ASCII characters")
@@ -34,7 +35,7 @@ export type KeySpecInput = Schema.Schema.Encoded<typeof KeySpec>
 
 /** One configured key, held only as its digest. */
 export interface KeyEntry {
-  readonly digest: Buffer
+  readonly digest: Uint8Array
   /** Names the entry in logs and identities: the digest's first 8 hex digits. */
   readonly fingerprint: string
   /** The principal's identity and key id: `api-key:` and the digest's first 16 hex digits. */
@@ -47,6 +48,13 @@ export interface KeyEntry {
 /** The key set: digests in hex to entries, so a lookup costs the same whatever the count. */
 export type KeySet = ReadonlyMap<string, KeyEntry>
 
+/**
+ * A key set whose digests are still being computed (the web path: Web Crypto digests are
+ * asynchronous), or why it was refused once they were: a key given in plain that repeats a
+ * key given by its `sha256` is found only then.
+ */
+export type PendingKeySet = Promise<Either.Either<KeySet, ConfigurationError>>
+
 const MIN_KEY_LENGTH = 16
 const HOW_TO_MAKE_A_KEY =
   "make one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\""
@@ -55,8 +63,15 @@ const SHA256_HEX = /^[0-9a-f]{64}$/
 const SHA256_PROBLEM =
   "must be the 64-character lower-case hex SHA-256 digest of the key's UTF-8 bytes, e.g. from: printf %s \"$KEY\" | sha256sum"
 
-/** The SHA-256 of a key's UTF-8 bytes: what the set is keyed by. */
-export const sha256 = (text: string): Buffer => hash("sha256", text, "buffer")
+/** The SHA-256 of a key's UTF-8 bytes, in hex: what the set is keyed by; synchronous on `node:crypto`. */
+export type KeyDigest = (key: string) => Uint8Array
+
+/** `node:crypto`'s one-shot SHA-256 of a key, or undefined on the web path. */
+export const keyDigestOf = (platform: Platform): KeyDigest | undefined => {
+  if (platform._tag !== "Node") return undefined
+  const hash = platform.crypto.hash
+  return (key) => hash("sha256", key, "buffer")
+}
 
 const keyProblem = (key: string): string | undefined => {
   if (key.length === 0) return "is empty"
@@ -66,43 +81,84 @@ const keyProblem = (key: string): string | undefined => {
   return undefined
 }
 
-/** Builds the key set, refusing bad and duplicate keys; messages name keys by position only. */
+type Meta = Omit<KeyEntry, "digest" | "fingerprint" | "id">
+
+const entryOf = (digest: Uint8Array, meta: Meta): KeyEntry => {
+  const hex = toHex(digest)
+  return { digest, fingerprint: hex.slice(0, 8), id: `api-key:${hex.slice(0, 16)}`, ...meta }
+}
+
+const repeated = (index: number) =>
+  configurationError(`Invalid API key options: keys[${index}] repeats an earlier key; each key must be distinct`)
+
+/**
+ * Builds the key set, refusing bad and duplicate keys; messages name keys by position only.
+ * With a synchronous digest (`node:crypto`) the set is built at once. Without one (the web
+ * path) every check that needs no digest is still made here, in the same order, and the set
+ * is pending: its digests, and a plain key repeating a `sha256` entry, are settled later.
+ */
 export const makeKeySet = (
-  specs: ReadonlyArray<Schema.Schema.Type<typeof KeySpec>>
-): Either.Either<KeySet, ConfigurationError> => {
+  specs: ReadonlyArray<Schema.Schema.Type<typeof KeySpec>>,
+  digestOf: KeyDigest | undefined
+): Either.Either<KeySet | PendingKeySet, ConfigurationError> => {
   if (specs.length === 0) {
     return Either.left(configurationError(`Invalid API key options: keys is empty, so no request could pass; ${HOW_TO_MAKE_A_KEY}`))
   }
   const set = new Map<string, KeyEntry>()
+  // The web path: plain keys by their text, digests by their hex, each with its position.
+  const plain = new Map<string, { readonly index: number; readonly meta: Meta }>()
+  const given = new Map<string, number>()
   for (const [index, spec] of specs.entries()) {
     const entry = Redacted.isRedacted(spec) ? { key: spec } : spec
-    let digest: Buffer
+    const meta: Meta = { label: entry.label, scopes: entry.scopes ?? [], expiresAt: entry.expiresAt }
+    let digest: Uint8Array
     if ("key" in entry) {
-      const problem = keyProblem(Redacted.value(entry.key))
+      const key = Redacted.value(entry.key)
+      const problem = keyProblem(key)
       if (problem !== undefined) {
         return Either.left(configurationError(`Invalid API key options: keys[${index}] ${problem}; ${HOW_TO_MAKE_A_KEY}`))
       }
-      digest = sha256(Redacted.value(entry.key))
+      if (digestOf === undefined) {
+        if (plain.has(key)) return Either.left(repeated(index))
+        plain.set(key, { index, meta })
+        continue
+      }
+      digest = digestOf(key)
     } else {
       if (!SHA256_HEX.test(entry.sha256)) {
         return Either.left(configurationError(`Invalid API key options: keys[${index}].sha256 ${SHA256_PROBLEM}`))
       }
-      digest = Buffer.from(entry.sha256, "hex")
+      if (digestOf === undefined) {
+        if (given.has(entry.sha256)) return Either.left(repeated(index))
+        given.set(entry.sha256, index)
+      }
+      digest = fromHex(entry.sha256)
     }
-    const hex = digest.toString("hex")
-    if (set.has(hex)) {
-      return Either.left(configurationError(`Invalid API key options: keys[${index}] repeats an earlier key; each key must be distinct`))
-    }
-    set.set(hex, {
-      digest,
-      fingerprint: hex.slice(0, 8),
-      id: `api-key:${hex.slice(0, 16)}`,
-      label: entry.label,
-      scopes: entry.scopes ?? [],
-      expiresAt: entry.expiresAt
-    })
+    const hex = toHex(digest)
+    if (set.has(hex)) return Either.left(repeated(index))
+    set.set(hex, entryOf(digest, meta))
   }
-  return Either.right(set)
+  return Either.right(digestOf === undefined ? settleDigests(set, plain, given) : set)
+}
+
+/** The web path's digests of plain keys, and the one duplicate only they can reveal. */
+const settleDigests = async (
+  set: Map<string, KeyEntry>,
+  plain: ReadonlyMap<string, { readonly index: number; readonly meta: Meta }>,
+  given: ReadonlyMap<string, number>
+): Promise<Either.Either<KeySet, ConfigurationError>> => {
+  const digests = await Promise.all([...plain].map(async ([key, spec]) => ({ digest: await webSha256(key), ...spec })))
+  const clashes = digests.flatMap(({ digest, index }) => {
+    const other = given.get(toHex(digest))
+    return other === undefined ? [] : [Math.max(index, other)]
+  })
+  if (clashes.length > 0) return Either.left(repeated(Math.min(...clashes)))
+  // In the order the keys were given, as the Node path builds it.
+  const entries = [
+    ...digests.map(({ digest, index, meta }) => [index, entryOf(digest, meta)] as const),
+    ...[...set.values()].map((entry) => [given.get(toHex(entry.digest))!, entry] as const)
+  ].sort(([a], [b]) => a - b)
+  return Either.right(new Map(entries.map(([, entry]) => [toHex(entry.digest), entry])))
 }
 
 const ENTRY_FIELDS = ["key", "sha256", "label", "scopes", "expiresAt"]

@@ -2,7 +2,7 @@
  * The JWT provider, wired from its parts: options (`jwtOptions.ts`), key material
  * (`jwtKeyMaterial.ts`), the token's form (`jwtTokenForm.ts`), verification on `node:crypto`
  * for local keys (`jwtNodeVerification.ts`, synchronous) or with jose for a remote key set
- * (`jwtVerification.ts`), claim rules (`jwtClaims.ts`), the principal (`jwtPrincipal.ts`)
+ * and wherever `node:crypto` is missing (`jwtVerification.ts`, `platform.ts`), claim rules (`jwtClaims.ts`), the principal (`jwtPrincipal.ts`)
  * and the verified-token cache (`jwtTokenCache.ts`). What is here is the order of the
  * checks and the key rotation; every rule lives with its concern.
  */
@@ -18,10 +18,11 @@ import { InvalidCredentials } from "../AuthFailure.js"
 import type { ConfigurationError } from "../ConfigurationError.js"
 import type { RequestHeaders } from "../Credentials.js"
 import { isCompactJws, readBearer } from "../Credentials.js"
+import * as Dpop from "../Dpop.js"
 import type { Principal } from "../Principal.js"
 import { failuresFor } from "./failures.js"
 import { makeClaimsCheck } from "./jwtClaims.js"
-import { claimedIdentityOf } from "./jwtIdentity.js"
+import { claimedIdentityOf, identityOf, webIdentityOf } from "./jwtIdentity.js"
 import type { KeyMaterial } from "./jwtKeyMaterial.js"
 import { isRefusal, makeNodeVerifier } from "./jwtNodeVerification.js"
 import { makeKeyMaterial, replacementKeyMaterial } from "./jwtKeyMaterial.js"
@@ -33,6 +34,8 @@ import { makeTokenCache } from "./jwtTokenCache.js"
 import { makeProtectedHeaderReader } from "./jwtTokenForm.js"
 import type { Verified } from "./jwtVerification.js"
 import { makeVerifier } from "./jwtVerification.js"
+import type { Platform } from "./platform.js"
+import * as Platforms from "./platform.js"
 import { deepFreeze } from "./verifiedTokens.js"
 
 export type { KeyMaterial } from "./jwtKeyMaterial.js"
@@ -40,9 +43,10 @@ export type { JwtKeyOptionsInput, JwtOptions, JwtOptionsInput } from "./jwtOptio
 
 /** Decodes the options and settles the key material, synchronously: the Promise API throws from its constructor. */
 export const parseOptions = (
-  input: unknown
+  input: unknown,
+  platform: Platform = Platforms.current
 ): Either.Either<{ readonly options: JwtOptions; readonly keys: KeyMaterial }, ConfigurationError> =>
-  Either.flatMap(decodeJwtOptions(input), (options) => Either.map(makeKeyMaterial(options), (keys) => ({ options, keys })))
+  Either.flatMap(decodeJwtOptions(input), (options) => Either.map(makeKeyMaterial(options, platform), (keys) => ({ options, keys })))
 
 /** The Effect-facing JWT provider; also the rotation handle. */
 export interface JwtProvider {
@@ -53,6 +57,9 @@ export interface JwtProvider {
   readonly changes: Stream.Stream<void>
   readonly updateKeys: (keys: JwtKeyOptionsInput) => Effect.Effect<void, ConfigurationError>
   readonly claimedIdentity: (request: RequestHeaders) => string | undefined
+  readonly authenticateAt: (request: RequestHeaders, nowMillis: number) => Effect.Effect<Principal, AuthFailure>
+  /** With the `dpop` option: the binding rules the request gate applies (docs/behaviour.md#dpop). */
+  readonly dpop?: Dpop.Binding | undefined
 }
 
 /** The provider, and its check on the live clock for the Promise API (see `promiseProvider.ts`). */
@@ -62,9 +69,10 @@ export interface JwtChecker {
 }
 
 /**
- * How local keys verify a signature: on `node:crypto`, synchronously (the default), or with
- * jose's `jwtVerify` on WebCrypto, kept so that tests can hold both paths to the same answers.
- * A remote key set is always verified with jose.
+ * How local keys verify a signature: on `node:crypto`, synchronously (the default where the
+ * platform has it), or with jose's `jwtVerify` on WebCrypto (the only way on the web path),
+ * kept so that tests can hold both paths to the same answers. A remote key set is always
+ * verified with jose.
  */
 export type Verification = "node" | "jose"
 
@@ -74,12 +82,14 @@ export const makeProvider = (options: JwtOptions, initialKeys: KeyMaterial): Eff
 export const makeChecker = (
   options: JwtOptions,
   initialKeys: KeyMaterial,
-  verification: Verification = "node"
+  verification: Verification = "node",
+  platform: Platform = Platforms.current
 ): Effect.Effect<JwtChecker> =>
   Effect.map(SubscriptionRef.make(initialKeys), (source) => {
     // The keys in force, read synchronously by every check; `source` only announces changes.
     let current = initialKeys
-    const challenge: ChallengeParams = {
+    const dpop = options.dpop === undefined ? undefined : Dpop.make(options.dpop, { provider: "jwt", ...options }, platform)
+    const challenge: ChallengeParams = dpop?.challenge("Bearer") ?? {
       scheme: "Bearer",
       realm: options.realm,
       resourceMetadata: options.resourceMetadata
@@ -87,26 +97,29 @@ export const makeChecker = (
     const failures = failuresFor("jwt", challenge)
     const { fail, unread } = failures
     const verify = makeVerifier(options, failures)
-    const nodeVerifier = verification === "node" ? makeNodeVerifier(options, failures) : undefined
+    const nodeVerifier = verification === "node" && platform._tag === "Node"
+      ? makeNodeVerifier(options, failures, platform)
+      : undefined
     /** Readies the keys of a material for `node:crypto`, before it is put in force. */
     const prepare = (material: KeyMaterial) => {
       if (material._tag === "Local") nodeVerifier?.prepare(material)
     }
     prepare(initialKeys)
     const claimsProblem = makeClaimsCheck(options, failures.failure)
-    const tokenCache = makeTokenCache(options)
-    const protectedHeaderOf = makeProtectedHeaderReader()
+    const tokenCache = makeTokenCache(options, platform)
+    const protectedHeaderOf = makeProtectedHeaderReader(platform)
     const credentialHeader = options.headerName.toLowerCase()
 
     // Suspended by `clockWith`, so that nothing is read before the effect runs.
     const authenticate = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
       Effect.clockWith((clock) => check(request, clock.unsafeCurrentTimeMillis()))
 
-    const checkNow = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> => check(request, Date.now())
+    const checkNow = (request: RequestHeaders): Effect.Effect<Principal, AuthFailure> =>
+      dpop === undefined ? check(request, Date.now()) : dpop.judged(request, check(request, Date.now()))
 
     const claimedIdentity = (request: RequestHeaders): string | undefined => {
-      const credential = readBearer(request, options.headerName, options.requireBearer)
-      return credential._tag === "Found" && isCompactJws(credential.value) ? claimedIdentityOf(credential.value) : undefined
+      const credential = readBearer(request, options.headerName, options.requireBearer, dpop !== undefined)
+      return credential._tag === "Found" && isCompactJws(credential.value) ? claimedIdentityOf(credential.value, platform) : undefined
     }
 
     /**
@@ -121,11 +134,12 @@ export const makeChecker = (
 
     const startCheck = (request: RequestHeaders, now: number): Effect.Effect<Principal, AuthFailure> => {
       try {
-        const credential = readBearer(request, options.headerName, options.requireBearer)
+        const credential = readBearer(request, options.headerName, options.requireBearer, dpop !== undefined)
         if (credential._tag !== "Found") return unread(credential)
         const token = credential.value
         const material = current
-        return tokenCache.check(token, material, now, (remember) => verifyToken(token, material, now, remember))
+        const checked = tokenCache.check(token, material, now, (remember) => verifyToken(token, material, now, remember))
+        return credential.scheme === "DPoP" ? dpop!.underDpop(checked) : checked
       } catch {
         return fail(InvalidCredentials, "verification_error")
       }
@@ -151,7 +165,10 @@ export const makeChecker = (
         accept(token, verified, header.right, material, now, remember))
     }
 
-    /** A token whose signature held: the claim rules, then its principal, remembered. */
+    /**
+     * A token whose signature held: the claim rules, then its principal, remembered. A
+     * token without a subject is named by its digest, which the web path waits for.
+     */
     const accept = (
       token: string,
       verified: Verified,
@@ -159,21 +176,30 @@ export const makeChecker = (
       material: KeyMaterial,
       now: number,
       remember: RememberToken | undefined
-    ): Exit.Exit<Principal, AuthFailure> => {
+    ): Effect.Effect<Principal, AuthFailure> => {
       const problem = claimsProblem(verified.payload, now)
       if (problem !== undefined) return Exit.fail(problem)
-      // Frozen whether cached or not, so a tool behaves the same with the cache on or off.
-      const principal = deepFreeze(principalOf(token, verified, credentialHeader))
-      remember?.({ principal, payload: verified.payload, material, key: verified.key, header })
-      return Exit.succeed(principal)
+      const admit = (identity: string) => {
+        // Frozen whether cached or not, so a tool behaves the same with the cache on or off.
+        const principal = deepFreeze(principalOf(token, verified, credentialHeader, identity))
+        remember?.({ principal, payload: verified.payload, material, key: verified.key, header })
+        return Exit.succeed(principal)
+      }
+      const identity = platform._tag === "Node"
+        ? identityOf(verified.payload, token, platform)
+        : webIdentityOf(verified.payload, token)
+      return typeof identity === "string" ? admit(identity) : Effect.flatMap(Effect.promise(() => identity), admit)
     }
 
     const stillValid = (principal: Principal): Effect.Effect<boolean> =>
-      Effect.map(Clock.currentTimeMillis, (now) => principalStillHolds(principal, current, now, options.clockTolerance))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const holds = principalStillHolds(principal, current, now, options.clockTolerance)
+        return typeof holds === "boolean" ? Effect.succeed(holds) : Effect.promise(() => holds)
+      })
 
     const updateKeys = (keys: JwtKeyOptionsInput) =>
       Effect.flatMap(
-        replacementKeyMaterial(options, keys),
+        replacementKeyMaterial(options, keys, platform),
         (next) =>
           // In force before the change is announced, so whoever listens sees the new keys.
           // Entries of the old keys would only be refused by their material; free them now.
@@ -191,13 +217,15 @@ export const makeChecker = (
     return {
       provider: {
         kinds: ["jwt"],
-        headerNames: [options.headerName],
+        // The proof is a credential header too: allowed in preflights, kept from tools.
+        headerNames: dpop === undefined ? [options.headerName] : [options.headerName, "DPoP"],
         authenticate,
         authenticateAt: check,
         stillValid,
         changes: Stream.map(Stream.drop(source.changes, 1), () => undefined),
         updateKeys,
-        claimedIdentity
+        claimedIdentity,
+        dpop
       },
       checkNow
     }

@@ -11,6 +11,7 @@ import * as Keys from "./jwtKeys.js"
 import type { JwtKeyOptionsInput, JwtOptions } from "./jwtOptions.js"
 import { invalidJwtOptions, JwtKeyOptionsSchema } from "./jwtOptions.js"
 import { decodeOptions } from "./options.js"
+import type { Platform } from "./platform.js"
 import type { RemoteJwks } from "./remoteJwks.js"
 import * as RemoteJwksSet from "./remoteJwks.js"
 
@@ -25,10 +26,11 @@ const traverse = <A, B>(
 ): Either.Either<ReadonlyArray<B>, ConfigurationError> => Either.all(items.map(f))
 
 /**
- * Parses the key material synchronously with `node:crypto` and settles the algorithms:
- * given ones must all be served by the keys; omitted ones follow the key.
+ * Parses the key material synchronously (with `node:crypto`, or on the web path from the
+ * JWK or DER, see `jwtKeys.ts`) and settles the algorithms: given ones must all be served by
+ * the keys; omitted ones follow the key.
  */
-export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial, ConfigurationError> => {
+export const makeKeyMaterial = (options: JwtOptions, platform: Platform): Either.Either<KeyMaterial, ConfigurationError> => {
   const given = (["secret", "publicKey", "jwks", "jwksUrl"] as const).filter((name) => options[name] !== undefined)
   if (given.length !== 1) {
     return invalidJwtOptions(
@@ -46,7 +48,7 @@ export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial,
     if (!hmac.every(Keys.isHmac)) {
       return invalidJwtOptions(`a secret serves only HS256, HS384 or HS512, not ${hmac.join(", ")}; for public-key algorithms use publicKey, jwks or jwksUrl`)
     }
-    return Either.map(Keys.secretKey(Redacted.value(options.secret), hmac), (key) => ({
+    return Either.map(Keys.secretKey(Redacted.value(options.secret), hmac, platform), (key) => ({
       _tag: "Local",
       algorithms: hmac,
       keys: Keys.indexKeys([key])
@@ -70,14 +72,14 @@ export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial,
   const parsed = options.publicKey !== undefined
     ? Either.map(
       typeof options.publicKey === "string"
-        ? Keys.publicKeyFromPem(options.publicKey)
-        : Keys.publicKeyFromJwk(options.publicKey, "publicKey"),
+        ? Keys.publicKeyFromPem(options.publicKey, platform)
+        : Keys.publicKeyFromJwk(options.publicKey, "publicKey", platform),
       (key) => [key]
     )
     : traverse(
       // Keys marked for encryption are not for us (RFC 7517 4.2).
       options.jwks!.keys.filter((jwk) => jwk["use"] === undefined || jwk["use"] === "sig"),
-      (jwk, index) => Keys.publicKeyFromJwk(jwk, `jwks.keys[${index}]`)
+      (jwk, index) => Keys.publicKeyFromJwk(jwk, `jwks.keys[${index}]`, platform)
     )
   return Either.flatMap(parsed, (keys) => {
     if (keys.length === 0) return invalidJwtOptions("jwks has no signing keys")
@@ -99,7 +101,8 @@ export const makeKeyMaterial = (options: JwtOptions): Either.Either<KeyMaterial,
  */
 export const replacementKeyMaterial = (
   options: JwtOptions,
-  keys: JwtKeyOptionsInput
+  keys: JwtKeyOptionsInput,
+  platform: Platform
 ): Either.Either<KeyMaterial, ConfigurationError> =>
   Either.flatMap(
     decodeOptions(JwtKeyOptionsSchema, keys, "JWT key"),
@@ -111,7 +114,7 @@ export const replacementKeyMaterial = (
         jwks: undefined,
         jwksUrl: undefined,
         ...stripUndefined(decoded)
-      })
+      }, platform)
   )
 
 const stripUndefined = <A extends object>(record: A): Partial<A> =>

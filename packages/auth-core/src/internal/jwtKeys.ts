@@ -1,11 +1,18 @@
-import type { JsonWebKey, KeyObject } from "node:crypto"
-import { createHash, createPublicKey, createSecretKey } from "node:crypto"
+/**
+ * The verification keys of a JWT provider, parsed synchronously from the options on either
+ * platform (`platform.ts`): `node:crypto`'s `KeyObject`s on the Node path; on the web path the
+ * same facts read from the JWK or the DER (`der.ts`), with Web Crypto importing the key when it
+ * is first used. Every configuration check that needs no cryptography is made here on both.
+ */
+import type * as NodeCrypto from "node:crypto"
+import type { KeyObject } from "node:crypto"
 import * as Either from "effect/Either"
-import type { CryptoKey } from "jose"
-import { importSPKI } from "jose"
 import type { ConfigurationError } from "../ConfigurationError.js"
+import type { KeyShape } from "./der.js"
+import * as Der from "./der.js"
 import { configurationError } from "./options.js"
-
+import type { Platform } from "./platform.js"
+import { toHex, utf8, webSha256 } from "./platform.js"
 /** The JWS algorithms a provider may allow (RFC 7518 3.1, RFC 8037). */
 export const ALGORITHMS = [
   "HS256", "HS384", "HS512",
@@ -24,17 +31,22 @@ export const minimumSecretBytes = (alg: Algorithm): number => Number(alg.slice(2
 
 /** One key a token may be verified with; `id` names it across rotations and is not secret. */
 export interface VerificationKey {
-  readonly key: KeyObject
+  readonly shape: KeyShape
+  /** The HMAC secret, or the public key as a DER SPKI: what Web Crypto imports. */
+  readonly bytes: Uint8Array
+  /** `node:crypto`'s key, on the Node path. */
+  readonly node: KeyObject | undefined
   readonly kid: string | undefined
   /** The JWK's own `alg`, which then is the only one it serves. */
   readonly alg: string | undefined
-  readonly id: string
+  /** `jwt:` and the first 16 hex digits of the SHA-256 of `bytes`: a Web Crypto digest settles later. */
+  readonly id: string | Promise<string>
 }
 
 /** Whether a key can verify a signature of the given algorithm: the defence against confusion. */
 export const keyServes = (key: VerificationKey, alg: string): boolean => {
   if (key.alg !== undefined && key.alg !== alg) return false
-  const type = key.key.type === "secret" ? "secret" : key.key.asymmetricKeyType
+  const type = key.shape.type
   switch (alg) {
     case "HS256": case "HS384": case "HS512":
       return type === "secret"
@@ -43,7 +55,7 @@ export const keyServes = (key: VerificationKey, alg: string): boolean => {
     case "PS256": case "PS384": case "PS512":
       return type === "rsa" || type === "rsa-pss"
     case "ES256": case "ES384": case "ES512":
-      return type === "ec" && key.key.asymmetricKeyDetails?.namedCurve === CURVES[alg]
+      return type === "ec" && key.shape.namedCurve === CURVES[alg]
     case "EdDSA":
       return type === "ed25519" || type === "ed448"
     case "Ed25519":
@@ -58,13 +70,13 @@ const CURVES: Readonly<Record<string, string>> = { ES256: "prime256v1", ES384: "
 /** The algorithm a public key serves when none is configured. */
 export const defaultAlgorithm = (key: VerificationKey): Algorithm | undefined => {
   if (key.alg !== undefined) return (ALGORITHMS as ReadonlyArray<string>).includes(key.alg) ? key.alg as Algorithm : undefined
-  switch (key.key.asymmetricKeyType) {
+  switch (key.shape.type) {
     case "rsa":
       return "RS256"
     case "rsa-pss":
       return "PS256"
     case "ec":
-      return Object.entries(CURVES).find(([, curve]) => curve === key.key.asymmetricKeyDetails?.namedCurve)?.[0] as Algorithm | undefined
+      return Object.entries(CURVES).find(([, curve]) => curve === key.shape.namedCurve)?.[0] as Algorithm | undefined
     case "ed25519":
     case "ed448":
       return "EdDSA"
@@ -73,49 +85,76 @@ export const defaultAlgorithm = (key: VerificationKey): Algorithm | undefined =>
   }
 }
 
-const idOf = (key: KeyObject): string =>
-  "jwt:" + createHash("sha256")
-    .update(key.type === "secret" ? key.export() : key.export({ type: "spki", format: "der" }))
-    .digest("hex")
-    .slice(0, 16)
+const shapeOf = (key: KeyObject): KeyShape =>
+  key.type === "secret"
+    ? { type: "secret" }
+    : {
+      type: key.asymmetricKeyType ?? "unknown",
+      namedCurve: key.asymmetricKeyDetails?.namedCurve,
+      modulusLength: key.asymmetricKeyDetails?.modulusLength
+    }
+
+/** A key of either platform: its `KeyObject` and id at once on Node, its id later on the web. */
+const keyOf = (
+  platform: Platform,
+  parsed: { readonly shape: KeyShape; readonly bytes: Uint8Array; readonly node?: KeyObject },
+  kid: string | undefined,
+  alg: string | undefined
+): VerificationKey => ({
+  ...parsed,
+  node: parsed.node,
+  kid,
+  alg,
+  id: platform._tag === "Node"
+    ? "jwt:" + platform.crypto.createHash("sha256").update(parsed.bytes).digest("hex").slice(0, 16)
+    : webSha256(parsed.bytes).then((digest) => "jwt:" + toHex(digest).slice(0, 16))
+})
 
 // A secret that is really a PEM or SSH key invites algorithm confusion (HS256 over a public key).
 const LOOKS_LIKE_KEY = /-----BEGIN [A-Z ]+-----|^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-\S+|sk-\S+@openssh\.com) /
 
 export const secretKey = (
   secret: string,
-  algorithms: ReadonlyArray<Algorithm>
+  algorithms: ReadonlyArray<Algorithm>,
+  platform: Platform
 ): Either.Either<VerificationKey, ConfigurationError> => {
   if (LOOKS_LIKE_KEY.test(secret)) {
     return Either.left(configurationError(
       "Invalid JWT options: secret looks like a PEM or SSH key; an HMAC secret must be random bytes. For public-key algorithms use publicKey, jwks or jwksUrl"
     ))
   }
-  const bytes = Buffer.from(secret, "utf8")
+  const bytes = utf8(secret)
   const needed = Math.max(...algorithms.map(minimumSecretBytes))
   if (bytes.length < needed) {
     return Either.left(configurationError(
       `Invalid JWT options: secret is ${bytes.length} bytes, but ${algorithms.join(", ")} needs at least ${needed} (RFC 7518 3.2); make one with: node -e "console.log(require('node:crypto').randomBytes(${needed}).toString('base64url'))"`
     ))
   }
-  const key = createSecretKey(bytes)
-  return Either.right({ key, kid: undefined, alg: undefined, id: idOf(key) })
+  const node = platform._tag === "Node" ? platform.crypto.createSecretKey(bytes) : undefined
+  return Either.right(keyOf(platform, { shape: { type: "secret" }, bytes, ...(node ? { node } : {}) }, undefined, undefined))
 }
 
 // jose refuses RSA keys under 2048 bits at verification; say so at startup instead, or every
 // request would fail.
 const weakRsa = (key: VerificationKey, where: string): Either.Either<VerificationKey, ConfigurationError> => {
-  const bits = key.key.asymmetricKeyDetails?.modulusLength
-  return (key.key.asymmetricKeyType === "rsa" || key.key.asymmetricKeyType === "rsa-pss") && bits !== undefined && bits < 2048
+  const bits = key.shape.modulusLength
+  return (key.shape.type === "rsa" || key.shape.type === "rsa-pss") && bits !== undefined && bits < 2048
     ? Either.left(configurationError(`Invalid JWT options: ${where} is a ${bits}-bit RSA key; RS* and PS* need at least 2048 bits`))
     : Either.right(key)
 }
 
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k"] as const
 
+/** `node:crypto`'s parse of a public key, with its SPKI. */
+const nodeKey = (platform: Extract<Platform, { _tag: "Node" }>, input: Parameters<typeof NodeCrypto.createPublicKey>[0]) => {
+  const node = platform.crypto.createPublicKey(input)
+  return { node, shape: shapeOf(node), bytes: new Uint8Array(node.export({ type: "spki", format: "der" })) }
+}
+
 export const publicKeyFromJwk = (
   jwk: Readonly<Record<string, unknown>>,
-  where: string
+  where: string,
+  platform: Platform
 ): Either.Either<VerificationKey, ConfigurationError> => {
   if (jwk["kty"] === "oct") {
     return Either.left(configurationError(`Invalid JWT options: ${where} is a symmetric key (kty "oct"); give it as secret instead`))
@@ -129,14 +168,16 @@ export const publicKeyFromJwk = (
     return Either.left(configurationError(`Invalid JWT options: ${where} has a kid or alg that is not a string`))
   }
   try {
-    const key = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" })
-    return weakRsa({ key, kid, alg, id: idOf(key) }, where)
+    const parsed = platform._tag === "Node"
+      ? nodeKey(platform, { key: jwk as NodeCrypto.JsonWebKey, format: "jwk" })
+      : (({ der, shape }) => ({ shape, bytes: der }))(Der.spkiOfJwk(jwk))
+    return weakRsa(keyOf(platform, parsed, kid, alg), where)
   } catch (cause) {
     return Either.left(configurationError(`Invalid JWT options: ${where} is not a usable public JWK (${(cause as Error).message})`))
   }
 }
 
-export const publicKeyFromPem = (pem: string): Either.Either<VerificationKey, ConfigurationError> => {
+export const publicKeyFromPem = (pem: string, platform: Platform): Either.Either<VerificationKey, ConfigurationError> => {
   if (/PRIVATE KEY/.test(pem)) {
     return Either.left(configurationError("Invalid JWT options: publicKey is a private key; give the public key (an SPKI PEM, \"-----BEGIN PUBLIC KEY-----\")"))
   }
@@ -144,11 +185,18 @@ export const publicKeyFromPem = (pem: string): Either.Either<VerificationKey, Co
     return Either.left(configurationError("Invalid JWT options: publicKey must be an SPKI PEM (\"-----BEGIN PUBLIC KEY-----\") or a JWK object"))
   }
   try {
-    const key = createPublicKey({ key: pem, format: "pem" })
-    return weakRsa({ key, kid: undefined, alg: undefined, id: idOf(key) }, "publicKey")
+    return weakRsa(keyOf(platform, platform._tag === "Node" ? nodeKey(platform, { key: pem, format: "pem" }) : webPem(pem), undefined, undefined), "publicKey")
   } catch (cause) {
     return Either.left(configurationError(`Invalid JWT options: publicKey is not a usable PEM (${(cause as Error).message})`))
   }
+}
+
+/** A PEM public key or certificate read on the web path. */
+const webPem = (pem: string) => {
+  const certificate = Der.pemBody(pem, "CERTIFICATE")
+  const bytes = certificate !== undefined ? Der.spkiOfCertificate(certificate) : Der.pemBody(pem, "PUBLIC KEY")
+  if (bytes === undefined) throw new Error("no complete PEM block")
+  return { bytes, shape: Der.spkiShape(bytes) }
 }
 
 /** Local keys indexed by `kid` in a `Map`: a `kid` of "constructor" or "__proto__" finds nothing. */
@@ -173,38 +221,4 @@ export const indexKeys = (keys: ReadonlyArray<VerificationKey>): LocalKeys => {
 export const candidates = (keys: LocalKeys, kid: unknown, alg: string): ReadonlyArray<VerificationKey> => {
   const pool = typeof kid === "string" ? [...(keys.byKid.get(kid) ?? []), ...keys.anyKid] : keys.all
   return pool.filter((key) => keyServes(key, alg))
-}
-
-const HMAC_HASH: Readonly<Record<string, string>> = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" }
-
-/**
- * The key as a WebCrypto `CryptoKey` for one algorithm. jose converts a `KeyObject` on every
- * verification; a key imported once makes each verification about twice as fast.
- */
-export const importForAlgorithm = (key: KeyObject, alg: string): Promise<CryptoKey> => {
-  const hash = HMAC_HASH[alg]
-  if (key.type === "secret" && hash !== undefined) {
-    return crypto.subtle.importKey("raw", key.export(), { name: "HMAC", hash }, false, ["verify"])
-  }
-  return importSPKI(key.export({ type: "spki", format: "pem" }) as string, alg)
-}
-
-/**
- * A per-provider memo of imported keys. Weak, so the keys of a rotated-out set are released;
- * a failed import falls back to the `KeyObject`, which jose checks and refuses itself. Once
- * an import has settled, the key is handed out without waiting: verification is on every
- * request's path.
- */
-export const importedKeys = () => {
-  const memo = new WeakMap<VerificationKey, Map<string, CryptoKey | KeyObject | Promise<CryptoKey | KeyObject>>>()
-  return (key: VerificationKey, alg: string): CryptoKey | KeyObject | Promise<CryptoKey | KeyObject> => {
-    let byAlg = memo.get(key)
-    if (byAlg === undefined) memo.set(key, byAlg = new Map())
-    const known = byAlg.get(alg)
-    if (known !== undefined) return known
-    const importing = importForAlgorithm(key.key, alg).catch(() => key.key)
-    byAlg.set(alg, importing)
-    void importing.then((ready) => byAlg.set(alg, ready))
-    return importing
-  }
 }

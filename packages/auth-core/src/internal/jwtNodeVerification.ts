@@ -15,9 +15,10 @@ import type { KeyMaterial } from "./jwtKeyMaterial.js"
 import type { PreparedAlgorithm } from "./jwtSignatures.js"
 import { prepareKeys, preparedCandidates } from "./jwtSignatures.js"
 import { makeStandardClaimsCheck } from "./jwtStandardClaims.js"
-import { jsonObjectOf } from "./jwtTokenForm.js"
+import { jsonObjectReader } from "./jwtTokenForm.js"
 import type { JwtOptions } from "./jwtOptions.js"
 import type { Verified } from "./jwtVerification.js"
+import type { NodePlatform } from "./platform.js"
 
 type LocalMaterial = Extract<KeyMaterial, { readonly _tag: "Local" }>
 
@@ -31,7 +32,13 @@ export const isRefusal = (verdict: NodeVerdict): verdict is SingleFailure => "_t
  * (at load and on every rotation, before the material is put in force); `verify` prepares
  * any material it has not seen, once.
  */
-export const makeNodeVerifier = (options: JwtOptions, { failure }: ReturnType<typeof failuresFor>) => {
+export const makeNodeVerifier = (
+  options: JwtOptions,
+  { failure }: ReturnType<typeof failuresFor>,
+  platform: NodePlatform
+) => {
+  const { Buffer } = platform
+  const payloadOf = jsonObjectReader(platform)
   const prepared = new WeakMap<KeyMaterial, ReadonlyMap<string, PreparedAlgorithm>>()
   const standardClaims = makeStandardClaimsCheck(options, failure)
   const malformed = failure(InvalidCredentials, "malformed_token")
@@ -42,7 +49,7 @@ export const makeNodeVerifier = (options: JwtOptions, { failure }: ReturnType<ty
 
   const prepare = (material: LocalMaterial): ReadonlyMap<string, PreparedAlgorithm> => {
     let ready = prepared.get(material)
-    if (ready === undefined) prepared.set(material, ready = prepareKeys(material.keys, material.algorithms))
+    if (ready === undefined) prepared.set(material, ready = prepareKeys(material.keys, material.algorithms, platform))
     return ready
   }
 
@@ -65,7 +72,7 @@ export const makeNodeVerifier = (options: JwtOptions, { failure }: ReturnType<ty
     // A payload that is not base64url-encoded (`b64: false`, in force only when `crit` names
     // it) is no JWT: refused after the signature, where jose refuses it.
     if (header.crit !== undefined && header.b64 === false) return malformed
-    const payload = jsonObjectOf<JWTPayload>(token.slice(token.indexOf(".") + 1, signatureAt))
+    const payload = payloadOf<JWTPayload>(token.slice(token.indexOf(".") + 1, signatureAt))
     if (payload === undefined) return malformed
     const problem = standardClaims(payload, now)
     return problem ?? { payload, keyId: verifiedBy.id, key: verifiedBy.key }

@@ -6,6 +6,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { ConfigurationError } from "../ConfigurationError.js"
+import { DpopOptionsSchema } from "./dpopOptions.js"
 import * as Keys from "./jwtKeys.js"
 import {
   configurationError,
@@ -65,7 +66,9 @@ export const JwtOptionsSchema = Schema.Struct({
   tokenCache: Schema.optionalWith(
     Schema.Union(Schema.Boolean, Schema.Struct({ maxEntries: Schema.optional(PositiveInt) })),
     { default: () => true }
-  )
+  ),
+  /** DPoP (RFC 9449): proofs for bound tokens, `Authorization: DPoP` read (docs/behaviour.md#dpop). */
+  dpop: Schema.optional(DpopOptionsSchema)
 })
 
 export type JwtOptionsInput = Schema.Schema.Encoded<typeof JwtOptionsSchema>
@@ -82,4 +85,7 @@ export const decodeJwtOptions = (input: unknown): Either.Either<JwtOptions, Conf
   Either.flatMap(decodeOptions(JwtOptionsSchema, input, "JWT"), (options) =>
     options.clockTolerance > MAX_CLOCK_TOLERANCE
       ? invalidJwtOptions(`clockTolerance is ${options.clockTolerance} s; at most ${MAX_CLOCK_TOLERANCE} s is allowed`)
+      // RFC 9449 7.1: the DPoP scheme lives in `Authorization`, and is read only there.
+      : options.dpop !== undefined && (options.headerName.toLowerCase() !== "authorization" || !options.requireBearer)
+      ? invalidJwtOptions("dpop needs the token in the Authorization header (headerName \"Authorization\", requireBearer true)")
       : Either.right(options))

@@ -11,12 +11,12 @@
  * as jose's failure to use it is a `verification_error`; so is an RSASSA-PSS key).
  */
 import type { KeyObject, VerifyKeyObjectInput, VerifyPublicKeyInput } from "node:crypto"
-import { constants, createHmac, timingSafeEqual, verify } from "node:crypto"
 import type { LocalKeys, VerificationKey } from "./jwtKeys.js"
 import * as Keys from "./jwtKeys.js"
+import type { NodePlatform } from "./platform.js"
 
 /** Whether the signature holds over the signing input (the token up to its second dot, ASCII). */
-export type SignatureCheck = (token: string, signingInputEnd: number, signature: Buffer) => boolean
+export type SignatureCheck = (token: string, signingInputEnd: number, signature: Uint8Array) => boolean
 
 /** One candidate key for one algorithm, ready to verify. */
 export interface PreparedKey {
@@ -40,12 +40,14 @@ const HASHES: Readonly<Record<string, string>> = {
   ES256: "sha256", ES384: "sha384", ES512: "sha512"
 }
 
-const hmacCheck = (key: KeyObject, hash: string): SignatureCheck => (token, end, signature) => {
+const hmacCheck = ({ crypto: { createHmac, timingSafeEqual } }: NodePlatform, key: KeyObject, hash: string): SignatureCheck =>
+(token, end, signature) => {
   const mac = createHmac(hash, key).update(token.slice(0, end), "latin1").digest()
   return mac.length === signature.length && timingSafeEqual(mac, signature)
 }
 
 const publicCheck = (
+  { Buffer, crypto: { verify } }: NodePlatform,
   hash: string | null,
   key: VerifyPublicKeyInput | VerifyKeyObjectInput | KeyObject
 ): SignatureCheck =>
@@ -59,25 +61,31 @@ const publicCheck = (
 }
 
 /** The check of one key for one algorithm, or undefined where jose refuses to use the key. */
-export const signatureCheck = (verificationKey: VerificationKey, alg: string): SignatureCheck | undefined => {
-  const key = verificationKey.key
+export const signatureCheck = (
+  verificationKey: VerificationKey,
+  alg: string,
+  platform: NodePlatform
+): SignatureCheck | undefined => {
+  const key = verificationKey.node
+  if (key === undefined) return undefined
   const hash = HASHES[alg]
+  const { constants } = platform.crypto
   switch (alg) {
     case "HS256": case "HS384": case "HS512":
-      return key.type === "secret" ? hmacCheck(key, hash!) : undefined
+      return key.type === "secret" ? hmacCheck(platform, key, hash!) : undefined
     case "RS256": case "RS384": case "RS512":
-      return publicCheck(hash!, { key, padding: constants.RSA_PKCS1_PADDING })
+      return publicCheck(platform, hash!, { key, padding: constants.RSA_PKCS1_PADDING })
     case "PS256": case "PS384": case "PS512":
       // jose cannot use an RSASSA-PSS key (OID id-RSASSA-PSS) with WebCrypto: a plain RSA key only.
-      return key.asymmetricKeyType !== "rsa" ? undefined : publicCheck(hash!, {
+      return key.asymmetricKeyType !== "rsa" ? undefined : publicCheck(platform, hash!, {
         key,
         padding: constants.RSA_PKCS1_PSS_PADDING,
         saltLength: Number(alg.slice(2)) / 8
       })
     case "ES256": case "ES384": case "ES512":
-      return publicCheck(hash!, { key, dsaEncoding: "ieee-p1363" })
+      return publicCheck(platform, hash!, { key, dsaEncoding: "ieee-p1363" })
     case "EdDSA": case "Ed25519":
-      return key.asymmetricKeyType === "ed25519" ? publicCheck(null, key) : undefined
+      return key.asymmetricKeyType === "ed25519" ? publicCheck(platform, null, key) : undefined
     default:
       return undefined
   }
@@ -89,7 +97,8 @@ export const signatureCheck = (verificationKey: VerificationKey, alg: string): S
  */
 export const prepareKeys = (
   keys: LocalKeys,
-  algorithms: ReadonlyArray<string>
+  algorithms: ReadonlyArray<string>,
+  platform: NodePlatform
 ): ReadonlyMap<string, PreparedAlgorithm> => {
   const prepared = new Map<string, PreparedAlgorithm>()
   for (const alg of algorithms) {
@@ -97,7 +106,7 @@ export const prepareKeys = (
     const prepare = (list: ReadonlyArray<VerificationKey>) =>
       list.filter((key) => Keys.keyServes(key, alg)).map((key) => {
         let ready = memo.get(key)
-        if (ready === undefined) memo.set(key, ready = { id: key.id, key: key.key, check: signatureCheck(key, alg) })
+        if (ready === undefined) memo.set(key, ready = { id: key.id as string, key: key.node!, check: signatureCheck(key, alg, platform) })
         return ready
       })
     const byKid = new Map<string, ReadonlyArray<PreparedKey>>()

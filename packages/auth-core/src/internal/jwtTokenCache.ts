@@ -8,6 +8,8 @@ import type { AuthFailure } from "../AuthFailure.js"
 import type { Principal } from "../Principal.js"
 import type { KeyMaterial } from "./jwtKeyMaterial.js"
 import type { JwtOptions } from "./jwtOptions.js"
+import type { Platform } from "./platform.js"
+import * as Platforms from "./platform.js"
 import type { VerifiedToken } from "./verifiedTokens.js"
 import * as VerifiedTokenCache from "./verifiedTokens.js"
 
@@ -27,7 +29,7 @@ export interface TokenCache {
   readonly clear: () => void
 }
 
-export const makeTokenCache = (options: JwtOptions): TokenCache => {
+export const makeTokenCache = (options: JwtOptions, platform: Platform = Platforms.current): TokenCache => {
   const verifiedTokens = options.tokenCache === false ? undefined : VerifiedTokenCache.make(
     options.tokenCache === true ? DEFAULT_TOKEN_CACHE_ENTRIES : options.tokenCache.maxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES,
     { clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge }
@@ -40,20 +42,32 @@ export const makeTokenCache = (options: JwtOptions): TokenCache => {
     return fullCheck((entry) => verifiedTokens.remember(digest, entry))
   }
 
+  const recall = (
+    digest: string,
+    material: KeyMaterial,
+    now: number,
+    fullCheck: FullCheck
+  ): Effect.Effect<Principal, AuthFailure> => {
+    const recalled = verifiedTokens.recall(digest, now)
+    // A rotation replaces the material: what the old keys verified is verified again.
+    if (recalled === undefined || recalled.material !== material) return checkAfresh(digest, fullCheck)
+    if (material._tag === "Local") return Effect.succeed(recalled.principal)
+    // A remote set may have been fetched anew since: the entry holds only while the set
+    // still yields the very key that verified it.
+    return Effect.flatMap(material.jwks.resolve(recalled.header), (found) =>
+      found._tag === "Keys" && found.keys.includes(recalled.key)
+        ? Effect.succeed(recalled.principal)
+        : checkAfresh(digest, fullCheck))
+  }
+
+  // One-shot `node:crypto` digest, so a cached token is answered synchronously; Web Crypto's
+  // digest must be waited for.
+  const nodeDigestOf = VerifiedTokenCache.nodeDigestOf(platform)
   return {
-    check: (token, material, now, fullCheck) => {
-      const digest = VerifiedTokenCache.digestOf(token)
-      const recalled = verifiedTokens.recall(digest, now)
-      // A rotation replaces the material: what the old keys verified is verified again.
-      if (recalled === undefined || recalled.material !== material) return checkAfresh(digest, fullCheck)
-      if (material._tag === "Local") return Effect.succeed(recalled.principal)
-      // A remote set may have been fetched anew since: the entry holds only while the set
-      // still yields the very key that verified it.
-      return Effect.flatMap(material.jwks.resolve(recalled.header), (found) =>
-        found._tag === "Keys" && found.keys.includes(recalled.key)
-          ? Effect.succeed(recalled.principal)
-          : checkAfresh(digest, fullCheck))
-    },
+    check: nodeDigestOf !== undefined
+      ? (token, material, now, fullCheck) => recall(nodeDigestOf(token), material, now, fullCheck)
+      : (token, material, now, fullCheck) =>
+        Effect.flatMap(Effect.promise(() => VerifiedTokenCache.webDigestOf(token)), (digest) => recall(digest, material, now, fullCheck)),
     clear: () => verifiedTokens.clear()
   }
 }

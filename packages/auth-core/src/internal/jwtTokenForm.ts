@@ -5,10 +5,11 @@
  */
 import * as Either from "effect/Either"
 import type { JWSHeaderParameters } from "jose"
-import { isUtf8 } from "node:buffer"
 import { isCompactJws } from "../Credentials.js"
 import { Lru } from "../Lru.js"
 import type { Algorithm } from "./jwtKeys.js"
+import type { Platform } from "./platform.js"
+import * as Platforms from "./platform.js"
 import { deepFreeze } from "./verifiedTokens.js"
 
 /** Why a token's form is refused, in the order the checks run. */
@@ -38,8 +39,9 @@ const HEADER_SEGMENTS_REMEMBERED = 16
  * decoding is remembered: the `alg` is checked on every token against the algorithms in
  * force, which a rotation may change.
  */
-export const makeProtectedHeaderReader = (): ProtectedHeaderReader => {
+export const makeProtectedHeaderReader = (platform: Platform = Platforms.current): ProtectedHeaderReader => {
   const decoded = new Lru<string, JWSHeaderParameters>(HEADER_SEGMENTS_REMEMBERED)
+  const jsonObjectOf = jsonObjectReader(platform)
   return (token, algorithms) => {
     if (!isCompactJws(token) || !isCanonical(token)) return Either.left("malformed_token")
     const segment = token.slice(0, token.indexOf("."))
@@ -63,7 +65,7 @@ export const makeProtectedHeaderReader = (): ProtectedHeaderReader => {
  * 2 characters over a whole group it carries 4 unused bits, with 3 characters 2; a lone
  * character cannot be base64url at all.
  */
-const isCanonical = (token: string): boolean => {
+export const isCanonical = (token: string): boolean => {
   let start = 0
   for (;;) {
     const dot = token.indexOf(".", start)
@@ -83,18 +85,26 @@ const BOM = 0xfeff
 /**
  * A base64url segment decoded as jose decodes a header or a claims set: strict UTF-8 (a
  * leading byte-order mark dropped, as `TextDecoder` drops it), JSON, a plain object; else
- * undefined. The segment has passed the checks of form of `makeProtectedHeaderReader`.
+ * undefined. The segment has passed the checks of form of `makeProtectedHeaderReader`. With
+ * `node:buffer` where the runtime has it; else `atob` and a fatal `TextDecoder` (which keeps
+ * the mark, as `Buffer` does), to the same answers.
  */
-export const jsonObjectOf = <A extends object>(segment: string): A | undefined => {
-  const bytes = Buffer.from(segment, "base64url")
-  if (!isUtf8(bytes)) return undefined
-  let text = bytes.toString("utf8")
-  if (text.charCodeAt(0) === BOM) text = text.slice(1)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    return undefined
+export const jsonObjectReader = (platform: Platform): <A extends object>(segment: string) => A | undefined => {
+  const textOf = (segment: string): string | undefined => {
+    if (platform._tag !== "Node") return Platforms.strictUtf8Text(Platforms.fromBase64(segment))
+    const bytes = platform.Buffer.from(segment, "base64url")
+    return platform.isUtf8(bytes) ? bytes.toString("utf8") : undefined
   }
-  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed as A : undefined
+  return <A extends object>(segment: string): A | undefined => {
+    let text = textOf(segment)
+    if (text === undefined) return undefined
+    if (text.charCodeAt(0) === BOM) text = text.slice(1)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      return undefined
+    }
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed as A : undefined
+  }
 }

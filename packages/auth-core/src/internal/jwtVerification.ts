@@ -18,13 +18,14 @@ import {
 import type { failuresFor } from "./failures.js"
 import { requiredClaimsOf } from "./jwtClaims.js"
 import type { KeyMaterial } from "./jwtKeyMaterial.js"
+import type { ImportedKey } from "./jwtKeyImport.js"
+import { importedKeys } from "./jwtKeyImport.js"
 import type { Algorithm } from "./jwtKeys.js"
 import * as Keys from "./jwtKeys.js"
 import type { JwtOptions } from "./jwtOptions.js"
 
 /** A payload whose signature held, and the key that verified it. */
 export type Verified = { readonly payload: JWTPayload; readonly keyId: string; readonly key: CryptoKey | KeyObject }
-type VerifiableKey = { readonly key: CryptoKey | KeyObject; readonly id: string }
 
 /**
  * The verification of these options: a token and its protected header, checked with the
@@ -35,7 +36,7 @@ export const makeVerifier = (
   { fail, failure }: ReturnType<typeof failuresFor>
 ) => {
   const tolerance = options.clockTolerance
-  const imported = Keys.importedKeys()
+  const imported = importedKeys()
   const requiredClaims = requiredClaimsOf(options)
 
   const verifyWith = (
@@ -91,7 +92,7 @@ export const makeVerifier = (
   /** Tries each candidate key in order; the first signature that holds wins. */
   const verifyFirst = (
     token: string,
-    keys: ReadonlyArray<VerifiableKey>,
+    keys: ReadonlyArray<ImportedKey>,
     algorithms: ReadonlyArray<Algorithm>,
     now: number
   ): Effect.Effect<Verified, SingleFailure> => {
@@ -110,11 +111,11 @@ export const makeVerifier = (
     if (material._tag === "Local") {
       const keys = Keys.candidates(material.keys, header.kid, header.alg!)
       if (keys.length === 0) return fail(InvalidCredentials, header.kid !== undefined ? "unknown_kid" : "no_matching_key")
-      const ready = keys.map((key) => ({ key: imported(key, header.alg!), id: key.id }))
-      return ready.every((entry) => !(entry.key instanceof Promise))
-        ? verifyFirst(token, ready as ReadonlyArray<VerifiableKey>, material.algorithms, now)
+      const ready = keys.map((key) => imported(key, header.alg!))
+      return ready.every((entry) => !(entry instanceof Promise))
+        ? verifyFirst(token, ready as ReadonlyArray<ImportedKey>, material.algorithms, now)
         : Effect.flatMap(
-          Effect.promise(() => Promise.all(ready.map(async ({ id, key }) => ({ key: await key, id })))),
+          Effect.promise(() => Promise.all(ready)),
           (ready) => verifyFirst(token, ready, material.algorithms, now)
         )
     }

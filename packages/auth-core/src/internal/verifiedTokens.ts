@@ -8,11 +8,12 @@
 //   is never used before `nbf` or after `exp` (or `maxTokenAge`), whatever the clock does;
 // - an entry names the key material and the key that verified it, and is used only while
 //   both are still the ones in force (see `jwtTokenCache.ts`), so it never outlives a key rotation.
-import { hash } from "node:crypto"
 import type { CryptoKey, JWSHeaderParameters, JWTPayload, KeyObject } from "jose"
 import type { Principal } from "../Principal.js"
 import { Lru } from "../Lru.js"
 import { issuedInFuture } from "./jwtClaims.js"
+import type { Platform } from "./platform.js"
+import * as Platforms from "./platform.js"
 
 /** What was verified, and with what. */
 export interface VerifiedToken {
@@ -50,8 +51,23 @@ export const timeRulesHold = (payload: JWTPayload, nowMillis: number, rules: Tim
   return !issuedInFuture(payload, nowMillis, tolerance)
 }
 
-/** The cache's key for a token: its SHA-256, in base64. */
-export const digestOf = (token: string): string => hash("sha256", token, "base64")
+/** The cache's key for a token: its SHA-256 in base64, one-shot on `node:crypto`; undefined on the web path. */
+export const nodeDigestOf = (platform: Platform): ((token: string) => string) | undefined => {
+  if (platform._tag !== "Node") return undefined
+  const hash = platform.crypto.hash
+  return (token) => hash("sha256", token, "base64")
+}
+
+/** The same key on the web path, from Web Crypto. */
+export const webDigestOf = async (token: string): Promise<string> => Platforms.toBase64(await Platforms.webSha256(token))
+
+const currentDigestOf = nodeDigestOf(Platforms.current)
+
+/** The cache's key for a token, synchronously: `node:crypto` only (else it throws; see `webDigestOf`). */
+export const digestOf = (token: string): string => {
+  if (currentDigestOf === undefined) throw new Error("no synchronous SHA-256 here: use webDigestOf")
+  return currentDigestOf(token)
+}
 
 /** A bounded cache of verified tokens. */
 export interface VerifiedTokens {

@@ -43,8 +43,8 @@ export interface ServingHostSettings {
   readonly resource: string | undefined
   /** The protected-resource metadata to serve (RFC 9728); the gate is made with it too. */
   readonly protectedResource: ProtectedResource.ProtectedResource | undefined
-  /** Scopes per tool, checked alike on both transports. */
-  readonly toolScopes: ToolScopes.ToolScopes
+  /** The scope policy (`requiredScopes`, tool scopes, hierarchy), checked alike on both transports. */
+  readonly toolScopes: ToolScopes.Policy
   /** What the one gate both transports share is made from: one budget per client across them. */
   readonly gate: Omit<NodeHttp.RequestGateOptions, "protectedResource">
   readonly onError: ((error: unknown) => void) | undefined

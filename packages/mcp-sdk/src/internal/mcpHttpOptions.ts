@@ -57,5 +57,6 @@ export const McpHttpOptions = Schema.Struct({
       ...metadataPaths(options.protectedResource)
     ])
   ),
-  Schema.filter(ProtectedResource.oneResource)
+  Schema.filter(ProtectedResource.oneResource),
+  Schema.filter(ServerOptions.scopesKnown)
 )

@@ -2,7 +2,7 @@
  * `MCPServer`'s options, decoded once, when it is constructed, into what its host serves
  * (`host.ts`): nothing of them is decoded again when it starts.
  */
-import { Options } from "@mcpgate/auth-core"
+import { OAuthAuthProvider, Options } from "@mcpgate/auth-core"
 import { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { EndpointPolicy, ProtectedResource, ServerOptions } from "@mcpgate/http"
 import { NodeHttp } from "@mcpgate/node"
@@ -122,6 +122,7 @@ const OptionsSchema = Schema.Struct({
           ])
         ),
         Schema.filter(ProtectedResource.oneResource),
+        Schema.filter(ServerOptions.scopesKnown),
         Schema.filter(NodeHttp.anonymousBelowTotal)
       )
     }),
@@ -136,7 +137,8 @@ const OptionsSchema = Schema.Struct({
             ...metadataPaths(options.protectedResource)
           ])
         ),
-        Schema.filter(ProtectedResource.oneResource)
+        Schema.filter(ProtectedResource.oneResource),
+        Schema.filter(ServerOptions.scopesKnown)
       )
     })
   ),
@@ -175,6 +177,34 @@ const withTransportAuth = (options: MCPServerOptions): MCPServerOptions => {
   return { ...options, transport: { ...rest, options: merged } as unknown as TransportOptions }
 }
 
+/**
+ * An `OAuthAuthProvider` makes the server an OAuth protected resource, as in mcp-framework:
+ * its RFC 9728 metadata (`resource`, `authorization_servers` from the provider) is served
+ * without credentials and named in every challenge. A `protectedResource` given as well
+ * must be for the same resource (it may add scopes or a name).
+ */
+const withOAuthMetadata = (options: MCPServerOptions): MCPServerOptions => {
+  const transportOptions = (options as { transport?: { options?: unknown } } | null)?.transport?.options
+  if (typeof transportOptions !== "object" || transportOptions === null) return options
+  const { auth, protectedResource } = transportOptions as { auth?: { provider?: unknown }; protectedResource?: { resource?: unknown } }
+  const provider = auth?.provider
+  if (!(provider instanceof OAuthAuthProvider)) return options
+  if (protectedResource != null) {
+    if (protectedResource.resource === provider.getResource()) return options
+    throw new ConfigurationError({
+      message: `Invalid MCPServer options:\n  - transport.options.protectedResource.resource (${
+        JSON.stringify(protectedResource.resource)
+      }) is not the OAuthAuthProvider's resource (${JSON.stringify(provider.getResource())}): leave protectedResource out, ` +
+        "or give it the same resource"
+    })
+  }
+  const transport = (options as { transport: object }).transport
+  return {
+    ...options,
+    transport: { ...transport, options: { ...transportOptions, protectedResource: provider.protectedResource } } as unknown as TransportOptions
+  }
+}
+
 /** The SSE server's endpoint policy, without mcp-framework's `oauth`, which guards nothing here. */
 const withoutOauth = (
   endpoints: (EndpointPolicy.EndpointPolicy & { readonly oauth?: boolean | undefined }) | undefined
@@ -199,7 +229,7 @@ export interface MCPServerSettings {
 
 /** Decodes the options, once; throws a `ConfigurationError` naming each problem. */
 export const decodeMCPServerOptions = (input: MCPServerOptions): MCPServerSettings => {
-  const options = withTransportAuth(input)
+  const options = withOAuthMetadata(withTransportAuth(input))
   const decoded = Either.getOrThrowWith(
     Options.decode(OptionsSchema, options, "MCPServer"),
     (error) => authLeftOut(options) ?? error

@@ -44,6 +44,8 @@ export interface CommonTransportOptions
     | "resource"
     | "protectedResource"
     | "toolScopes"
+    | "requiredScopes"
+    | "scopeHierarchy"
     | "rateLimit"
     | "trustProxy"
     | "logger"

@@ -9,7 +9,8 @@ import type { AuthProvider } from "@mcpgate/auth-core"
 import { Options } from "@mcpgate/auth-core"
 import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
 import { isProviderInput } from "@mcpgate/auth-core/CustomProvider"
-import { EndpointPolicy, ProtectedResource, ServerOptions, ToolScopes } from "@mcpgate/http"
+import type { ScopeHierarchy, ToolScopes } from "@mcpgate/http"
+import { EndpointPolicy, ProtectedResource, ServerOptions } from "@mcpgate/http"
 import { NodeHttp } from "@mcpgate/node"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -65,7 +66,7 @@ export const common = {
   requestContext: Schema.optional(Schema.Boolean),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
-  toolScopes: Schema.optional(ToolScopes.ToolScopesSchema),
+  ...ServerOptions.scopeFields,
   rateLimit: ServerOptions.gateFields.rateLimit,
   trustProxy: ServerOptions.gateFields.trustProxy,
   logger: ServerOptions.gateFields.logger,
@@ -138,6 +139,8 @@ interface Decoded {
   readonly resource?: string | undefined
   readonly protectedResource?: typeof ProtectedResource.OptionsSchema.Type | undefined
   readonly toolScopes?: ToolScopes.ToolScopes | undefined
+  readonly requiredScopes?: ReadonlyArray<string> | undefined
+  readonly scopeHierarchy?: ScopeHierarchy.ScopeHierarchy | undefined
   readonly trustProxy?: ReadonlyArray<string> | undefined
   readonly logger?: NodeHttp.RequestGateOptions["logger"]
   readonly maxHeadersCount?: number | undefined
@@ -166,8 +169,14 @@ export const servingHostSettings = (decoded: Decoded, serving: {
     requestContext: decoded.requestContext ?? serving.requestContext,
     resource: decoded.resource ?? protectedResource?.resource,
     protectedResource,
-    toolScopes: decoded.toolScopes ?? ToolScopes.empty,
-    gate: { rateLimit: serving.rateLimit, trustProxy: decoded.trustProxy, logger: decoded.logger, runtime: serving.runtime },
+    toolScopes: ServerOptions.scopePolicyOf(decoded),
+    gate: {
+      rateLimit: serving.rateLimit,
+      trustProxy: decoded.trustProxy,
+      logger: decoded.logger,
+      runtime: serving.runtime,
+      requiredScopes: decoded.requiredScopes
+    },
     onError: serving.onError,
     maxHeadersCount: decoded.maxHeadersCount,
     drainMs: 5000

@@ -4,7 +4,7 @@
  * `StreamableHttp` re-exports them.
  */
 import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
-import type { ProtectedResource, RateLimiter } from "@mcpgate/http"
+import type { ProtectedResource, RateLimiter, ServerOptions } from "@mcpgate/http"
 import type { NodeHttp } from "@mcpgate/node"
 import type * as Logger from "effect/Logger"
 import type * as http from "node:http"
@@ -43,7 +43,7 @@ export interface StreamOptions {
  *
  * @since 0.1.0
  */
-export interface ServingOptions {
+export interface ServingOptions extends ServerOptions.ScopeOptions {
   /** The public health path, or `false` for none; default `ServerOptions.DEFAULT_HEALTH_ENDPOINT`. */
   readonly healthEndpoint?: string | false
   /** Exact origins allowed to call the server, or `["*"]` for any; default: any, none granted CORS. */

@@ -3,9 +3,10 @@
  * the SDK's own transport, on settings decoded once (`streamableOptions.ts`, or the host's).
  * Its sessions are kept in `streamableSessions.ts`.
  */
+import { withoutScheme } from "@mcpgate/auth-core/Credentials"
 import { AuthProvider, HttpAnswer } from "@mcpgate/auth-core"
 import type { Principal } from "@mcpgate/auth-core/Principal"
-import { AuthInfo, Pipeline, SessionOwner } from "@mcpgate/http"
+import { AuthInfo, Pipeline, SessionOwner, ToolScopes } from "@mcpgate/http"
 import { NodeHttp, RequestContext } from "@mcpgate/node"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -112,9 +113,10 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
   }
 
   /**
-   * 7, with tool scopes: the body is read and checked first (`toolCalls.ts`): a refused
-   * `tools/call` gets the 403 and the SDK never sees the request; otherwise `next` hands the
-   * SDK the parsed body (undefined: the SDK reads it). Without tool scopes, `next` at once.
+   * 7, with scopes: the body is read and checked first (`toolCalls.ts`): headers that
+   * disagree with it get the 400, a refused `tools/call` (or missing `requiredScopes`) the
+   * 403, and the SDK never sees the request; otherwise `next` hands the SDK the parsed body
+   * (undefined: the SDK reads it). Without any scope, `next` at once.
    */
   const withBody = (
     request: http.IncomingMessage,
@@ -122,7 +124,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     answer: (reply: HttpAnswer.HttpAnswer) => void,
     next: (parsedBody: unknown) => Promise<void>
   ): Promise<void> => {
-    if (settings.toolScopes.size === 0) return next(undefined)
+    if (!ToolScopes.isActive(settings.toolScopes)) return next(undefined)
     return screen(request, settings.toolScopes, principal.scopes, pipeline.challenge).then((screened) => {
       if (screened._tag === "Pass") return next(screened.parsedBody)
       if (screened._tag === "Refused") answer(screened.answer)
@@ -162,7 +164,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
     const names = principal.credentialHeader === undefined ? [...credentialHeaders] : [principal.credentialHeader]
     for (const name of names) {
       const value = request.headersDistinct[name]?.[0]
-      if (value !== undefined) return value.replace(/^bearer +/i, "")
+      if (value !== undefined) return withoutScheme(value)
     }
     return undefined
   }
@@ -181,7 +183,7 @@ export const build = (settings: StreamableSettings, sdk: Sdk): StreamableHttpSer
       sessionIdGenerator: sessionId,
       enableJsonResponse: settings.responseMode === "batch",
       // Pinned to the cap bodies are screened with: the SDK never reads more than was checked.
-      ...(settings.toolScopes.size === 0 ? {} : { maxRequestBodySize: SDK_MAX_BODY_BYTES }),
+      ...(settings.toolScopes.tools.size === 0 ? {} : { maxRequestBodySize: SDK_MAX_BODY_BYTES }),
       ...(sessionId === undefined ? {} : {
         // Called before the answer to `initialize` leaves: the next request finds its session.
         onsessioninitialized: (id: string) => {

@@ -38,7 +38,7 @@ const StreamableOptions = Schema.Struct({
   requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
-  toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
+  ...ServerOptions.scopeFields,
   sdk: Schema.optional(Schema.Literal("v1", "v2")),
   onError: Schema.optional(ServerOptions.Fn),
   ...ServerOptions.gateFields
@@ -47,6 +47,7 @@ const StreamableOptions = Schema.Struct({
     repeatedPath([options.endpoint, options.healthEndpoint, ...metadataPaths(options.protectedResource)])
   ),
   Schema.filter(ProtectedResource.oneResource),
+  Schema.filter(ServerOptions.scopesKnown),
   Schema.filter(ServerOptions.oneGateSource),
   Schema.filter(ServerOptions.gateKnowsResource)
 )
@@ -72,8 +73,11 @@ export interface StreamableSettings {
   readonly resource: URL | undefined
   /** Served at its metadata paths when given (RFC 9728). */
   readonly protectedResource: ProtectedResource.ProtectedResource | undefined
-  /** Scopes per tool, checked on each `POST` body; empty: bodies are left to the SDK untouched. */
-  readonly toolScopes: ToolScopes.ToolScopes
+  /**
+   * The scope policy (`requiredScopes`, tool scopes, hierarchy): with tool scopes, each `POST`
+   * body is read and checked; without any scope, bodies are left to the SDK untouched.
+   */
+  readonly toolScopes: ToolScopes.Policy
   readonly onError: ((error: unknown) => void) | undefined
 }
 
@@ -111,7 +115,7 @@ export const decodeStreamableOptions = (
           requestContext: decoded.requestContext,
           resource: resource === undefined ? undefined : new URL(resource),
           protectedResource,
-          toolScopes: decoded.toolScopes,
+          toolScopes: ServerOptions.scopePolicyOf(decoded),
           onError: input.onError
         }
       })

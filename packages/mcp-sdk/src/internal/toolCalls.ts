@@ -8,10 +8,15 @@
  * A body that is not JSON, or over the SDK's cap, is answered by the SDK as its own
  * (docs/behaviour.md#answers): the bytes read are replayed to it as `req.rawBody`, which the Node
  * adapter both lines use (`@hono/node-server`) reads instead of the spent stream, so the
- * SDK reads and refuses the very same bytes. Without tool scopes nothing here runs.
+ * SDK reads and refuses the very same bytes. Without any scope configured nothing here runs.
+ *
+ * Where the body is read, its `Mcp-Method` and `Mcp-Name` headers must agree with it (MCP
+ * 2026-07-28, Streamable HTTP, "Server Validation"; docs/behaviour.md#mcp-headers): the
+ * scopes are decided from the body, and a header that names another method or tool is
+ * refused with 400 before anything reaches the SDK.
  */
 import type { HttpAnswer } from "@mcpgate/auth-core"
-import { ToolScopes } from "@mcpgate/http"
+import { McpHeaders, ToolScopes } from "@mcpgate/http"
 import { NodeHttp } from "@mcpgate/node"
 import type * as http from "node:http"
 
@@ -37,18 +42,20 @@ const ABORTED: Screened = { _tag: "Aborted" }
 const UTF8 = new TextDecoder()
 
 /**
- * Reads a `POST` body and checks its `tools/call`s against `toolScopes` with the caller's
- * `scopes`. Anything else, and every request when `toolScopes` is empty, passes unread.
+ * The scope check of one request (`requiredScopes`, tool scopes, through the hierarchy). A
+ * `POST`, when tool scopes are set, has its body read and parsed first: its `Mcp-Method`
+ * and `Mcp-Name` headers are held to it (`McpHeaders`, 400), then the scopes it needs are
+ * checked (403). Anything else is checked on `requiredScopes` alone and passes unread.
  */
 export const screen = async (
   request: http.IncomingMessage,
-  toolScopes: ToolScopes.ToolScopes,
+  policy: ToolScopes.Policy,
   scopes: ReadonlyArray<string>,
   challenge: HttpAnswer.ChallengeOptions
 ): Promise<Screened> => {
-  if (toolScopes.size === 0 || request.method !== "POST") return UNREAD
+  if (policy.tools.size === 0 || request.method !== "POST") return unread(policy, scopes, challenge)
   // The SDK refuses a declared length over its cap (413) without reading: nothing can reach a tool.
-  if (Number(request.headers["content-length"]) > SDK_MAX_BODY_BYTES) return UNREAD
+  if (Number(request.headers["content-length"]) > SDK_MAX_BODY_BYTES) return unread(policy, scopes, challenge)
   const read = await NodeHttp.readBytes(request, SDK_MAX_BODY_BYTES)
   if (read === undefined) return ABORTED
   const { bytes } = read
@@ -59,8 +66,15 @@ export const screen = async (
   } catch {
     // Not JSON, or too large: the SDK reads these bytes again and gives its own answer.
     ;(request as http.IncomingMessage & { rawBody?: Buffer }).rawBody = bytes
-    return UNREAD
+    return unread(policy, scopes, challenge)
   }
-  const refusal = ToolScopes.check(toolScopes, parsed, scopes, challenge)
+  // The scopes are decided from the body alone; headers that say otherwise are refused first.
+  const refusal = McpHeaders.check(request, parsed) ?? ToolScopes.check(policy, parsed, scopes, challenge)
   return refusal === undefined ? { _tag: "Pass", parsedBody: parsed } : { _tag: "Refused", answer: refusal }
+}
+
+/** A request whose body is the SDK's to read: held to `requiredScopes` alone. */
+const unread = (policy: ToolScopes.Policy, scopes: ReadonlyArray<string>, challenge: HttpAnswer.ChallengeOptions): Screened => {
+  const refusal = ToolScopes.check(policy, undefined, scopes, challenge)
+  return refusal === undefined ? UNREAD : { _tag: "Refused", answer: refusal }
 }

@@ -76,8 +76,9 @@ for (const transport of ["http-stream", "sse"] as const) {
     const resource = resourceOf(transport)
     const metadataUrl = `https://mcp.example.com${WELL_KNOWN}${ENDPOINT[transport]}`
     const paths = [`${WELL_KNOWN}${ENDPOINT[transport]}`, WELL_KNOWN]
-    const challenge = `Bearer realm="mcp", resource_metadata="${metadataUrl}"`
-    const invalidToken = `Bearer realm="mcp", error="invalid_token", resource_metadata="${metadataUrl}"`
+    // `scope` names the announced scopes (docs/behaviour.md#challenges: no requiredScopes here).
+    const challenge = `Bearer realm="mcp", scope="tools:read", resource_metadata="${metadataUrl}"`
+    const invalidToken = `Bearer realm="mcp", error="invalid_token", scope="tools:read", resource_metadata="${metadataUrl}"`
     const start = (provider = jwtFor(resource), extra: { readonly rateLimit?: { readonly maxFailures: number } } = {}) =>
       serve("v2", transport, { auth: { provider }, protectedResource: optionsFor(resource), ...extra })
 
@@ -192,7 +193,7 @@ describe("McpHttp.layer with both transports on one server", () => {
       }
       for (const transport of ["http-stream", "sse"] as const) {
         const refused = yield* Effect.promise(() => refusable(base, transport))
-        expect(refused.header("www-authenticate")).toBe(`Bearer realm="mcp", resource_metadata="${metadataUrl}"`)
+        expect(refused.header("www-authenticate")).toBe(`Bearer realm="mcp", scope="tools:read", resource_metadata="${metadataUrl}"`)
       }
     }))
 })
@@ -213,7 +214,7 @@ describe("StreamableHttp.make mounted on any node:http server", () => {
     const base = await mount(use, { rateLimit: false })
     expectDocument(await send(base, "GET", `${WELL_KNOWN}/mcp`), resource)
     expect((await refusable(base, "http-stream")).header("www-authenticate")).toBe(
-      `Bearer realm="mcp", resource_metadata="https://mcp.example.com${WELL_KNOWN}/mcp"`
+      `Bearer realm="mcp", scope="tools:read", resource_metadata="https://mcp.example.com${WELL_KNOWN}/mcp"`
     )
   }))
 

@@ -4,9 +4,9 @@
  * (`NodeGuard`, a handler of one's own).
  */
 import type { Gate } from "@mcpgate/http"
-import { RequestGate } from "@mcpgate/http"
+import { Pipeline, RequestGate } from "@mcpgate/http"
 import type { IncomingMessage } from "node:http"
-import { queryOf } from "./nodeHttp.js"
+import { fullUrlOf, queryOf, targetOf } from "./nodeHttp.js"
 
 
 /** The client a request counts against: the socket address, or behind trusted proxies the forwarded one. */
@@ -24,4 +24,19 @@ export const authenticate = (
   request: IncomingMessage,
   required: boolean
 ): Gate.Verdict | Promise<Gate.Verdict> =>
-  RequestGate.verdict(gate, { headers: request, remoteAddress: request.socket.remoteAddress, query: queryOf(request.url) }, required)
+  RequestGate.verdict(gate, {
+    headers: request,
+    remoteAddress: request.socket.remoteAddress,
+    query: queryOf(request.url),
+    method: request.method,
+    url: gate.provider.dpop === undefined ? undefined : urlOf(request)
+  }, required)
+
+/**
+ * The request's URL as the server sees it, for a DPoP proof's `htu` (docs/behaviour.md#dpop):
+ * Express's `originalUrl`, as a router mounted on a path cuts that path off `url`.
+ */
+const urlOf = (request: IncomingMessage & { readonly originalUrl?: unknown }): string | undefined => {
+  const target = typeof request.originalUrl === "string" ? Pipeline.targetOf(request.originalUrl) : targetOf(request)
+  return target === undefined ? undefined : fullUrlOf(request, target).href
+}

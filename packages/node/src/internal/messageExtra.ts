@@ -3,6 +3,7 @@
  * request as SDK v1 (`requestInfo`) and SDK v2 (`request`) handlers read it.
  */
 import { AuthInfo } from "@mcpgate/http"
+import { withoutScheme } from "@mcpgate/auth-core/Credentials"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http"
 
@@ -47,7 +48,7 @@ export const rawCredential = (
   const names = principal.credentialHeader === undefined ? options.credentialHeaders : [principal.credentialHeader]
   for (const name of names) {
     const value = request.headersDistinct[name]?.[0]
-    if (value !== undefined) return value.replace(/^bearer +/i, "")
+    if (value !== undefined) return withoutScheme(value)
   }
   return undefined
 }

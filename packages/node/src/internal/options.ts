@@ -5,7 +5,7 @@
  * with their defaults, written once.
  */
 import { CustomProvider, Options } from "@mcpgate/auth-core"
-import { EndpointPolicy, ProtectedResource, ServerOptions, ToolScopes } from "@mcpgate/http"
+import { EndpointPolicy, ProtectedResource, ServerOptions } from "@mcpgate/http"
 import * as Schema from "effect/Schema"
 import type { StreamLimitSettings } from "./streamLimits.js"
 
@@ -105,7 +105,7 @@ export const SseServerOptions = Schema.Struct({
   requestContext: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   resource: Schema.optional(Options.HttpUrl),
   protectedResource: Schema.optional(ProtectedResource.OptionsSchema),
-  toolScopes: Schema.optionalWith(ToolScopes.ToolScopesSchema, { default: () => ToolScopes.empty }),
+  ...ServerOptions.scopeFields,
   onError: Schema.optional(ServerOptions.Fn),
   ...streamLimitFields,
   ...headerLimitFields,
@@ -120,6 +120,7 @@ export const SseServerOptions = Schema.Struct({
     ServerOptions.metadataPathsFree([options.endpoint, options.messageEndpoint, options.healthEndpoint], options.protectedResource)
   ),
   Schema.filter(ProtectedResource.oneResource),
+  Schema.filter(ServerOptions.scopesKnown),
   Schema.filter(ServerOptions.oneGateSource),
   Schema.filter(ServerOptions.gateKnowsResource)
 )

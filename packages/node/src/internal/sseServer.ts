@@ -86,6 +86,12 @@ export const build = (settings: Settings): Built => {
   ): Promise<void> => {
     // The client may have left while its credential was checked.
     if (request.destroyed || response.destroyed) return
+    // `requiredScopes`: a caller who proved a credential must hold them to open a stream; an
+    // anonymous one (an open endpoint) is held to them by its messages.
+    const scopeRefusal = principal === undefined
+      ? undefined
+      : ToolScopes.check(settings.toolScopes, undefined, principal.scopes, pipeline.challenge)
+    if (scopeRefusal !== undefined) return answer(scopeRefusal)
     // The caps on open streams (`streamLimits.ts`): judged and counted in one synchronous
     // step, so that concurrent requests cannot all pass on the same free place.
     const anonymousClient = principal === undefined ? client : undefined
@@ -149,7 +155,8 @@ export const build = (settings: Settings): Built => {
     }
     const messages = parseMessages(body.text)
     if (messages === undefined) return answer(HttpAnswer.invalidJsonRpc)
-    // Tool scopes: one refused `tools/call` refuses the whole body; none of it is delivered.
+    // Scopes (`requiredScopes`, tool scopes, through the hierarchy): one refused `tools/call`
+    // refuses the whole body, and the 403 names every scope it needs; none of it is delivered.
     const refusal = ToolScopes.check(settings.toolScopes, messages, principal?.scopes ?? [], pipeline.challenge)
     if (refusal !== undefined) return answer(refusal)
     if (session.ended) return answer(HttpAnswer.sessionNotFound)

@@ -7,7 +7,7 @@ import { Options } from "@mcpgate/auth-core"
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
 import type { EndpointPolicy, ToolScopes } from "@mcpgate/http"
-import { CrossOrigin, ProtectedResource, RequestGate } from "@mcpgate/http"
+import { CrossOrigin, ProtectedResource, RequestGate, ServerOptions } from "@mcpgate/http"
 import * as Either from "effect/Either"
 import type * as Runtime from "effect/Runtime"
 import type { SseTransport } from "../SseTransport.js"
@@ -33,7 +33,8 @@ export interface Settings {
   readonly exposeToken: boolean
   readonly requestContext: boolean
   readonly resource: string | undefined
-  readonly toolScopes: ToolScopes.ToolScopes
+  /** The tool scopes, or the whole scope policy (`ServerOptions.scopePolicyOf`). */
+  readonly toolScopes: ToolScopes.ToolScopes | ToolScopes.Policy
   /** Served at its metadata paths when given (RFC 9728); the gate must be made with it. */
   readonly protectedResource: ProtectedResource.ProtectedResource | undefined
   /** Default 4 MiB. */
@@ -71,6 +72,7 @@ export const decodeSettings = (
         provider,
         resource: decoded.resource ?? protectedResource?.resource,
         protectedResource,
+        toolScopes: ServerOptions.scopePolicyOf(decoded),
         gate: decoded.gate ?? RequestGate.unsafeMake(provider, { ...decoded, protectedResource, runtime }),
         policy: decoded.auth.endpoints,
         cors

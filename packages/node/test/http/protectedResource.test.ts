@@ -31,8 +31,9 @@ const METADATA_HEADERS = {
   "cache-control": "public, max-age=3600",
   "content-length": String(DOCUMENT.length)
 }
-const BEARER = `Bearer realm="mcp", resource_metadata="${METADATA_URL}"`
-const INVALID_TOKEN = `Bearer realm="mcp", error="invalid_token", resource_metadata="${METADATA_URL}"`
+// `scope` names the announced scopes (docs/behaviour.md#challenges: no requiredScopes here).
+const BEARER = `Bearer realm="mcp", scope="tools:read", resource_metadata="${METADATA_URL}"`
+const INVALID_TOKEN = `Bearer realm="mcp", error="invalid_token", scope="tools:read", resource_metadata="${METADATA_URL}"`
 
 /** A JWT provider that accepts tokens for `audience` (jose checks `aud` against it). */
 const jwtFor = (audience: string | ReadonlyArray<string>) =>
