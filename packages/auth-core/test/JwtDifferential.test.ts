@@ -14,13 +14,13 @@ import {
   b64,
   claimsOf,
   ISSUER,
-  jwkOf,
   makePairs,
   NOW,
   NOW_MS,
   pairOf,
   rawToken,
   SECRET,
+  sharedConfigurations,
   signerOf,
   token,
   verdicts
@@ -28,35 +28,10 @@ import {
 
 const keys = makePairs()
 
-const hmac = pairOf("hmac", {
-  secret: SECRET,
-  algorithms: ["HS256", "HS384", "HS512"],
-  issuer: ISSUER,
-  audience: ["api", "other"],
-  maxTokenAge: 3600,
-  requiredClaims: ["sub"],
-  tokenCache: false
-})
-const hmacCached = pairOf("hmac, cache on", { secret: SECRET, audience: "api" })
-const publicKeys = pairOf("jwks", {
-  jwks: {
-    keys: [
-      jwkOf(keys.rsa.publicKey, { kid: "rsa" }),
-      jwkOf(keys.rsaOther.publicKey),
-      jwkOf(keys.p256.publicKey, { kid: "p256" }),
-      jwkOf(keys.p256Other.publicKey, { kid: "p256" }),
-      jwkOf(keys.p384.publicKey, { kid: "p384" }),
-      jwkOf(keys.p521.publicKey, { kid: "p521" }),
-      jwkOf(keys.ed25519.publicKey, { kid: "ed25519" }),
-      jwkOf(keys.ed448.publicKey, { kid: "ed448" })
-    ]
-  },
-  algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"],
-  issuer: ISSUER,
-  audience: "api",
-  maxTokenLifetime: 7200,
-  tokenCache: false
-})
+const configurations = sharedConfigurations(keys)
+const hmac = pairOf("hmac", { ...configurations.hmac, requiredClaims: ["sub"] })
+const hmacCached = pairOf("hmac, cache on", configurations.hmacCached)
+const publicKeys = pairOf("jwks", { ...configurations.jwks, tokenCache: false })
 const pss = pairOf("rsa-pss PEM", {
   publicKey: keys.pss.publicKey.export({ type: "spki", format: "pem" }).toString(),
   algorithms: ["PS256", "PS384", "PS512"],

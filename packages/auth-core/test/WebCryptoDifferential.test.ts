@@ -24,7 +24,7 @@ import type { JwtOptionsInput } from "../src/internal/jwt.js"
 import * as Jwts from "../src/internal/jwt.js"
 import * as Platforms from "../src/internal/platform.js"
 import type { Signer } from "./fixtures/differential.js"
-import { b64, claimsOf, ISSUER, jwkOf, makePairs, NOW, NOW_MS, rawToken, SECRET, signerOf, token } from "./fixtures/differential.js"
+import { b64, claimsOf, jwkOf, makePairs, NOW, NOW_MS, rawToken, SECRET, sharedConfigurations, signerOf, token } from "./fixtures/differential.js"
 
 const node = Platforms.current
 const web = Platforms.web
@@ -152,33 +152,10 @@ const jwtPair = (name: string, input: JwtOptionsInput) => {
 type JwtPair = ReturnType<typeof jwtPair>
 
 const keys = makePairs()
-const hmac = jwtPair("hmac", {
-  secret: SECRET,
-  algorithms: ["HS256", "HS384", "HS512"],
-  issuer: ISSUER,
-  audience: ["api", "other"],
-  maxTokenAge: 3600,
-  tokenCache: false
-})
-const hmacCached = jwtPair("hmac, cache on", { secret: SECRET, audience: "api" })
-const publicKeys = jwtPair("jwks", {
-  jwks: {
-    keys: [
-      jwkOf(keys.rsa.publicKey, { kid: "rsa" }),
-      jwkOf(keys.rsaOther.publicKey),
-      jwkOf(keys.p256.publicKey, { kid: "p256" }),
-      jwkOf(keys.p256Other.publicKey, { kid: "p256" }),
-      jwkOf(keys.p384.publicKey, { kid: "p384" }),
-      jwkOf(keys.p521.publicKey, { kid: "p521" }),
-      jwkOf(keys.ed25519.publicKey, { kid: "ed25519" }),
-      jwkOf(keys.ed448.publicKey, { kid: "ed448" })
-    ]
-  },
-  algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"],
-  issuer: ISSUER,
-  audience: "api",
-  maxTokenLifetime: 7200
-})
+const configurations = sharedConfigurations(keys)
+const hmac = jwtPair("hmac", configurations.hmac)
+const hmacCached = jwtPair("hmac, cache on", configurations.hmacCached)
+const publicKeys = jwtPair("jwks", configurations.jwks)
 const pemKey = (key: typeof keys.rsa.publicKey) => key.export({ type: "spki", format: "pem" }).toString()
 const pems = [
   jwtPair("rsa PEM", { publicKey: pemKey(keys.rsa.publicKey), algorithms: ["RS256", "PS256"], audience: "api", tokenCache: false }),

@@ -32,13 +32,11 @@
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import * as HttpAnswer from "@mcpgate/auth-core/HttpAnswer"
 import { Options } from "@mcpgate/auth-core"
-import type { AuthInfo, RateLimiter } from "@mcpgate/http"
-import type { ScopeHierarchy } from "@mcpgate/http"
+import type { AuthInfo, ServerOptions } from "@mcpgate/http"
 import { Pipeline, ProtectedResource, RequestGate, ToolScopes } from "@mcpgate/http"
 import { NodeGuard, NodeHttp } from "@mcpgate/node"
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Logger from "effect/Logger"
 import type { Request, RequestHandler } from "express"
 import { ExpressAuthOptions, resourceOf } from "./internal/options.js"
 
@@ -47,20 +45,16 @@ import { ExpressAuthOptions, resourceOf } from "./internal/options.js"
  *
  * @since 0.1.0
  */
-export interface ExpressAuthOptions {
-  /** An `APIKeyAuthProvider`, a `JWTAuthProvider`, or an `AuthProvider` service (`firstOf`...). */
-  readonly provider: NodeGuard.NodeGuardOptions["provider"]
-  /**
-   * Scopes the caller must all hold (SDK v1's `requiredScopes`); without them, the 403 with
-   * `error="insufficient_scope"` and every one of them in `scope`. Spends no budget.
-   */
-  readonly requiredScopes?: ReadonlyArray<string>
-  /**
-   * Broad scope → the narrower scopes it implies, or `"*"` for every scope, honoured by
-   * `requiredScopes` (`ScopeHierarchy`), e.g. `{ "files:write": ["files:read"], admin: "*" }`.
-   * Default none: scopes match exactly.
-   */
-  readonly scopeHierarchy?: ScopeHierarchy.Options
+export interface ExpressAuthOptions extends
+  ServerOptions.ScopeOptions,
+  Pick<
+    NodeGuard.NodeGuardOptions,
+    "provider" | "exposeToken" | "requestContext" | "rateLimit" | "trustProxy" | "logger" | "gate" | "maxHeadersCount"
+  >
+{
+  // `requiredScopes` is SDK v1's: a caller without all of them gets the 403 with
+  // `error="insufficient_scope"` naming every one (it spends no budget). `trustProxy` alone
+  // says whose `X-Forwarded-For` is believed: Express's own `trust proxy` setting is not read.
   /**
    * The URL of the protected-resource metadata (RFC 9728), named as `resource_metadata` in
    * every Bearer challenge, as with `requireBearerAuth`. It must have the RFC's form
@@ -70,24 +64,6 @@ export interface ExpressAuthOptions {
   readonly resourceMetadataUrl?: string | URL
   /** The server as a protected resource, whose document `protectedResourceMetadata` serves. */
   readonly protectedResource?: ProtectedResource.Options
-  /** Whether `req.auth.token` carries the raw credential; default false (the empty string). */
-  readonly exposeToken?: boolean
-  /** Whether what follows may read the caller with mcp-framework's `getRequestContext()`; default false. */
-  readonly requestContext?: boolean
-  /** The failed-attempt limit (default 20 failures per client per 60 s, in memory), or `false`. */
-  readonly rateLimit?: RateLimiter.Options | RateLimiter.RateLimiter | false
-  /**
-   * Proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, `loopback`,
-   * `linklocal`, `uniquelocal`. Express's own `trust proxy` setting is not read: the client
-   * is the socket address unless named here.
-   */
-  readonly trustProxy?: ReadonlyArray<string>
-  /** Replaces Effect's default logger for the failure log lines. */
-  readonly logger?: Logger.Logger<unknown, unknown>
-  /** A gate (`NodeHttp.gate`) shared with other routes, so a client has one budget; replaces the options above. */
-  readonly gate?: RequestGate.RequestGate
-  /** The most header lines a request may carry (default 2,000); more is the 431. */
-  readonly maxHeadersCount?: number
 }
 
 /**
