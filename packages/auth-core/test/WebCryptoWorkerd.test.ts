@@ -1,5 +1,5 @@
 /**
- * `@mcpgate/auth-core` and `@mcpgate/http` run where only Web Crypto exists: bundled with
+ * `@mcpgate/auth-core` runs where only Web Crypto exists: bundled with
  * esbuild for a neutral platform with every Node built-in refused at build time (so no
  * `node:*` module is in their graph, not even one never called), and run in workerd without
  * `nodejs_compat`, where the core takes its web path; and with `nodejs_compat`, where it could

@@ -101,6 +101,24 @@ const McpAuthOptionsSchema = Schema.Struct({
   Schema.filter(Fetch.budgetHasAddress)
 )
 
+/**
+ * The request without its credential headers: changed in place where its headers can change,
+ * else a copy (Deno, Workers). A body another middleware already read stays read: the copy
+ * then carries none, as there is none left to give.
+ */
+const withoutCredentials = (raw: Request, names: ReadonlyArray<string>): Request => {
+  try {
+    for (const name of names) raw.headers.delete(name)
+    return raw
+  } catch {
+    const headers = new Headers(raw.headers)
+    for (const name of names) headers.delete(name)
+    return raw.bodyUsed
+      ? new Request(raw.url, { method: raw.method, headers, signal: raw.signal })
+      : new Request(raw, { headers })
+  }
+}
+
 /** Hono's execution context, where the runtime has one (its getter throws elsewhere). */
 const executionCtxOf = (c: Context): unknown => {
   try {
@@ -133,12 +151,8 @@ export const mcpAuth = (options: McpAuthOptions): MiddlewareHandler<{ Variables:
         : undefined
       c.set("auth", fromPrincipal(principal, { token, resource: settings.resource }))
       c.set("principal", principal)
-      if (!settings.exposeToken && !raw.bodyUsed) {
-        // What the next handlers (and tools, through the SDK) see carries no credential.
-        const headers = new Headers(raw.headers)
-        for (const name of credentialHeaders) headers.delete(name)
-        c.req.raw = new Request(raw, { headers })
-      }
+      // What the next handlers (and tools, through the SDK) see carries no credential.
+      if (!settings.exposeToken) c.req.raw = withoutCredentials(raw, credentialHeaders)
     }
     await next()
     if (Object.keys(corsHeaders).length === 0) return

@@ -104,4 +104,21 @@ describe("mcpAuth", () => {
       const other = await app.request("/mcp", { method: "POST", headers: { "x-api-key": KEY, "cf-connecting-ip": "192.0.2.2" } })
       expect(other.status).toBe(200)
     }))
+
+  it.effect("removes the credential headers from what follows, even when a middleware before it read the body", () =>
+    Effect.promise(async () => {
+      const app = new Hono<{ Variables: McpAuthVariables }>()
+      app.use("/mcp", async (c, next) => {
+        await c.req.raw.text()
+        await next()
+      })
+      app.use("/mcp", mcpAuth({ provider: provider(), clientAddressHeader: "CF-Connecting-IP" }))
+      app.post("/mcp", (c) => c.json({ key: c.req.raw.headers.get("x-api-key"), clientId: c.get("auth").clientId }))
+      const response = await app.request("/mcp", {
+        method: "POST",
+        headers: { "x-api-key": KEY, "cf-connecting-ip": "192.0.2.1", "content-type": "application/json" },
+        body: "{}"
+      })
+      expect(await response.json()).toStrictEqual({ key: null, clientId: "alice" })
+    }))
 })
