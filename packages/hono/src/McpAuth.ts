@@ -25,14 +25,13 @@
  */
 import { withoutScheme } from "@mcpgate/auth-core/Credentials"
 import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
-import { isProviderInput, serviceOf } from "@mcpgate/auth-core/CustomProvider"
+import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
 import { decode } from "@mcpgate/auth-core/Options"
 import type { Principal } from "@mcpgate/auth-core/Principal"
 import type { AuthInfo } from "@mcpgate/http/AuthInfo"
 import { fromPrincipal } from "@mcpgate/http/AuthInfo"
 import * as Fetch from "@mcpgate/http/Fetch"
 import type { ProtectedResource, RateLimiter, RequestGate } from "@mcpgate/http"
-import * as ProtectedResourceModule from "@mcpgate/http/ProtectedResource"
 import * as ServerOptions from "@mcpgate/http/ServerOptions"
 import * as Either from "effect/Either"
 import type * as Logger from "effect/Logger"
@@ -84,21 +83,13 @@ export interface McpAuthOptions extends ServerOptions.ScopeOptions {
   readonly onError?: (error: unknown) => void
 }
 
-const Provider = Schema.declare(isProviderInput, {
-  message: () => "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, or an object with authenticate(req)"
-})
-
 const McpAuthOptionsSchema = Schema.Struct({
-  provider: Provider,
+  provider: ServerOptions.ProviderInputSchema,
   required: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   healthEndpoint: Schema.optionalWith(ServerOptions.HealthEndpoint, { default: () => false as const }),
   ...Fetch.fetchFields
 }).pipe(
-  Schema.filter(ProtectedResourceModule.oneResource),
-  Schema.filter(ServerOptions.oneGateSource),
-  Schema.filter(ServerOptions.gateKnowsResource),
-  Schema.filter(ServerOptions.scopesKnown),
-  Schema.filter(Fetch.budgetHasAddress)
+  Fetch.withFetchRules
 )
 
 /**

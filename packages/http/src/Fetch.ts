@@ -78,6 +78,13 @@ export {
    */
   budgetHasAddress,
   /**
+   * The rules every Fetch adapter's options meet together (one resource, one gate source,
+   * known scopes, a budget with an address), applied after its own.
+   *
+   * @since 0.1.0
+   */
+  withFetchRules,
+  /**
    * The settings a guard or a handler is made from, out of the decoded fields.
    *
    * @since 0.1.0

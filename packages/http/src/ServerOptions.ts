@@ -23,6 +23,7 @@
  *
  * @since 0.1.0
  */
+import { isProviderInput, isServiceInput } from "@mcpgate/auth-core/CustomProvider"
 import { Path, Seconds } from "@mcpgate/auth-core/Options"
 import type * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
@@ -66,6 +67,29 @@ export const healthEndpoint = Schema.optionalWith(HealthEndpoint, {
  */
 export const Fn = Schema.declare((value: unknown): value is (...args: Array<never>) => unknown => typeof value === "function", {
   message: () => "must be a function"
+})
+
+/**
+ * The `provider` option of servers that take mcp-framework-style providers too: ours, an
+ * `AuthProvider` service, or an object with `authenticate(req)` (`CustomProvider.isProviderInput`).
+ *
+ * @since 0.1.0
+ */
+export const ProviderInputSchema = Schema.declare(isProviderInput, {
+  message: () =>
+    "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, " +
+    "or an object with authenticate(req)"
+})
+
+/**
+ * The `provider` option of the guards that take mcpgate providers only
+ * (`CustomProvider.isServiceInput`).
+ *
+ * @since 0.1.0
+ */
+export const ServiceInputSchema = Schema.declare(isServiceInput, {
+  message: () =>
+    "provider must be an mcpgate provider: an APIKeyAuthProvider, a JWTAuthProvider, or an AuthProvider service"
 })
 
 /**

@@ -44,7 +44,6 @@ import { decode, Path } from "@mcpgate/auth-core/Options"
 import { fromPrincipal } from "@mcpgate/http/AuthInfo"
 import type { AuthInfo } from "@mcpgate/http/AuthInfo"
 import * as Fetch from "@mcpgate/http/Fetch"
-import * as ProtectedResource from "@mcpgate/http/ProtectedResource"
 import * as ServerOptions from "@mcpgate/http/ServerOptions"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -105,11 +104,7 @@ const WithMcpAuthOptionsSchema = Schema.Struct({
   resourceUrl: Schema.optional(Schema.String),
   ...Fetch.fetchFields
 }).pipe(
-  Schema.filter(ProtectedResource.oneResource),
-  Schema.filter(ServerOptions.oneGateSource),
-  Schema.filter(ServerOptions.gateKnowsResource),
-  Schema.filter(ServerOptions.scopesKnown),
-  Schema.filter(Fetch.budgetHasAddress)
+  Fetch.withFetchRules
 )
 
 const DEFAULT_METADATA_PATH = "/.well-known/oauth-protected-resource"

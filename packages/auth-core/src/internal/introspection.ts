@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import type { JWTPayload } from "jose"
 import type { AuthFailure, ChallengeParams } from "../AuthFailure.js"
 import { InvalidCredentials, KeySourceUnavailable } from "../AuthFailure.js"
+import type { Service } from "../AuthProvider.js"
 import type { RequestHeaders } from "../Credentials.js"
 import { readBearer } from "../Credentials.js"
 import * as Dpop from "../Dpop.js"
@@ -33,20 +34,14 @@ import { deepFreeze, nodeDigestOf, webDigestOf } from "./verifiedTokens.js"
 /** Where the introspection endpoint is: fixed, or found by discovery (undefined while it cannot be). */
 export type EndpointSource = (nowMillis: number) => Promise<string | undefined>
 
-/** The Effect-facing provider. */
-export interface IntrospectionProvider {
+/** The Effect-facing provider: a provider service that always answers `authenticateAt`. */
+export interface IntrospectionProvider extends Pick<Service, "headerNames" | "authenticate" | "stillValid" | "changes" | "dpop"> {
   readonly kinds: ReadonlyArray<"jwt">
-  readonly headerNames: ReadonlyArray<string>
-  readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
-  readonly authenticateAt: (request: RequestHeaders, nowMillis: number) => Effect.Effect<Principal, AuthFailure>
-  readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
-  readonly changes: Stream.Stream<void>
+  readonly authenticateAt: NonNullable<Service["authenticateAt"]>
   /** Checks a token already read from its request, at `nowMillis`. */
   readonly checkToken: (token: string, nowMillis: number) => Effect.Effect<Principal, AuthFailure>
   /** How many introspections are under way. */
   readonly inFlight: () => number
-  /** With the `dpop` option: the binding rules the request gate applies (docs/behaviour.md#dpop). */
-  readonly dpop?: Dpop.Binding | undefined
 }
 
 export interface IntrospectionChecker {

@@ -50,14 +50,10 @@ interface Trusted {
   readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
 }
 
-export interface IssuersProvider {
+export interface IssuersProvider extends Pick<AuthProviderService, "headerNames" | "authenticate" | "stillValid" | "changes"> {
   readonly kinds: ReadonlyArray<"jwt">
-  readonly headerNames: ReadonlyArray<string>
-  readonly authenticate: (request: RequestHeaders) => Effect.Effect<Principal, AuthFailure>
-  readonly authenticateAt: (request: RequestHeaders, nowMillis: number) => Effect.Effect<Principal, AuthFailure>
-  readonly stillValid: (principal: Principal) => Effect.Effect<boolean>
-  readonly changes: Stream.Stream<void>
-  readonly claimedIdentity: (request: RequestHeaders) => string | undefined
+  readonly authenticateAt: NonNullable<AuthProviderService["authenticateAt"]>
+  readonly claimedIdentity: NonNullable<AuthProviderService["claimedIdentity"]>
   /** The issuers trusted, as configured. */
   readonly issuers: ReadonlyArray<string>
 }

@@ -4,15 +4,10 @@
  * and mcpgate's `protectedResource`. A misspelled option, a bad scope or a metadata URL that
  * names no resource is a `ConfigurationError`, never a middleware that lets requests in.
  */
-import { CustomProvider, Options } from "@mcpgate/auth-core"
+import { Options } from "@mcpgate/auth-core"
 import { isScopeToken } from "@mcpgate/auth-core/Principal"
 import { ProtectedResource, ScopeHierarchy, ServerOptions } from "@mcpgate/http"
 import * as Schema from "effect/Schema"
-
-const Provider = Schema.declare(CustomProvider.isServiceInput, {
-  message: () =>
-    "provider must be an mcpgate provider: an APIKeyAuthProvider, a JWTAuthProvider, or an AuthProvider service"
-})
 
 const ScopeToken = Schema.String.pipe(
   Schema.filter((scope) =>
@@ -47,7 +42,7 @@ const MetadataUrl = Options.HttpUrl.pipe(
 )
 
 export const ExpressAuthOptions = Schema.Struct({
-  provider: Provider,
+  provider: ServerOptions.ServiceInputSchema,
   // As in the SDK, an empty list requires nothing.
   requiredScopes: Schema.optionalWith(Schema.Array(ScopeToken), { default: () => [] }),
   scopeHierarchy: Schema.optional(ScopeHierarchy.ScopeHierarchySchema),

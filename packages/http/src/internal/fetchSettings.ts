@@ -72,6 +72,20 @@ export const budgetHasAddress = (options: {
 /** The fields as decoded. */
 type Decoded = Schema.Struct.Type<typeof fetchFields>
 
+/**
+ * The rules a Fetch adapter's decoded options meet together, whatever fields it adds: one
+ * protected resource, one source of the gate, a gate that knows that resource, a scope
+ * hierarchy naming only known scopes, and a budget that can tell clients apart.
+ */
+export const withFetchRules = <A extends Decoded, I, R>(schema: Schema.Schema<A, I, R>) =>
+  schema.pipe(
+    Schema.filter(ProtectedResource.oneResource),
+    Schema.filter(ServerOptions.oneGateSource),
+    Schema.filter(ServerOptions.gateKnowsResource),
+    Schema.filter(ServerOptions.scopesKnown),
+    Schema.filter(budgetHasAddress)
+  )
+
 /** What a Fetch adapter is made of. */
 export interface FetchSettings {
   readonly provider: AuthProvider.Service

@@ -6,7 +6,7 @@
  */
 import type { ConfigurationError } from "@mcpgate/auth-core/ConfigurationError"
 import type { ProviderInput } from "@mcpgate/auth-core/CustomProvider"
-import { isProviderInput, serviceOf } from "@mcpgate/auth-core/CustomProvider"
+import { serviceOf } from "@mcpgate/auth-core/CustomProvider"
 import { decode, Path, PositiveInt } from "@mcpgate/auth-core/Options"
 import * as Fetch from "@mcpgate/http/Fetch"
 import * as ProtectedResource from "@mcpgate/http/ProtectedResource"
@@ -15,11 +15,7 @@ import * as ToolScopes from "@mcpgate/http/ToolScopes"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 
-export const Provider = Schema.declare(isProviderInput, {
-  message: () =>
-    "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, " +
-    "or an object with authenticate(req)"
-})
+export const Provider = ServerOptions.ProviderInputSchema
 
 /** The SDK's own cap on a body it reads (`DEFAULT_MAX_REQUEST_BODY_SIZE`, 4 MiB). */
 export const DEFAULT_MAX_REQUEST_BODY_SIZE = 4 * 1024 * 1024
@@ -51,11 +47,7 @@ const FetchHandlerOptions = Schema.Struct({
       ...(options.protectedResource === undefined ? [] : ProtectedResource.metadataPathsOf(options.protectedResource.resource))
     ])
   ),
-  Schema.filter(ProtectedResource.oneResource),
-  Schema.filter(ServerOptions.oneGateSource),
-  Schema.filter(ServerOptions.gateKnowsResource),
-  Schema.filter(ServerOptions.scopesKnown),
-  Schema.filter(Fetch.budgetHasAddress)
+  Fetch.withFetchRules
 )
 
 /** The handler's settings: the shared Fetch settings and the MCP ones. */

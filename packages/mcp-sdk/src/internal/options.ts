@@ -16,11 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { ServingHostSettings, SseHostSettings, StreamHostSettings } from "./hostSettings.js"
 
-export const Provider = Schema.declare(isProviderInput, {
-  message: () =>
-    "provider must be an APIKeyAuthProvider, a JWTAuthProvider, an AuthProvider service, " +
-    "or an object with authenticate(req)"
-})
+export const Provider = ServerOptions.ProviderInputSchema
 
 /** `MCPServer` also takes a Layer of the `AuthProvider` service, built when it starts. */
 export const ProviderOrLayer = Schema.declare(

@@ -4,15 +4,12 @@
  * `ServerOptions`; what is here is the SSE server's own: its stream caps and size limits,
  * with their defaults, written once.
  */
-import { CustomProvider, Options } from "@mcpgate/auth-core"
+import { Options } from "@mcpgate/auth-core"
 import { EndpointPolicy, ProtectedResource, ServerOptions } from "@mcpgate/http"
 import * as Schema from "effect/Schema"
 import type { StreamLimitSettings } from "./streamLimits.js"
 
-export const Provider = Schema.declare(CustomProvider.isServiceInput, {
-  message: () =>
-    "provider must be an mcpgate provider: an APIKeyAuthProvider, a JWTAuthProvider, or an AuthProvider service"
-})
+export const Provider = ServerOptions.ServiceInputSchema
 
 const { PositiveInt } = Options
 const { PositiveSeconds } = ServerOptions
